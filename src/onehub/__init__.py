@@ -1,0 +1,3 @@
+"""OneHub: an observable group-messaging service."""
+
+__version__ = "0.1.0"

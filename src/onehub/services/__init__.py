@@ -1,0 +1,1 @@
+"""Use cases of OneHub. Transactions begin and end here."""
