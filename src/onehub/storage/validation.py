@@ -1,0 +1,48 @@
+"""Checks every store applies before writing, so all backends refuse the same input.
+
+PostgreSQL cannot store NUL characters in text or JSON, and JSON columns need plain JSON values;
+refusing these up front turns a driver error (a 500) into a clear InvalidArgument everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from onehub.domain.errors import InvalidArgument
+
+
+def check_text(field: str, value: str) -> None:
+    """Raise InvalidArgument if `value` contains a NUL character."""
+    if "\x00" in value:
+        raise InvalidArgument(f"{field} must not contain NUL characters")
+
+
+def check_json(field: str, value: Mapping[str, Any] | None) -> None:
+    """Raise InvalidArgument unless `value` is None or a JSON object without NUL characters."""
+    if value is None:
+        return
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        raise InvalidArgument(f"{field} must be a JSON object") from None
+    if _has_nul(value):
+        raise InvalidArgument(f"{field} must not contain NUL characters")
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def check_id(field: str, value: str) -> None:
+    """Raise InvalidArgument for an empty id or one containing NUL characters."""
+    if not value:
+        raise InvalidArgument(f"{field} must not be empty")
+    check_text(field, value)
