@@ -1,0 +1,29 @@
+"""What every service holds: the unit-of-work factory and its small collaborators."""
+
+from __future__ import annotations
+
+from onehub.services.clock import Clock, UtcClock
+from onehub.services.ids import IdGenerator, random_id
+from onehub.services.instrumentation import ServiceInstruments
+from onehub.services.ports import UnitOfWorkFactory
+
+
+class ServiceBase:
+    """Holds the collaborators; each public method of a subclass opens one unit of work."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        *,
+        new_id: IdGenerator = random_id,
+        clock: Clock | None = None,
+        instruments: ServiceInstruments | None = None,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._new_id = new_id
+        self._clock: Clock = clock or UtcClock()
+        self._instruments = instruments or ServiceInstruments.create()
+
+    @property
+    def instruments(self) -> ServiceInstruments:
+        return self._instruments

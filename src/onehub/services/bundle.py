@@ -1,0 +1,46 @@
+"""The three services as one bundle, built together so they share their collaborators."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+
+from onehub.services.clock import Clock, UtcClock
+from onehub.services.ids import IdGenerator, random_id
+from onehub.services.instrumentation import ServiceInstruments
+from onehub.services.messages import MessageService
+from onehub.services.ports import UnitOfWorkFactory
+from onehub.services.topics import TopicService
+from onehub.services.users import UserService
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    topics: TopicService
+    messages: MessageService
+    users: UserService
+
+
+def build_services(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    new_id: IdGenerator = random_id,
+    clock: Clock | None = None,
+    instruments: ServiceInstruments | None = None,
+    password_hasher: PasswordHasher | None = None,
+) -> Services:
+    """Build the services over one unit-of-work factory, sharing one clock and instruments."""
+    shared_clock = clock or UtcClock()
+    shared = instruments or ServiceInstruments.create()
+    return Services(
+        topics=TopicService(uow_factory, new_id=new_id, clock=shared_clock, instruments=shared),
+        messages=MessageService(uow_factory, new_id=new_id, clock=shared_clock, instruments=shared),
+        users=UserService(
+            uow_factory,
+            new_id=new_id,
+            clock=shared_clock,
+            instruments=shared,
+            password_hasher=password_hasher,
+        ),
+    )

@@ -1,0 +1,260 @@
+"""Message use cases."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+
+from onehub.domain.errors import InvalidArgument, NotFound
+from onehub.domain.models import Message, MessageQuery, Page, PageRequest, Principal
+from onehub.services.authz import require_admin, require_owner_or_admin
+from onehub.services.base import ServiceBase
+from onehub.services.ids import (
+    MAX_BATCH_SIZE,
+    MAX_NAME_LENGTH,
+    id_or_new,
+    validate_id,
+    validate_ids,
+)
+from onehub.services.instrumentation import rpc_span
+from onehub.services.masks import apply_masks, resolve_masks
+from onehub.services.paging import clamp_page
+from onehub.services.ports import UnitOfWork
+
+MESSAGE_UPDATABLE_FIELDS = frozenset(
+    {"content_type", "content_text", "content_data", "parent_message_id"}
+)
+MESSAGE_APPENDABLE_FIELDS = frozenset({"content_type", "content_text", "content_data"})
+MAX_SEARCH_PHRASE_LENGTH = 1000
+
+
+@contextmanager
+def _at_index(index: int) -> Iterator[None]:
+    """Prefix a validation error with the index of the message it concerns."""
+    try:
+        yield
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"messages[{index}]: {exc.message}") from exc
+
+
+def _check_batch_size(messages: Sequence[Message]) -> None:
+    if len(messages) > MAX_BATCH_SIZE:
+        raise InvalidArgument(f"at most {MAX_BATCH_SIZE} messages may be sent at once")
+
+
+def _check_unique_ids(messages: Sequence[Message]) -> None:
+    seen: dict[str, int] = {}
+    for index, message in enumerate(messages):
+        if message.id in seen:
+            raise InvalidArgument(
+                f"messages[{index}]: id {message.id!r} repeats messages[{seen[message.id]}]"
+            )
+        seen[message.id] = index
+
+
+def _check_content(message: Message) -> Message:
+    if len(message.content_type) > MAX_NAME_LENGTH:
+        raise InvalidArgument(f"content_type is longer than {MAX_NAME_LENGTH} characters")
+    if message.parent_message_id:
+        validate_id(message.parent_message_id, "parent_message_id")
+    return message
+
+
+async def _existing_message(uow: UnitOfWork, message_id: str) -> Message:
+    message = await uow.messages.get(validate_id(message_id, "message id"))
+    if message is None:
+        raise NotFound(f"message {message_id!r} not found")
+    return message
+
+
+async def _require_topic(uow: UnitOfWork, topic_id: str) -> None:
+    if await uow.topics.get(topic_id) is None:
+        raise NotFound(f"topic {topic_id!r} not found")
+
+
+class MessageService(ServiceBase):
+    """Post, read, search, update and delete messages. Anyone signed in may read any message;
+    only its creator or admin may change or delete it."""
+
+    @rpc_span("CreateMessages")
+    async def create_messages(
+        self,
+        principal: Principal,
+        topic_id: str,
+        messages: Sequence[Message],
+        allow_userids: bool = False,
+    ) -> Sequence[Message]:
+        """Post `messages` to the topic, all or none, and return them as stored, in order.
+
+        Each message keeps its id when given, else gets a random one; its `topic_id` may be empty
+        or `topic_id`. Its creator is the caller, unless the caller is admin and `allow_userids`
+        is set, in which case a non-empty `creator_id` is kept. Raise InvalidArgument naming the
+        index of a bad message, NotFound if the topic does not exist, AlreadyExists if an id is
+        taken.
+        """
+        validate_id(topic_id, "topic_id")
+        _check_batch_size(messages)
+        keep_creators = allow_userids and principal.is_admin
+        drafts = []
+        for index, message in enumerate(messages):
+            with _at_index(index):
+                if message.topic_id and message.topic_id != topic_id:
+                    raise InvalidArgument("topic_id differs from the topic posted to")
+                creator = message.creator_id if keep_creators and message.creator_id else ""
+                now = self._clock()
+                drafts.append(
+                    dataclasses.replace(
+                        _check_content(message),
+                        id=id_or_new(message.id, "id", self._new_id),
+                        topic_id=topic_id,
+                        creator_id=validate_id(creator, "creator_id")
+                        if creator
+                        else principal.user_id,
+                        created_at=now,
+                        updated_at=now,
+                        version=0,
+                    )
+                )
+        _check_unique_ids(drafts)
+        async with self._uow_factory() as uow:
+            await _require_topic(uow, topic_id)
+            created = await uow.messages.add_many(drafts) if drafts else []
+            await uow.commit()
+        self._instruments.messages_created.add(len(created))
+        return created
+
+    @rpc_span("ImportMessages")
+    async def import_messages(
+        self, principal: Principal, messages: Sequence[Message]
+    ) -> Sequence[Message]:
+        """Store `messages` as given, all or none (admin only), and return them as stored.
+
+        Every message needs `topic_id` and `creator_id`; ids and timestamps are kept when given
+        (else assigned). Raise PermissionDenied for anyone but admin, InvalidArgument naming the
+        index of a bad message, NotFound naming the index of one whose topic does not exist,
+        AlreadyExists if an id is taken.
+        """
+        require_admin(principal, "import messages")
+        _check_batch_size(messages)
+        drafts = []
+        for index, message in enumerate(messages):
+            with _at_index(index):
+                validate_id(message.topic_id, "topic_id")
+                validate_id(message.creator_id, "creator_id")
+                now = self._clock()
+                created_at = message.created_at or now
+                drafts.append(
+                    dataclasses.replace(
+                        _check_content(message),
+                        id=id_or_new(message.id, "id", self._new_id),
+                        created_at=created_at,
+                        updated_at=message.updated_at or created_at,
+                        version=0,
+                    )
+                )
+        _check_unique_ids(drafts)
+        async with self._uow_factory() as uow:
+            topics = await uow.topics.get_many(list({m.topic_id for m in drafts}))
+            for index, draft in enumerate(drafts):
+                if draft.topic_id not in topics:
+                    raise NotFound(f"messages[{index}]: topic {draft.topic_id!r} not found")
+            created = await uow.messages.add_many(drafts) if drafts else []
+            await uow.commit()
+        self._instruments.messages_created.add(len(created))
+        return created
+
+    @rpc_span("ListMessages")
+    async def list_messages(
+        self, principal: Principal, topic_id: str, page: PageRequest
+    ) -> Page[Message]:
+        """Return one page of the topic's messages, oldest first. NotFound if the topic does
+        not exist, InvalidArgument for a bad page request."""
+        validate_id(topic_id, "topic_id")
+        request = clamp_page(page)
+        async with self._uow_factory() as uow:
+            await _require_topic(uow, topic_id)
+            return await uow.messages.list_in_topic(topic_id, request)
+
+    @rpc_span("SearchMessages")
+    async def search_messages(
+        self, principal: Principal, query: MessageQuery, page: PageRequest
+    ) -> Page[Message]:
+        """Return one page of messages matching every non-empty filter of `query` (phrase by
+        full text, sender, topic), in `query.order_by` order (default newest first). An unknown
+        topic or sender simply matches nothing. Raise InvalidArgument for a bad filter, sort
+        key or page request."""
+        if len(query.phrase) > MAX_SEARCH_PHRASE_LENGTH:
+            raise InvalidArgument(
+                f"search_phrase is longer than {MAX_SEARCH_PHRASE_LENGTH} characters"
+            )
+        if query.sender_id:
+            validate_id(query.sender_id, "sender_id")
+        if query.topic_id:
+            validate_id(query.topic_id, "topic_id")
+        request = clamp_page(page)
+        async with self._uow_factory() as uow:
+            return await uow.messages.search(query, request)
+
+    @rpc_span("GetMessage")
+    async def get_message(self, principal: Principal, message_id: str) -> Message:
+        """Return the message; NotFound if there is none with that id."""
+        async with self._uow_factory() as uow:
+            return await _existing_message(uow, message_id)
+
+    @rpc_span("GetMessages")
+    async def get_messages(
+        self, principal: Principal, message_ids: Sequence[str]
+    ) -> Mapping[str, Message]:
+        """Return the messages that exist among `message_ids` (at most 1000), keyed by id."""
+        ids = validate_ids(message_ids, "message id")
+        if not ids:
+            return {}
+        async with self._uow_factory() as uow:
+            return await uow.messages.get_many(ids)
+
+    @rpc_span("DeleteMessage")
+    async def delete_message(self, principal: Principal, message_id: str) -> None:
+        """Delete the message. NotFound if it does not exist, PermissionDenied unless the
+        caller created it or is admin."""
+        async with self._uow_factory() as uow:
+            message = await _existing_message(uow, message_id)
+            require_owner_or_admin(principal, message.creator_id, "delete a message")
+            if not await uow.messages.delete(message.id):
+                raise NotFound(f"message {message_id!r} not found")
+            await uow.commit()
+
+    @rpc_span("UpdateMessage")
+    async def update_message(
+        self,
+        principal: Principal,
+        message: Message,
+        update_mask: Sequence[str],
+        append_mask: Sequence[str] = (),
+    ) -> Message:
+        """Update the message `message.id` and return it as stored.
+
+        `update_mask` names the fields replaced by `message`'s values (content_type,
+        content_text, content_data, parent_message_id; "*" for all); `append_mask` names those
+        appended to instead (strings concatenated, content_data merged key by key: see
+        `onehub.services.masks`). Raise InvalidArgument when both masks are empty or name an
+        unknown field, NotFound if the message does not exist, PermissionDenied unless the
+        caller created it or is admin, Aborted if someone else updated it meanwhile.
+        """
+        replaced, appended = resolve_masks(
+            "message",
+            update_mask,
+            append_mask,
+            updatable=MESSAGE_UPDATABLE_FIELDS,
+            appendable=MESSAGE_APPENDABLE_FIELDS,
+        )
+        if not replaced and not appended:
+            raise InvalidArgument("update_mask or append_mask must name a field to change")
+        async with self._uow_factory() as uow:
+            stored = await _existing_message(uow, message.id)
+            require_owner_or_admin(principal, stored.creator_id, "update a message")
+            changed = _check_content(apply_masks(stored, message, replaced, appended))
+            changed = dataclasses.replace(changed, updated_at=self._clock())
+            updated = await uow.messages.update(changed, expected_version=stored.version)
+            await uow.commit()
+        return updated

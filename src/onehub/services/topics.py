@@ -1,0 +1,130 @@
+"""Topic use cases."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+from onehub.domain.errors import InvalidArgument, NotFound
+from onehub.domain.models import Page, PageRequest, Principal, Topic
+from onehub.services.authz import require_owner_or_admin
+from onehub.services.base import ServiceBase
+from onehub.services.ids import MAX_BATCH_SIZE, id_or_new, validate_id, validate_ids, validate_name
+from onehub.services.instrumentation import rpc_span
+from onehub.services.masks import apply_masks, resolve_masks
+from onehub.services.paging import clamp_page
+from onehub.services.ports import UnitOfWork
+
+TOPIC_UPDATABLE_FIELDS = frozenset({"name", "users"})
+
+
+def _members(user_ids: Sequence[str] | frozenset[str]) -> frozenset[str]:
+    if len(user_ids) > MAX_BATCH_SIZE:
+        raise InvalidArgument(f"a topic may list at most {MAX_BATCH_SIZE} users at once")
+    return frozenset(validate_id(user_id, "user id") for user_id in user_ids)
+
+
+async def _existing_topic(uow: UnitOfWork, topic_id: str) -> Topic:
+    topic = await uow.topics.get(validate_id(topic_id, "topic id"))
+    if topic is None:
+        raise NotFound(f"topic {topic_id!r} not found")
+    return topic
+
+
+class TopicService(ServiceBase):
+    """Create, read, update and delete topics. Anyone signed in may read any topic; only its
+    creator or admin may change or delete it."""
+
+    @rpc_span("CreateTopic")
+    async def create_topic(self, principal: Principal, topic: Topic) -> Topic:
+        """Create `topic` with the caller as creator and return it as stored.
+
+        `topic.id` is kept when given, else a random id is assigned; `creator_id`, timestamps
+        and `version` of the argument are ignored. Raise InvalidArgument for a missing name or a
+        malformed id, AlreadyExists when the id is taken.
+        """
+        now = self._clock()
+        draft = Topic(
+            id=id_or_new(topic.id, "topic id", self._new_id),
+            creator_id=principal.user_id,
+            name=validate_name(topic.name, "topic name"),
+            users=_members(topic.users),
+            created_at=now,
+            updated_at=now,
+        )
+        async with self._uow_factory() as uow:
+            created = await uow.topics.add(draft)
+            await uow.commit()
+        self._instruments.topics_created.add(1)
+        return created
+
+    @rpc_span("ListTopics")
+    async def list_topics(self, principal: Principal, page: PageRequest) -> Page[Topic]:
+        """Return one page of topics ordered by name. InvalidArgument for a bad page request."""
+        request = clamp_page(page)
+        async with self._uow_factory() as uow:
+            return await uow.topics.list(request)
+
+    @rpc_span("GetTopic")
+    async def get_topic(self, principal: Principal, topic_id: str) -> Topic:
+        """Return the topic; NotFound if there is none with that id."""
+        async with self._uow_factory() as uow:
+            return await _existing_topic(uow, topic_id)
+
+    @rpc_span("GetTopics")
+    async def get_topics(
+        self, principal: Principal, topic_ids: Sequence[str]
+    ) -> Mapping[str, Topic]:
+        """Return the topics that exist among `topic_ids` (at most 1000), keyed by id."""
+        ids = validate_ids(topic_ids, "topic id")
+        if not ids:
+            return {}
+        async with self._uow_factory() as uow:
+            return await uow.topics.get_many(ids)
+
+    @rpc_span("DeleteTopic")
+    async def delete_topic(self, principal: Principal, topic_id: str) -> None:
+        """Delete the topic and all its messages. NotFound if it does not exist,
+        PermissionDenied unless the caller created it or is admin."""
+        async with self._uow_factory() as uow:
+            topic = await _existing_topic(uow, topic_id)
+            require_owner_or_admin(principal, topic.creator_id, "delete a topic")
+            if not await uow.topics.delete(topic.id):
+                raise NotFound(f"topic {topic_id!r} not found")
+            await uow.commit()
+
+    @rpc_span("UpdateTopic")
+    async def update_topic(
+        self,
+        principal: Principal,
+        topic: Topic,
+        update_mask: Sequence[str],
+        add_users: Sequence[str] = (),
+        remove_users: Sequence[str] = (),
+    ) -> Topic:
+        """Update the topic `topic.id` and return it as stored.
+
+        `update_mask` names the fields taken from `topic` ("name", "users"; "*" for both);
+        then `add_users` join and `remove_users` leave the members. Raise InvalidArgument when
+        nothing is asked (no mask and no membership edit) or for an unknown path or bad value,
+        NotFound if the topic does not exist, PermissionDenied unless the caller created it or
+        is admin, Aborted if someone else updated it meanwhile (re-read and retry).
+        """
+        replaced, _ = resolve_masks("topic", update_mask, updatable=TOPIC_UPDATABLE_FIELDS)
+        if not replaced and not add_users and not remove_users:
+            raise InvalidArgument("update_mask, add_users or remove_users must name a change")
+        patch = dataclasses.replace(topic, users=_members(topic.users))
+        joining, leaving = _members(add_users), _members(remove_users)
+        async with self._uow_factory() as uow:
+            stored = await _existing_topic(uow, topic.id)
+            require_owner_or_admin(principal, stored.creator_id, "update a topic")
+            changed = apply_masks(stored, patch, replaced, ())
+            changed = dataclasses.replace(
+                changed,
+                name=validate_name(changed.name, "topic name"),
+                users=(changed.users | joining) - leaving,
+                updated_at=self._clock(),
+            )
+            updated = await uow.topics.update(changed, expected_version=stored.version)
+            await uow.commit()
+        return updated
