@@ -1,0 +1,1 @@
+"""The `onehub` command: the server's entry point and a gRPC client of a running server."""

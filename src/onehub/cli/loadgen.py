@@ -1,0 +1,373 @@
+"""The load generator's core: a paced, bounded run of creates and a latency report.
+
+A run creates `users` users, then `topics` topics (every user a member), then messages from
+those users in those topics until `count` operations were issued or `duration` seconds passed,
+whichever is first. Operations start on a fixed schedule (operation k at start + k / rate) so the
+offered rate does not sag when the server slows down, with at most `concurrency` in flight. It
+always stops by itself: nothing starts after the deadline, and calls still running at
+deadline + `call_timeout` are cancelled.
+
+The transport is a `LoadClient`; `loadgen_clients` has the gRPC and REST ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import secrets
+import time
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from onehub.config import ConfigError, is_loopback
+
+CREATE_USER = "create_user"
+CREATE_TOPIC = "create_topic"
+CREATE_MESSAGE = "create_message"
+OPERATIONS = (CREATE_USER, CREATE_TOPIC, CREATE_MESSAGE)
+
+# Hard ceilings: a typo must not turn into an hour-long or unbounded run.
+MAX_DURATION_S = 3600.0
+MAX_COUNT = 10_000_000
+MAX_CONCURRENCY = 1000
+MAX_RATE = 100_000.0
+PERCENTILES = (50, 90, 99)
+
+
+class LoadgenError(Exception):
+    """The run cannot start or cannot go on; the message is one line for the user."""
+
+
+class OperationError(Exception):
+    """One call failed; `code` is a gRPC status name ("NOT_FOUND") or "HTTP_<status>"."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class LoadClient(Protocol):
+    """The calls a run makes. Each raises OperationError when the server refuses it."""
+
+    async def create_user(self, user_id: str, name: str) -> None: ...
+
+    async def create_topic(self, topic_id: str, name: str, members: Sequence[str]) -> None: ...
+
+    async def create_message(self, topic_id: str, creator_id: str, text: str) -> None:
+        """Post as admin on behalf of `creator_id` (allow_userids)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadPlan:
+    rate: float = 50.0  # operations per second offered in total; 0 = as fast as possible
+    duration: float = 10.0  # seconds after which no operation starts
+    count: int | None = None  # operations in total, setup included; None = until duration
+    concurrency: int = 8
+    users: int = 3
+    topics: int = 3
+    call_timeout: float = 10.0
+    run_id: str = field(default_factory=lambda: secrets.token_hex(3))
+
+    def validate(self) -> LoadPlan:
+        """Return self, or raise LoadgenError naming the first bad setting."""
+        if not 0 <= self.rate <= MAX_RATE:
+            raise LoadgenError(f"--rate must be between 0 (unpaced) and {MAX_RATE:g}")
+        if not 0 < self.duration <= MAX_DURATION_S:
+            raise LoadgenError(f"--duration must be between 0 and {MAX_DURATION_S:g} seconds")
+        if not 1 <= self.concurrency <= MAX_CONCURRENCY:
+            raise LoadgenError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}")
+        if self.users < 1 or self.topics < 1:
+            raise LoadgenError("--users and --topics must be at least 1")
+        if self.count is not None and not self.users + self.topics < self.count <= MAX_COUNT:
+            raise LoadgenError(
+                f"--count must exceed --users + --topics ({self.users + self.topics}), "
+                f"so that some messages are sent, and be at most {MAX_COUNT}"
+            )
+        if self.call_timeout <= 0:
+            raise LoadgenError("--timeout must be positive")
+        if not self.run_id.isalnum():
+            raise LoadgenError("the run id must be letters and digits")
+        return self
+
+    def user_ids(self) -> list[str]:
+        return [f"lg{self.run_id}u{i}" for i in range(self.users)]
+
+    def topic_ids(self) -> list[str]:
+        return [f"lg{self.run_id}t{i}" for i in range(self.topics)]
+
+
+@dataclass(frozen=True, slots=True)
+class OperationStats:
+    """Latencies in milliseconds, over the successful calls of one operation."""
+
+    name: str
+    ok: int
+    errors: Mapping[str, int]
+    throughput: float  # successful calls per second of the run
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    mean_ms: float
+    max_ms: float
+
+    @property
+    def failed(self) -> int:
+        return sum(self.errors.values())
+
+
+@dataclass(frozen=True, slots=True)
+class LoadReport:
+    target: str
+    via: str
+    plan: LoadPlan
+    elapsed_s: float
+    stopped_by: str  # "count", "duration" or "setup failure"
+    operations: Sequence[OperationStats]
+    overall: OperationStats
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready form: plain numbers, times in ms, rounded for reading."""
+
+        def stats(s: OperationStats) -> dict[str, Any]:
+            return {
+                "operation": s.name,
+                "ok": s.ok,
+                "failed": s.failed,
+                "errors": dict(s.errors),
+                "throughputPerS": round(s.throughput, 2),
+                "latencyMs": {
+                    "p50": round(s.p50_ms, 3),
+                    "p90": round(s.p90_ms, 3),
+                    "p99": round(s.p99_ms, 3),
+                    "mean": round(s.mean_ms, 3),
+                    "max": round(s.max_ms, 3),
+                },
+            }
+
+        return {
+            "target": self.target,
+            "via": self.via,
+            "runId": self.plan.run_id,
+            "rate": self.plan.rate,
+            "concurrency": self.plan.concurrency,
+            "elapsedS": round(self.elapsed_s, 3),
+            "stoppedBy": self.stopped_by,
+            "overall": stats(self.overall),
+            "operations": [stats(s) for s in self.operations],
+        }
+
+
+def percentile(sorted_values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile of an ascending sequence; 0.0 when it is empty."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, math.ceil(pct / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def summarize(
+    name: str, latencies_s: Sequence[float], errors: Counter[str], elapsed: float
+) -> OperationStats:
+    ordered = sorted(latencies_s)
+    p50, p90, p99 = (percentile(ordered, p) * 1000 for p in PERCENTILES)
+    return OperationStats(
+        name=name,
+        ok=len(ordered),
+        errors=dict(sorted(errors.items())),
+        throughput=len(ordered) / elapsed if elapsed > 0 else 0.0,
+        p50_ms=p50,
+        p90_ms=p90,
+        p99_ms=p99,
+        mean_ms=(sum(ordered) / len(ordered) * 1000) if ordered else 0.0,
+        max_ms=(ordered[-1] * 1000) if ordered else 0.0,
+    )
+
+
+def require_loopback(target: str, allow_remote: bool) -> None:
+    """Raise LoadgenError unless `target` (host:port or http URL) is on this machine.
+
+    Load is only ever aimed at a server of your own; `allow_remote` is the explicit override.
+    """
+    if allow_remote:
+        return
+    host_port = target
+    if "://" in target:
+        parts = urlsplit(target)
+        host = parts.hostname or ""
+        host_port = f"[{host}]:0" if ":" in host else f"{host}:0"
+    try:
+        loopback = is_loopback(host_port)
+    except ConfigError as error:
+        raise LoadgenError(f"bad target {target!r}: {error}") from None
+    if not loopback:
+        raise LoadgenError(
+            f"refusing to send load to {target}: not a loopback address "
+            "(127.0.0.0/8, ::1, localhost); add --allow-remote if this server is yours"
+        )
+
+
+class _Run:
+    """The shared state of one run: the schedule, the deadline and what was measured."""
+
+    def __init__(self, plan: LoadPlan, clock: Callable[[], float]) -> None:
+        self.plan = plan
+        self.clock = clock
+        self.start = clock()
+        self.deadline = self.start + plan.duration
+        self.issued = 0
+        self.latencies: dict[str, list[float]] = defaultdict(list)
+        self.errors: dict[str, Counter[str]] = defaultdict(Counter)
+        self.first_error: dict[str, OperationError] = {}
+        self.last_finish = self.start
+
+    def claim(self) -> float | None:
+        """Claim the next operation; return when it should start, or None if the run is over."""
+        if self.plan.count is not None and self.issued >= self.plan.count:
+            return None
+        due = self.start + (self.issued / self.plan.rate if self.plan.rate else 0.0)
+        if due >= self.deadline or self.clock() >= self.deadline:
+            return None
+        self.issued += 1
+        return due
+
+    async def timed(self, name: str, call: Awaitable[None]) -> None:
+        began = self.clock()
+        try:
+            await call
+        except OperationError as failure:
+            self.errors[name][failure.code] += 1
+            self.first_error.setdefault(name, failure)
+        else:
+            self.latencies[name].append(self.clock() - began)
+        self.last_finish = max(self.last_finish, self.clock())
+
+
+async def _phase(
+    run: _Run, name: str, limit: int | None, call: Callable[[int], Awaitable[None]]
+) -> None:
+    """Start `call(0)`, `call(1)`, ... on the run's schedule until `limit` or the run's end."""
+    next_index = 0
+
+    async def worker() -> None:
+        nonlocal next_index
+        while limit is None or next_index < limit:
+            due = run.claim()
+            if due is None:
+                return
+            index = next_index
+            next_index += 1
+            delay = due - run.clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await run.timed(name, call(index))
+
+    workers = run.plan.concurrency if limit is None else min(run.plan.concurrency, limit)
+    await asyncio.gather(*(worker() for _ in range(workers)))
+
+
+def _require_setup(run: _Run, name: str, needed: int) -> None:
+    """Messages need every user and topic: stop with the first failure's reason otherwise."""
+    if name in run.first_error:
+        failure = run.first_error[name]
+        raise LoadgenError(f"{name} failed: {failure.code}: {failure.message}")
+    if len(run.latencies[name]) < needed:
+        raise LoadgenError(
+            f"the run ended before its {run.plan.users} users and {run.plan.topics} topics "
+            "were created; give it a longer --duration or a higher --rate"
+        )
+
+
+async def run_load(
+    plan: LoadPlan,
+    client: LoadClient,
+    *,
+    target: str = "",
+    via: str = "grpc",
+    clock: Callable[[], float] = time.perf_counter,
+) -> LoadReport:
+    """Run `plan` against `client` and report what was measured.
+
+    Raise LoadgenError for a bad plan, or when creating the run's users or topics fails (the
+    messages would only repeat that failure). Failed message creates are counted by code in the
+    report, not raised.
+    """
+    plan.validate()
+    run = _Run(plan, clock)
+    users, topics = plan.user_ids(), plan.topic_ids()
+
+    def message(i: int) -> Awaitable[None]:
+        sender = users[i % len(users)]
+        text = f"load message {i} from {sender} in run {plan.run_id}"
+        return client.create_message(topics[i % len(topics)], sender, text)
+
+    async def body() -> None:
+        await _phase(run, CREATE_USER, len(users), lambda i: client.create_user(users[i], users[i]))
+        _require_setup(run, CREATE_USER, len(users))
+        await _phase(
+            run,
+            CREATE_TOPIC,
+            len(topics),
+            lambda i: client.create_topic(topics[i], topics[i], users),
+        )
+        _require_setup(run, CREATE_TOPIC, len(topics))
+        await _phase(run, CREATE_MESSAGE, None, message)
+
+    try:
+        # The last calls may start just before the deadline; give them one call timeout to end.
+        async with asyncio.timeout(plan.duration + plan.call_timeout):
+            await body()
+    except TimeoutError:
+        pass
+    elapsed = max(run.last_finish - run.start, 1e-9)
+    operations = [
+        summarize(name, run.latencies[name], run.errors[name], elapsed)
+        for name in OPERATIONS
+        if run.latencies[name] or run.errors[name]
+    ]
+    everything = [latency for name in OPERATIONS for latency in run.latencies[name]]
+    all_errors: Counter[str] = Counter()
+    for name in OPERATIONS:
+        all_errors.update(run.errors[name])
+    count_reached = plan.count is not None and run.issued >= plan.count
+    return LoadReport(
+        target=target,
+        via=via,
+        plan=plan,
+        elapsed_s=elapsed,
+        stopped_by="count" if count_reached else "duration",
+        operations=operations,
+        overall=summarize("all", everything, all_errors, elapsed),
+    )
+
+
+def format_report(report: LoadReport) -> str:
+    """The report as a readable table."""
+    from .output import format_table
+
+    headers = ("OPERATION", "OK", "FAILED", "OPS/S", "P50 MS", "P90 MS", "P99 MS", "MAX MS")
+    rows = [
+        [
+            s.name,
+            str(s.ok),
+            str(s.failed),
+            f"{s.throughput:.1f}",
+            f"{s.p50_ms:.2f}",
+            f"{s.p90_ms:.2f}",
+            f"{s.p99_ms:.2f}",
+            f"{s.max_ms:.2f}",
+        ]
+        for s in (*report.operations, report.overall)
+    ]
+    lines = [
+        f"loadgen run {report.plan.run_id} via {report.via} against {report.target}: "
+        f"{report.elapsed_s:.2f}s, stopped by {report.stopped_by}",
+        format_table(headers, rows),
+    ]
+    errors = report.overall.errors
+    if errors:
+        lines.append("errors: " + ", ".join(f"{code} x{n}" for code, n in errors.items()))
+    return "\n".join(lines)

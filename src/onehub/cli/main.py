@@ -1,0 +1,93 @@
+"""`onehub`: the entry point. Builds the argument parser and dispatches to one command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from onehub import __version__
+
+from . import loadgen_cmd, msgs_cmd, serve_cmd, topics_cmd, users_cmd
+from .client import UsageError, add_client_arguments, client_options, run_client
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+DESCRIPTION = """\
+OneHub: group messaging with a gRPC API, a REST gateway and built-in tracing.
+
+`onehub serve` runs the server; the other commands are clients of a running server
+(gRPC at --server, default 127.0.0.1:9000, acting as --user with --password).
+"""
+
+EXAMPLES = """\
+examples:
+  onehub serve                                 start everything on the default addresses
+  onehub topics create "Book club" --member alice
+  onehub msgs send t1 "hello"                  post in topic t1
+  onehub --json users list --all               every user as JSON
+  ONEHUB_USER=alice ONEHUB_PASSWORD=alice123 onehub topics list
+  onehub loadgen --rate 50 --duration 10       load a local server and report latencies
+  onehub collector --help                      the embedded collector on its own
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="onehub",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"onehub {__version__}")
+    add_client_arguments(parser, top_level=True)
+    # The same flags after the subcommand: `onehub topics list --json` reads naturally.
+    common = argparse.ArgumentParser(add_help=False)
+    add_client_arguments(common, top_level=False)
+
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve_cmd.register(commands)
+    commands.add_parser(
+        "collector",
+        help="run the embedded OTLP collector, trace store and viewer alone",
+        add_help=False,
+    )
+    topics_cmd.register(commands, common)
+    msgs_cmd.register(commands, common)
+    users_cmd.register(commands, common)
+    loadgen_cmd.register(commands, common)
+    return parser
+
+
+def run_collector(argv: Sequence[str]) -> int:
+    # Imported only when asked for: the collector brings its own servers and storage.
+    from onehub import collector
+
+    return collector.main(list(argv))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `onehub` command; return its exit status (0 ok, 1 failed, 2 bad usage)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["collector"]:
+        # Everything after `collector` is the collector's own (including --help).
+        return run_collector(arguments[1:])
+    try:
+        args = build_parser().parse_args(arguments)
+    except SystemExit as exit_:
+        # argparse exits for --help, --version and bad usage; callers get the status instead.
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    try:
+        if hasattr(args, "client_command"):
+            options = client_options(args, os.environ)
+            return run_client(args.client_command, args, options)
+        status: int = args.local_command(args)
+        return status
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
