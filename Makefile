@@ -34,3 +34,29 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .ruff_cache
+
+# Production layout with Docker Compose (deploy/, docs/deploy.md): infrastructure first (updb),
+# then the application (up). Both stacks share the external network onehubnetwork.
+COMPOSE ?= docker compose
+DB_COMPOSE := $(COMPOSE) -f deploy/db-docker-compose.yml
+APP_COMPOSE := $(COMPOSE) -f deploy/docker-compose.yml
+
+.PHONY: updb dblogs up logs down
+
+updb:
+	docker network inspect onehubnetwork >/dev/null 2>&1 || docker network create onehubnetwork
+	$(DB_COMPOSE) up -d
+
+dblogs:
+	$(DB_COMPOSE) logs -f --tail 100
+
+up:
+	$(APP_COMPOSE) up -d --build
+
+logs:
+	$(APP_COMPOSE) logs -f --tail 100
+
+# Stops both stacks; data stays in their volumes.
+down:
+	$(APP_COMPOSE) down --remove-orphans
+	$(DB_COMPOSE) down --remove-orphans
