@@ -1,0 +1,1 @@
+"""Transports: the gRPC server (`grpc`) and the REST gateway in front of it (`gateway`)."""

@@ -1,0 +1,157 @@
+"""The two interceptors every OneHub RPC passes: error mapping (outer) and authentication.
+
+Both wrap the method's handler rather than acting before it, so they run in the RPC's own task
+and context: the error mapper sees every exception the handler raises, and the principal the
+auth interceptor sets is the one the servicer reads.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeAlias
+
+import grpc
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
+
+from onehub.domain.errors import OneHubError, Unauthenticated
+from onehub.services.auth import Authenticator
+from onehub.services.instrumentation import ENDUSER_ID
+from onehub.transport.grpc.errors import INTERNAL_ERROR_MESSAGE, status_for
+from onehub.transport.grpc.principal import _current_principal
+
+logger = logging.getLogger(__name__)
+
+ONEHUB_METHOD_PREFIX = "/onehub.v1."
+# Health and reflection answer without credentials, so probes and grpcurl work.
+UNAUTHENTICATED_METHOD_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+USERNAME_KEY = "onehubusername"
+PASSWORD_KEY = "onehubpassword"
+AUTHORIZATION_KEY = "authorization"
+
+# Strings: grpc's classes are generic only in the type stubs, not at run time.
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
+Continuation: TypeAlias = "Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]]"
+Behavior: TypeAlias = "Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]"
+
+
+def _method(details: grpc.HandlerCallDetails) -> str:
+    return details.method
+
+
+def _rewrap(handler: Handler, behavior: Behavior) -> Handler:
+    return grpc.unary_unary_rpc_method_handler(
+        behavior,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    """Turns exceptions of OneHub's unary methods into gRPC statuses.
+
+    A `OneHubError` becomes its own code with its (client-safe) message. Anything else is
+    logged with its traceback, recorded on the current span, and reaches the client only as
+    INTERNAL "internal error".
+    """
+
+    # grpc passes None on for an unknown method; the stub's return type omits it.
+    async def intercept_service(  # type: ignore[override]
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> Handler | None:
+        handler = await continuation(handler_call_details)
+        method = _method(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        if not method.startswith(ONEHUB_METHOD_PREFIX):
+            return handler
+        inner: Behavior = handler.unary_unary  # type: ignore[assignment]
+
+        async def mapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            try:
+                return await inner(request, context)
+            except OneHubError as exc:
+                await context.abort(status_for(exc), exc.message)
+            except grpc.aio.AbortError:
+                raise
+            except Exception as exc:
+                logger.exception("unexpected error serving %s", method)
+                span = trace.get_current_span()
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, type(exc).__qualname__))
+                await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_ERROR_MESSAGE)
+
+        return _rewrap(handler, mapped)
+
+
+def _first(metadata: Sequence[tuple[str, str | bytes]], key: str) -> str:
+    for name, value in metadata:
+        if name.lower() == key and isinstance(value, str):
+            return value
+    return ""
+
+
+def credentials_from_metadata(metadata: Sequence[tuple[str, str | bytes]]) -> tuple[str, str]:
+    """Return (username, password) from `onehubusername`/`onehubpassword`, else from
+    `authorization: Basic ...`; ("", "") when neither is present.
+
+    Raise Unauthenticated for a malformed Authorization value (never quoting it).
+    """
+    username, password = _first(metadata, USERNAME_KEY), _first(metadata, PASSWORD_KEY)
+    if username or password:
+        return username, password
+    authorization = _first(metadata, AUTHORIZATION_KEY)
+    if not authorization:
+        return "", ""
+    scheme, _, encoded = authorization.strip().partition(" ")
+    if scheme.lower() != "basic":
+        raise Unauthenticated("unsupported authorization scheme: use Basic")
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthenticated("malformed Basic authorization") from None
+    username, separator, password = decoded.partition(":")
+    if not separator:
+        raise Unauthenticated("malformed Basic authorization")
+    return username, password
+
+
+class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    """Authenticates every RPC but health and reflection, then exposes the caller through
+    `onehub.transport.grpc.principal.current_principal()`.
+
+    The caller also goes on the current span (the gRPC server span) as `enduser.id`. Streaming
+    methods outside the exempt services are refused (UNIMPLEMENTED), as none are authenticated.
+    """
+
+    def __init__(self, authenticator: Authenticator) -> None:
+        self._authenticator = authenticator
+
+    # grpc passes None on for an unknown method; the stub's return type omits it.
+    async def intercept_service(  # type: ignore[override]
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> Handler | None:
+        method = _method(handler_call_details)
+        if method.startswith(UNAUTHENTICATED_METHOD_PREFIXES):
+            return await continuation(handler_call_details)
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return None
+        inner: Behavior = handler.unary_unary  # type: ignore[assignment]
+        authenticator = self._authenticator
+
+        async def authenticated(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            metadata = context.invocation_metadata() or ()
+            username, password = credentials_from_metadata(metadata)  # type: ignore[arg-type]
+            principal = await authenticator.authenticate(username, password)
+            trace.get_current_span().set_attribute(ENDUSER_ID, principal.user_id)
+            token = _current_principal.set(principal)
+            try:
+                return await inner(request, context)
+            finally:
+                _current_principal.reset(token)
+
+        return _rewrap(handler, authenticated)
