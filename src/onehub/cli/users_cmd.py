@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import os
 import sys
@@ -132,10 +131,8 @@ def read_new_password(from_stdin: bool) -> str:
 
 def run_set_password(args: argparse.Namespace) -> int:
     # Imported here: it pulls in SQLAlchemy and the services, which the other commands never need.
-    from .passwords import set_password
+    from .passwords import set_password_command
 
     db_endpoint = args.db_endpoint or os.environ.get(ENV_DB_ENDPOINT) or DEFAULT_DB_ENDPOINT
     password = read_new_password(args.password_stdin)
-    asyncio.run(set_password(db_endpoint, args.user_id, password))
-    print(f"password set for user {args.user_id}")
-    return 0
+    return set_password_command(db_endpoint, args.user_id, password)

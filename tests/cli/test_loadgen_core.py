@@ -1,0 +1,209 @@
+"""The load generator's scheduling, bounds and report, over an in-test transport."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+import pytest
+
+from onehub.cli.loadgen import (
+    CREATE_MESSAGE,
+    CREATE_TOPIC,
+    CREATE_USER,
+    LoadgenError,
+    LoadPlan,
+    OperationError,
+    format_report,
+    percentile,
+    require_loopback,
+    run_load,
+)
+
+
+class RecordingClient:
+    """Remembers every call; optionally fails or stalls some of them."""
+
+    def __init__(
+        self,
+        *,
+        fail_users_with: str | None = None,
+        fail_every_nth_message: int = 0,
+        message_delay: float = 0.0,
+    ) -> None:
+        self.users: list[str] = []
+        self.topics: list[tuple[str, tuple[str, ...]]] = []
+        self.messages: list[tuple[str, str]] = []
+        self.fail_users_with = fail_users_with
+        self.fail_every_nth_message = fail_every_nth_message
+        self.message_delay = message_delay
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    async def create_user(self, user_id: str, name: str) -> None:
+        if self.fail_users_with:
+            raise OperationError(self.fail_users_with, "invalid username or password")
+        self.users.append(user_id)
+
+    async def create_topic(self, topic_id: str, name: str, members: Sequence[str]) -> None:
+        assert set(members) <= set(self.users), "topics must come after their members"
+        self.topics.append((topic_id, tuple(members)))
+
+    async def create_message(self, topic_id: str, creator_id: str, text: str) -> None:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.message_delay)
+            self.messages.append((topic_id, creator_id))
+            if self.fail_every_nth_message and len(self.messages) % self.fail_every_nth_message == 0:
+                raise OperationError("NOT_FOUND", "topic gone")
+        finally:
+            self.in_flight -= 1
+
+
+async def test_a_count_run_creates_users_then_topics_then_messages_and_stops_at_count() -> None:
+    client = RecordingClient()
+    plan = LoadPlan(rate=0, count=20, users=2, topics=3, concurrency=4, run_id="abc")
+
+    report = await run_load(plan, client, target="127.0.0.1:1")
+
+    assert client.users == ["lgabcu0", "lgabcu1"]
+    assert [topic for topic, _ in client.topics] == ["lgabct0", "lgabct1", "lgabct2"]
+    assert all(members == ("lgabcu0", "lgabcu1") for _, members in client.topics)
+    assert len(client.messages) == 15
+    assert {creator for _, creator in client.messages} == {"lgabcu0", "lgabcu1"}
+    assert report.stopped_by == "count"
+    by_name = {stats.name: stats for stats in report.operations}
+    assert [by_name[n].ok for n in (CREATE_USER, CREATE_TOPIC, CREATE_MESSAGE)] == [2, 3, 15]
+    assert report.overall.ok == 20
+    assert report.overall.throughput > 0
+    for stats in (*report.operations, report.overall):
+        assert 0 <= stats.p50_ms <= stats.p90_ms <= stats.p99_ms <= stats.max_ms
+
+
+async def test_a_duration_run_stops_by_itself_near_its_deadline() -> None:
+    client = RecordingClient()
+    plan = LoadPlan(rate=100, duration=0.3, concurrency=2, users=1, topics=1)
+
+    began = time.perf_counter()
+    report = await run_load(plan, client)
+    took = time.perf_counter() - began
+
+    assert report.stopped_by == "duration"
+    assert 0.25 <= took < 1.5
+    # 100/s for 0.3 s is 30 operations; the schedule never runs ahead of the rate.
+    assert 20 <= report.overall.ok <= 30
+
+
+async def test_the_rate_paces_the_run() -> None:
+    plan = LoadPlan(rate=50, count=11, users=1, topics=1, concurrency=8)
+
+    began = time.perf_counter()
+    report = await run_load(plan, RecordingClient())
+
+    # Operation k starts at k/50 s: the 11th at 0.2 s.
+    assert time.perf_counter() - began >= 0.19
+    assert report.overall.ok == 11
+
+
+async def test_concurrency_caps_the_calls_in_flight() -> None:
+    client = RecordingClient(message_delay=0.02)
+    await run_load(LoadPlan(rate=0, count=30, users=1, topics=1, concurrency=3), client)
+
+    assert client.most_in_flight == 3
+
+
+async def test_calls_still_running_at_the_deadline_are_cancelled() -> None:
+    client = RecordingClient(message_delay=60)
+    plan = LoadPlan(rate=0, duration=0.2, call_timeout=0.2, users=1, topics=1, concurrency=2)
+
+    began = time.perf_counter()
+    report = await run_load(plan, client)
+
+    assert time.perf_counter() - began < 2
+    assert report.stopped_by == "duration"
+    assert client.in_flight == 0
+
+
+async def test_failed_messages_are_counted_by_code_not_raised() -> None:
+    client = RecordingClient(fail_every_nth_message=4)
+    report = await run_load(LoadPlan(rate=0, count=22, users=1, topics=1), client)
+
+    messages = next(s for s in report.operations if s.name == CREATE_MESSAGE)
+    assert messages.errors == {"NOT_FOUND": 5}
+    assert messages.ok == 15
+    assert report.overall.errors == {"NOT_FOUND": 5}
+    assert "NOT_FOUND x5" in format_report(report)
+
+
+async def test_a_setup_failure_stops_the_run_with_its_reason() -> None:
+    client = RecordingClient(fail_users_with="UNAUTHENTICATED")
+
+    with pytest.raises(LoadgenError, match="create_user failed: UNAUTHENTICATED"):
+        await run_load(LoadPlan(rate=0, count=10), client)
+    assert client.messages == []
+
+
+async def test_a_deadline_before_setup_completes_is_a_clear_error() -> None:
+    plan = LoadPlan(rate=10, duration=0.15, users=5, topics=5)
+
+    with pytest.raises(LoadgenError, match="longer --duration or a higher --rate"):
+        await run_load(plan, RecordingClient())
+
+
+@pytest.mark.parametrize(
+    ("plan", "complaint"),
+    [
+        (LoadPlan(rate=-1), "--rate"),
+        (LoadPlan(duration=0), "--duration"),
+        (LoadPlan(duration=7200), "--duration"),
+        (LoadPlan(concurrency=0), "--concurrency"),
+        (LoadPlan(users=0), "--users"),
+        (LoadPlan(count=5, users=3, topics=2), "--count must exceed"),
+        (LoadPlan(run_id="a-b"), "run id"),
+    ],
+)
+def test_bad_plans_are_refused_naming_the_setting(plan: LoadPlan, complaint: str) -> None:
+    with pytest.raises(LoadgenError, match=complaint):
+        plan.validate()
+
+
+def test_nearest_rank_percentiles() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert [percentile(values, p) for p in (50, 90, 99, 100)] == [50.0, 90.0, 99.0, 100.0]
+    assert percentile([7.0], 99) == 7.0
+    assert percentile([], 50) == 0.0
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "127.0.0.1:9000",
+        "127.8.9.10:9000",
+        "localhost:9000",
+        "[::1]:9000",
+        "http://127.0.0.1:9080",
+        "http://localhost:9080/api",
+        "http://[::1]:9080",
+    ],
+)
+def test_loopback_targets_are_allowed(target: str) -> None:
+    require_loopback(target, allow_remote=False)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "10.0.0.5:9000",
+        "192.168.1.20:9000",
+        "example.com:9000",
+        ":9000",
+        "http://8.8.8.8:9080",
+        "https://onehub.example.com",
+    ],
+)
+def test_other_targets_are_refused_unless_allowed(target: str) -> None:
+    with pytest.raises(LoadgenError, match="refusing to send load|bad target"):
+        require_loopback(target, allow_remote=False)
+    require_loopback(target, allow_remote=True)
