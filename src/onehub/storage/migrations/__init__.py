@@ -1,0 +1,1 @@
+"""Alembic migrations of OneHub's schema, run by `onehub.storage.migrate.migrate`."""

@@ -1,0 +1,207 @@
+"""MessageStore on SQL, with full-text search (SQLite FTS5, PostgreSQL tsvector)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    table,
+    update,
+)
+from sqlalchemy.dialects.postgresql import REGCONFIG
+from sqlalchemy.exc import IntegrityError
+
+from onehub.domain.errors import Aborted, AlreadyExists, NotFound
+from onehub.domain.models import Message, MessageQuery, Page, PageRequest
+
+from .clock import as_utc, utc_now
+from .keyset import topic_messages_order
+from .sql_paging import existing_ids, fetch_page, raise_missing_or_stale, rows_by_id
+from .sql_transaction import SqlTransaction
+from .tables import messages as message_rows
+from .tables import topics as topic_rows
+from .text_search import search_order, search_words
+from .tracing import db_span
+from .validation import check_id, check_json, check_text
+
+
+def _message(row: Row[Any]) -> Message:
+    return Message(
+        id=row.id,
+        creator_id=row.creator_id,
+        topic_id=row.topic_id,
+        content_type=row.content_type,
+        content_text=row.content_text,
+        content_data=row.content_data,
+        parent_message_id=row.parent_message_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        version=row.version,
+    )
+
+
+def _check(message: Message) -> None:
+    check_id("message id", message.id)
+    check_id("topic_id", message.topic_id)
+    check_text("creator_id", message.creator_id)
+    check_text("content_type", message.content_type)
+    check_text("content_text", message.content_text)
+    check_text("parent_message_id", message.parent_message_id)
+    check_json("content_data", message.content_data)
+
+
+def _content(message: Message) -> dict[str, Any]:
+    return {
+        "topic_id": message.topic_id,
+        "creator_id": message.creator_id,
+        "content_type": message.content_type,
+        "content_text": message.content_text,
+        "content_data": None if message.content_data is None else dict(message.content_data),
+        "parent_message_id": message.parent_message_id,
+    }
+
+
+def _matches_words(dialect: str, words: Sequence[str]) -> ColumnElement[bool]:
+    """Messages whose text contains every word, through the dialect's full-text index."""
+    if dialect == "postgresql":
+        # Words are letters and digits only, so plainto_tsquery sees no syntax at all.
+        query = func.plainto_tsquery(literal("simple", REGCONFIG), " ".join(words))
+        return literal_column("content_tsv").op("@@")(query)
+    # FTS5: each word a quoted string, ANDed by juxtaposition; words never contain quotes.
+    fts_query = " ".join(f'"{word}"' for word in words)
+    matching: Select[tuple[Any]] = (
+        select(literal_column("rowid"))
+        .select_from(table("messages_fts"))
+        .where(literal_column("messages_fts").op("MATCH")(fts_query))
+    )
+    return message_rows.c.seq.in_(matching)
+
+
+class SqlMessageStore:
+    def __init__(self, tx: SqlTransaction) -> None:
+        self._tx = tx
+
+    @db_span("db.GetMessage")
+    async def get(self, message_id: str) -> Message | None:
+        statement = select(message_rows).where(message_rows.c.id == message_id)
+        row = (await self._tx.execute(statement)).first()
+        return None if row is None else _message(row)
+
+    @db_span("db.GetMessages")
+    async def get_many(self, message_ids: Sequence[str]) -> Mapping[str, Message]:
+        return await rows_by_id(self._tx, message_rows, message_ids, _message)
+
+    @db_span("db.ListMessages")
+    async def list_in_topic(self, topic_id: str, page: PageRequest) -> Page[Message]:
+        order = topic_messages_order(topic_id)
+        filters = [message_rows.c.topic_id == topic_id]
+        return await fetch_page(self._tx, message_rows, order, page, _message, filters)
+
+    @db_span("db.SaveMessages")
+    async def add_many(self, messages: Sequence[Message]) -> Sequence[Message]:
+        seen: set[str] = set()
+        for message in messages:
+            _check(message)
+            if message.id in seen:
+                raise AlreadyExists(f"message {message.id!r} appears twice in the batch")
+            seen.add(message.id)
+        if not messages:
+            return []
+        stored: list[Message] = []
+        rows: list[dict[str, Any]] = []
+        for message in messages:
+            created = as_utc(message.created_at) if message.created_at else utc_now()
+            stored.append(
+                Message(
+                    **{**_content(message), "id": message.id},
+                    created_at=created,
+                    updated_at=created,
+                    version=1,
+                )
+            )
+            rows.append(
+                {
+                    **_content(message),
+                    "id": message.id,
+                    "created_at": created,
+                    "updated_at": created,
+                    "version": 1,
+                }
+            )
+        try:
+            async with self._tx.savepoint():
+                await self._tx.execute(insert(message_rows), rows, write=True)
+        except IntegrityError:
+            await self._explain_refused_batch(messages)
+        return stored
+
+    async def _explain_refused_batch(self, batch: Sequence[Message]) -> None:
+        taken = await existing_ids(self._tx, message_rows, [m.id for m in batch])
+        for message in batch:
+            if message.id in taken:
+                raise AlreadyExists(f"message {message.id!r} already exists")
+        present = await existing_ids(self._tx, topic_rows, [m.topic_id for m in batch])
+        for message in batch:
+            if message.topic_id not in present:
+                raise NotFound(f"topic {message.topic_id!r} not found")
+        raise Aborted("a concurrent write conflicted with this batch; retry")
+
+    @db_span("db.UpdateMessage")
+    async def update(self, message: Message, expected_version: int) -> Message:
+        _check(message)
+        now = utc_now()
+        statement = (
+            update(message_rows)
+            .where(message_rows.c.id == message.id, message_rows.c.version == expected_version)
+            .values(**_content(message), updated_at=now, version=message_rows.c.version + 1)
+            .returning(message_rows.c.created_at, message_rows.c.version)
+        )
+        try:
+            async with self._tx.savepoint():
+                row = (await self._tx.execute(statement, write=True)).first()
+        except IntegrityError:
+            # The only constraint an update can break: moving to a topic that does not exist.
+            raise NotFound(f"topic {message.topic_id!r} not found") from None
+        if row is None:
+            await raise_missing_or_stale(
+                self._tx, message_rows, "message", message.id, expected_version
+            )
+        return Message(
+            **{**_content(message), "id": message.id},
+            created_at=row.created_at,
+            updated_at=now,
+            version=row.version,
+        )
+
+    @db_span("db.DeleteMessage")
+    async def delete(self, message_id: str) -> bool:
+        statement = (
+            delete(message_rows).where(message_rows.c.id == message_id).returning(message_rows.c.id)
+        )
+        return (await self._tx.execute(statement, write=True)).first() is not None
+
+    @db_span("db.SearchMessages")
+    async def search(self, query: MessageQuery, page: PageRequest) -> Page[Message]:
+        order = search_order(query)
+        filters: list[ColumnElement[bool]] = []
+        if query.sender_id:
+            filters.append(message_rows.c.creator_id == query.sender_id)
+        if query.topic_id:
+            filters.append(message_rows.c.topic_id == query.topic_id)
+        if query.phrase:
+            words = search_words(query.phrase)
+            if not words:
+                order.decode(page.page_key)  # a bad cursor is still an error
+                return Page([])
+            filters.append(_matches_words(self._tx.dialect, words))
+        return await fetch_page(self._tx, message_rows, order, page, _message, filters)

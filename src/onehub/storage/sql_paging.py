@@ -1,0 +1,109 @@
+"""Keyset pages over SQL: the WHERE clause that resumes after a cursor, the ORDER BY, the count."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, TypeVar
+
+from sqlalchemy import ColumnElement, Row, Table, and_, false, func, literal, or_, select, tuple_
+
+from onehub.domain.errors import Aborted, NotFound
+from onehub.domain.models import Page, PageRequest
+
+from .keyset import CursorValue, KeysetOrder, page_limit
+from .sql_transaction import SqlTransaction
+
+T = TypeVar("T")
+
+
+def after_cursor(
+    order: KeysetOrder, columns: Sequence[ColumnElement[Any]], values: Sequence[CursorValue]
+) -> ColumnElement[bool]:
+    """Rows strictly after `values` in `order`."""
+    directions = {key.descending for key in order.keys}
+    if len(directions) == 1:
+        # One direction: a row-value comparison, which both databases serve from an index.
+        row = tuple_(*columns)
+        cursor = tuple_(*(literal(v, c.type) for v, c in zip(values, columns, strict=True)))
+        return row < cursor if directions.pop() else row > cursor
+    clauses: list[ColumnElement[bool]] = []
+    for i, key in enumerate(order.keys):
+        column, value = columns[i], values[i]
+        beyond = column < value if key.descending else column > value
+        equal_prefix = [columns[j] == values[j] for j in range(i)]
+        clauses.append(and_(*equal_prefix, beyond))
+    return or_(false(), *clauses)
+
+
+async def fetch_page(
+    tx: SqlTransaction,
+    table: Table,
+    order: KeysetOrder,
+    page: PageRequest,
+    to_domain: Callable[[Row[Any]], T],
+    filters: Sequence[ColumnElement[bool]] = (),
+) -> Page[T]:
+    """Return the page of `table` rows matching `filters` that follows `page.page_key`.
+
+    Raise InvalidArgument for a cursor not made for this order.
+    """
+    after = order.decode(page.page_key)
+    limit = page_limit(page)
+    columns = [table.c[key.field] for key in order.keys]
+    statement = select(table).where(*filters)
+    if after is not None:
+        statement = statement.where(after_cursor(order, columns, after))
+    statement = statement.order_by(
+        *(
+            c.desc() if key.descending else c.asc()
+            for c, key in zip(columns, order.keys, strict=True)
+        )
+    ).limit(limit + 1)
+    fetched = [to_domain(row) for row in (await tx.execute(statement)).all()]
+    items, next_key, has_more = order.cut(fetched, limit, order.values_of)
+    total = (await tx.execute(select(func.count()).select_from(table).where(*filters))).scalar_one()
+    return Page(items, next_key, has_more, int(total))
+
+
+# Well below SQLite's and asyncpg's bound-parameter limits.
+_IDS_PER_QUERY = 500
+
+
+async def rows_by_id(
+    tx: SqlTransaction, table: Table, ids: Sequence[str], to_domain: Callable[[Row[Any]], T]
+) -> dict[str, T]:
+    """Return the rows among `ids` that exist, keyed by id (duplicates and misses ignored)."""
+    wanted = list(dict.fromkeys(ids))
+    found: dict[str, T] = {}
+    for start in range(0, len(wanted), _IDS_PER_QUERY):
+        chunk = wanted[start : start + _IDS_PER_QUERY]
+        result = await tx.execute(select(table).where(table.c.id.in_(chunk)))
+        for row in result.all():
+            found[row.id] = to_domain(row)
+    return found
+
+
+async def existing_ids(tx: SqlTransaction, table: Table, ids: Sequence[str]) -> set[str]:
+    """Return the ids among `ids` that have a row in `table`."""
+    wanted = list(dict.fromkeys(ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), _IDS_PER_QUERY):
+        chunk = wanted[start : start + _IDS_PER_QUERY]
+        result = await tx.execute(select(table.c.id).where(table.c.id.in_(chunk)))
+        found.update(result.scalars().all())
+    return found
+
+
+async def raise_missing_or_stale(
+    tx: SqlTransaction, table: Table, kind: str, entity_id: str, expected_version: int
+) -> NoReturn:
+    """After an update matched no row: raise NotFound if the row is gone, else Aborted."""
+    stored = (
+        await tx.execute(select(table.c.version).where(table.c.id == entity_id))
+    ).scalar_one_or_none()
+    if stored is None:
+        raise NotFound(f"{kind} {entity_id!r} not found")
+    raise Aborted(
+        f"{kind} {entity_id!r} was changed concurrently "
+        f"(version {stored}, expected {expected_version}); re-read and retry"
+    )

@@ -1,0 +1,113 @@
+"""The one connection and transaction behind a SQL unit of work, and its error translation.
+
+PostgreSQL runs each unit of work in one READ COMMITTED transaction. SQLite reads in autocommit
+mode until the unit's first write, which issues BEGIN IMMEDIATE (so the writer holds SQLite's
+single write lock from its first write to its commit, and never fails on a stale snapshot); that
+gives SQLite at least PostgreSQL's read-committed guarantees, while readers never wait for
+writers. A lock not granted in time, a deadlock or a serialization failure becomes Aborted.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, NoReturn
+
+from sqlalchemy import Executable, Result
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from onehub.domain.errors import Aborted
+
+from .engine import SQLITE_MANUAL_BEGIN
+
+# lock_not_available, serialization_failure, deadlock_detected
+_RETRYABLE_SQLSTATES = frozenset({"55P03", "40001", "40P01"})
+
+Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
+
+
+class SqlTransaction:
+    """Owns one pooled connection for the life of a unit of work."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._is_sqlite = engine.dialect.name == "sqlite"
+        self._connection: AsyncConnection | None = None
+        self._writing = False
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    async def open(self) -> None:
+        connection = await self._engine.connect()
+        if self._is_sqlite:
+            connection = await connection.execution_options(**{SQLITE_MANUAL_BEGIN: True})
+        self._connection = connection
+
+    async def close(self) -> None:
+        """Roll back whatever was not committed and return the connection to the pool."""
+        if self._connection is None:
+            return
+        connection, self._connection = self._connection, None
+        self._writing = False
+        try:
+            await connection.rollback()
+        finally:
+            await connection.close()
+
+    async def commit(self) -> None:
+        connection = self._require()
+        try:
+            await connection.commit()
+        except DBAPIError as error:
+            _raise_translated(error)
+        finally:
+            self._writing = False
+
+    async def execute(
+        self, statement: Executable, params: Params = None, *, write: bool = False
+    ) -> Result[Any]:
+        """Run one statement; `write=True` for statements that change data."""
+        connection = self._require()
+        try:
+            if write:
+                await self._begin_writing(connection)
+            return await connection.execute(statement, params)
+        except DBAPIError as error:
+            _raise_translated(error)
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """Undo only the block's changes if it raises, keeping the transaction usable."""
+        connection = self._require()
+        try:
+            await self._begin_writing(connection)
+            nested = await connection.begin_nested()
+        except DBAPIError as error:
+            _raise_translated(error)
+        async with nested:
+            yield
+
+    async def _begin_writing(self, connection: AsyncConnection) -> None:
+        if self._is_sqlite and not self._writing:
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")
+            self._writing = True
+
+    def _require(self) -> AsyncConnection:
+        if self._connection is None:
+            raise RuntimeError("use the unit of work inside 'async with'")
+        return self._connection
+
+
+def _raise_translated(error: DBAPIError) -> NoReturn:
+    original = error.orig
+    if isinstance(original, sqlite3.OperationalError) and str(
+        getattr(original, "sqlite_errorname", "")
+    ).startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        raise Aborted("the database is busy with another write; retry") from error
+    if getattr(original, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+        raise Aborted("a concurrent transaction conflicted with this one; retry") from error
+    raise error

@@ -1,0 +1,122 @@
+"""The relational schema as SQLAlchemy ORM models (the migrations create the same tables).
+
+Rows never leave the storage package: the stores turn them into domain dataclasses.
+
+Topic membership is a JSON array on the topic row rather than a join table: no port queries
+membership across topics, every read wants the whole set, and an update replaces it under the
+topic's version check, so one row read or written per topic is both simpler and faster (see the
+storage tests' report for the measurement).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from .clock import as_utc
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every dialect, microsecond precision.
+
+    SQLite keeps naive UTC in SQLAlchemy's fixed-width text format, which sorts like the times.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = as_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+# none_as_null: a missing object is SQL NULL, not the JSON text "null".
+JsonColumn = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+# SQLite makes only a column declared exactly INTEGER PRIMARY KEY an alias of the rowid, which
+# the FTS index refers to; PostgreSQL gets a 64-bit identity.
+RowIdColumn = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    avatar: Mapped[str] = mapped_column(Text)
+    profile_data: Mapped[dict[str, Any] | None] = mapped_column(JsonColumn, nullable=True)
+    password_hash: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class TopicRow(Base):
+    __tablename__ = "topics"
+    __table_args__ = (Index("ix_topics_name_id", "name", "id"),)
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    creator_id: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    users: Mapped[list[str]] = mapped_column(JsonColumn)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_topic_created", "topic_id", "created_at", "id"),
+        Index("ix_messages_creator_created", "creator_id", "created_at", "id"),
+        Index("ix_messages_created", "created_at", "id"),
+    )
+
+    seq: Mapped[int] = mapped_column(RowIdColumn, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String, unique=True)
+    topic_id: Mapped[str] = mapped_column(String, ForeignKey("topics.id", ondelete="CASCADE"))
+    creator_id: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(Text)
+    content_text: Mapped[str] = mapped_column(Text)
+    content_data: Mapped[dict[str, Any] | None] = mapped_column(JsonColumn, nullable=True)
+    parent_message_id: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+users = cast(Table, UserRow.__table__)
+topics = cast(Table, TopicRow.__table__)
+messages = cast(Table, MessageRow.__table__)
