@@ -1,0 +1,244 @@
+"""The OpenAPI 3.1 document of the REST API, built from the same bindings the gateway serves.
+
+Paths are the templates written OpenAPI-style (`/v1/topics/{id}`, `/v1/topics/{topic.base.id}`),
+relative to the server `/api` (the gateway also serves them bare). Schemas describe the proto3
+JSON mapping with lowerCamelCase property names, as responses are rendered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+
+from onehub.transport.gateway.routes import Binding
+
+_FD = FieldDescriptor
+_INT32 = {"type": "integer", "format": "int32", "minimum": -(2**31), "maximum": 2**31 - 1}
+_UINT32 = {"type": "integer", "format": "int32", "minimum": 0, "maximum": 2**32 - 1}
+# proto3 JSON writes 64-bit integers as strings and reads either form.
+_INT64 = {"type": ["string", "integer"], "format": "int64", "pattern": "^-?[0-9]+$"}
+_SCALAR_SCHEMAS: dict[int, dict[str, Any]] = {
+    _FD.TYPE_STRING: {"type": "string"},
+    _FD.TYPE_BOOL: {"type": "boolean"},
+    _FD.TYPE_BYTES: {"type": "string", "format": "byte", "contentEncoding": "base64"},
+    _FD.TYPE_DOUBLE: {"type": "number", "format": "double"},
+    _FD.TYPE_FLOAT: {"type": "number", "format": "float"},
+    _FD.TYPE_INT32: _INT32, _FD.TYPE_SINT32: _INT32, _FD.TYPE_SFIXED32: _INT32,
+    _FD.TYPE_UINT32: _UINT32, _FD.TYPE_FIXED32: _UINT32,
+    _FD.TYPE_INT64: _INT64, _FD.TYPE_SINT64: _INT64, _FD.TYPE_SFIXED64: _INT64,
+    _FD.TYPE_UINT64: _INT64, _FD.TYPE_FIXED64: _INT64,
+}  # fmt: skip
+# Well-known types have their own JSON forms (the proto3 JSON mapping).
+_WELL_KNOWN: dict[str, dict[str, Any]] = {
+    "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
+    "google.protobuf.Duration": {"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]{1,9})?s$"},
+    "google.protobuf.FieldMask": {"type": "string", "description": "comma-separated field paths"},
+    "google.protobuf.Struct": {"type": "object", "additionalProperties": True},
+    "google.protobuf.Value": {},
+    "google.protobuf.ListValue": {"type": "array"},
+    "google.protobuf.Empty": {"type": "object"},
+    "google.protobuf.Any": {
+        "type": "object",
+        "properties": {"@type": {"type": "string"}},
+        "required": ["@type"],
+        "additionalProperties": True,
+    },
+}
+_WRAPPERS = {
+    f"google.protobuf.{name}Value": scalar
+    for name, scalar in (
+        ("Double", _FD.TYPE_DOUBLE), ("Float", _FD.TYPE_FLOAT), ("Int64", _FD.TYPE_INT64),
+        ("UInt64", _FD.TYPE_UINT64), ("Int32", _FD.TYPE_INT32), ("UInt32", _FD.TYPE_UINT32),
+        ("Bool", _FD.TYPE_BOOL), ("String", _FD.TYPE_STRING), ("Bytes", _FD.TYPE_BYTES),
+    )
+}  # fmt: skip
+# Types a query parameter can carry as one string.
+_QUERY_MESSAGES = {
+    "google.protobuf.Timestamp",
+    "google.protobuf.Duration",
+    "google.protobuf.FieldMask",
+}
+_MAX_QUERY_DEPTH = 4
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "code": {"type": "integer", "description": "the gRPC status code"},
+        "message": {"type": "string"},
+        "details": {"type": "array", "items": {"type": "object"}},
+        "traceId": {"type": "string", "description": "the trace of this request"},
+    },
+    "required": ["code", "message", "details"],
+}
+
+
+def openapi_document(
+    bindings: Sequence[Binding], *, title: str = "OneHub API", version: str = "v1"
+) -> dict[str, Any]:
+    """The document for `bindings`; every binding is one operation."""
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    paths: dict[str, dict[str, Any]] = {}
+    operation_ids: dict[str, int] = {}
+    for binding in bindings:
+        service = binding.method.containing_service.name
+        base_id = f"{service}_{binding.method.name}"
+        operation_ids[base_id] = operation_ids.get(base_id, 0) + 1
+        count = operation_ids[base_id]
+        operation_id = base_id if count == 1 else f"{base_id}{count}"
+        operation = _operation(binding, operation_id, schemas)
+        paths.setdefault(binding.route, {})[binding.http_method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "servers": [{"url": "/api"}],
+        "security": [{"basicAuth": []}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"basicAuth": {"type": "http", "scheme": "basic"}},
+        },
+    }
+
+
+def _operation(binding: Binding, operation_id: str, schemas: dict[str, Any]) -> dict[str, Any]:
+    method = binding.method
+    parameters: list[dict[str, Any]] = [
+        {
+            "name": field_path,
+            "in": "path",
+            "required": True,
+            "schema": _field_schema(chain[-1], schemas, repeated=False),
+        }
+        for field_path, chain in binding.path_fields
+    ]
+    if binding.body != "*":
+        bound = [tuple(f.name for f in chain) for _, chain in binding.path_fields]
+        excluded = [*bound, (binding.body,)] if binding.body else bound
+        parameters.extend(_query_parameters(method.input_type, (), excluded))
+    response_schema = (
+        _field_schema(method.output_type.fields_by_name[binding.response_body], schemas)
+        if binding.response_body
+        else _message_schema(method.output_type, schemas)
+    )
+    operation: dict[str, Any] = {
+        "operationId": operation_id,
+        "tags": [method.containing_service.name],
+        "summary": f"{method.containing_service.full_name}/{method.name}",
+        "parameters": parameters,
+        "responses": {
+            "200": {
+                "description": "OK",
+                "content": {"application/json": {"schema": response_schema}},
+            },
+            "401": {
+                "description": "Missing or wrong credentials",
+                "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+            "default": {
+                "description": "An error; the status follows the gRPC code",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+        },
+    }
+    if binding.body:
+        operation["requestBody"] = {
+            "required": False,
+            "content": {"application/json": {"schema": _body_schema(binding, schemas)}},
+        }
+    return operation
+
+
+def _body_schema(binding: Binding, schemas: dict[str, Any]) -> dict[str, Any]:
+    request = binding.method.input_type
+    if binding.body != "*":
+        return _field_schema(request.fields_by_name[binding.body], schemas)
+    top_level_bound = {chain[0].json_name for _, chain in binding.path_fields if len(chain) == 1}
+    if not top_level_bound:
+        return _message_schema(request, schemas)
+    # The path supplies these fields, so the body does not describe them.
+    properties = {
+        f.json_name: _field_schema(f, schemas)
+        for f in request.fields
+        if f.json_name not in top_level_bound
+    }
+    return {"type": "object", "properties": properties}
+
+
+def _query_parameters(
+    message: Descriptor, prefix: tuple[str, ...], excluded: list[tuple[str, ...]]
+) -> list[dict[str, Any]]:
+    parameters: list[dict[str, Any]] = []
+    for field in message.fields:
+        names = (*prefix, field.name)
+        if any(names[: len(e)] == e or e[: len(names)] == names for e in excluded):
+            if names not in excluded and (message_type := field.message_type) is not None:
+                parameters.extend(_query_parameters(message_type, names, excluded))
+            continue
+        schema = _query_schema(field)
+        if schema is not None:
+            parameters.append({"name": ".".join(names), "in": "query", "schema": schema})
+        elif (message_type := _descends(field)) is not None and len(names) < _MAX_QUERY_DEPTH:
+            parameters.extend(_query_parameters(message_type, names, excluded))
+    return parameters
+
+
+def _descends(field: FieldDescriptor) -> Descriptor | None:
+    """The message type whose fields become dotted query parameters, if there is one."""
+    message_type = field.message_type
+    if message_type is None or field.is_repeated:
+        return None
+    name = message_type.full_name
+    return None if name in _WELL_KNOWN or name in _WRAPPERS else message_type
+
+
+def _query_schema(field: FieldDescriptor) -> dict[str, Any] | None:
+    message_type = field.message_type
+    if message_type is None:
+        item = _scalar_schema(field)
+    elif message_type.full_name in _QUERY_MESSAGES:
+        item = _WELL_KNOWN[message_type.full_name]
+    elif message_type.full_name in _WRAPPERS:
+        item = _SCALAR_SCHEMAS[_WRAPPERS[message_type.full_name]]
+    else:
+        return None
+    return {"type": "array", "items": item} if field.is_repeated else item
+
+
+def _scalar_schema(field: FieldDescriptor) -> dict[str, Any]:
+    if field.enum_type is not None:
+        return {"type": "string", "enum": [v.name for v in field.enum_type.values]}
+    return _SCALAR_SCHEMAS[field.type]
+
+
+def _field_schema(
+    field: FieldDescriptor, schemas: dict[str, Any], *, repeated: bool | None = None
+) -> dict[str, Any]:
+    message_type = field.message_type
+    if message_type is not None and message_type.GetOptions().map_entry:
+        value = message_type.fields_by_name["value"]
+        return {"type": "object", "additionalProperties": _field_schema(value, schemas)}
+    item = (
+        _message_schema(message_type, schemas)
+        if message_type is not None
+        else _scalar_schema(field)
+    )
+    is_repeated = field.is_repeated if repeated is None else repeated
+    return {"type": "array", "items": item} if is_repeated else item
+
+
+def _message_schema(message: Descriptor, schemas: dict[str, Any]) -> dict[str, Any]:
+    name = message.full_name
+    if name in _WELL_KNOWN:
+        return _WELL_KNOWN[name]
+    if name in _WRAPPERS:
+        return _SCALAR_SCHEMAS[_WRAPPERS[name]]
+    if name not in schemas:
+        schemas[name] = {}  # placed first, so recursive messages end in a $ref
+        schemas[name] = {
+            "type": "object",
+            "properties": {f.json_name: _field_schema(f, schemas) for f in message.fields},
+        }
+    return {"$ref": f"#/components/schemas/{name}"}

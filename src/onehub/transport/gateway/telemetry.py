@@ -1,0 +1,81 @@
+"""The gateway's one SERVER span per request, through the OpenTelemetry API only.
+
+The span is named `gateway {METHOD} {route}` (route: the OpenAPI-style template, whatever the
+prefix), or `gateway {METHOD}` when no route matched; the raw path goes in `url.path`. An
+incoming `traceparent` (and baggage) is extracted and made current for the whole request, so
+a gRPC client interceptor on the channel continues the same trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import context, propagate, trace
+from opentelemetry.trace import Span, SpanContext, SpanKind, Status, StatusCode
+
+_KNOWN_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+)
+
+
+@contextmanager
+def server_span(
+    tracer: trace.Tracer,
+    method: str,
+    route: str | None,
+    raw_path: str,
+    scope: Mapping[str, Any],
+    headers: Mapping[str, str],
+) -> Iterator[Span]:
+    """Start the request's span as a child of the caller's context and make it current."""
+    known = method if method in _KNOWN_METHODS else "_OTHER"
+    name_method = method if method in _KNOWN_METHODS else "HTTP"
+    name = f"gateway {name_method} {route}" if route else f"gateway {name_method}"
+    attributes: dict[str, str | int] = {
+        "http.request.method": known,
+        "url.path": raw_path,
+        "url.scheme": scope.get("scheme", "http"),
+    }
+    if route:
+        attributes["http.route"] = route
+    server = scope.get("server")
+    if server and server[1] is not None:
+        attributes["server.address"] = server[0]
+        attributes["server.port"] = server[1]
+    token = context.attach(propagate.extract(headers))
+    try:
+        with tracer.start_as_current_span(
+            name,
+            kind=SpanKind.SERVER,
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            yield span
+    finally:
+        context.detach(token)
+
+
+def record_status(span: Span, status: int) -> None:
+    """Set the response status; only a 5xx makes the span an error (semantic conventions)."""
+    span.set_attribute("http.response.status_code", status)
+    if status >= 500:
+        span.set_attribute("error.type", str(status))
+        span.set_status(Status(StatusCode.ERROR))
+
+
+def trace_id_of(span_context: SpanContext) -> str | None:
+    """The hex trace id to show a user, or None when tracing is off."""
+    return format(span_context.trace_id, "032x") if span_context.is_valid else None
+
+
+def traceresponse(span_context: SpanContext) -> bytes | None:
+    """The W3C Trace Context level 2 `traceresponse` header value, or None when tracing is off."""
+    if not span_context.is_valid:
+        return None
+    return (
+        f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}"
+        f"-{span_context.trace_flags:02x}"
+    ).encode()

@@ -1,0 +1,184 @@
+"""The ASGI endpoint that turns one HTTP request into one unary gRPC call and back."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from google.protobuf.message_factory import GetMessageClass
+from opentelemetry import trace
+from starlette.types import Receive, Scope, Send
+
+from onehub.transport.gateway.auth import credentials_metadata
+from onehub.transport.gateway.errors import GatewayError, error_body, from_rpc_error
+from onehub.transport.gateway.mapping import build_request
+from onehub.transport.gateway.routes import Binding, RouteMatch, RouteTable
+from onehub.transport.gateway.telemetry import (
+    record_status,
+    server_span,
+    trace_id_of,
+    traceresponse,
+)
+
+logger = logging.getLogger(__name__)
+
+_JSON = (b"content-type", b"application/json")
+
+
+@dataclass(frozen=True, slots=True)
+class _Rpc:
+    call: grpc.aio.UnaryUnaryMultiCallable[Message, Message]
+    request_class: type[Message]
+
+
+class Transcoder:
+    """Serves the bindings over one channel: route, decode, call, encode, all in one span.
+
+    Every failure becomes the error body with the status from the one table; an unexpected
+    exception is logged and answered 500 INTERNAL without detail.
+    """
+
+    def __init__(
+        self,
+        channel: grpc.aio.Channel,
+        bindings: Sequence[Binding],
+        *,
+        tracer: trace.Tracer,
+        max_body_bytes: int,
+        call_timeout: float,
+    ) -> None:
+        self.routes = RouteTable(bindings)
+        self._tracer = tracer
+        self._max_body_bytes = max_body_bytes
+        self._call_timeout = call_timeout
+        self._rpcs: dict[str, _Rpc] = {}
+        for binding in bindings:
+            if binding.rpc_path not in self._rpcs:
+                request_class = GetMessageClass(binding.method.input_type)
+                response_class = GetMessageClass(binding.method.output_type)
+                call = channel.unary_unary(
+                    binding.rpc_path,
+                    request_serializer=request_class.SerializeToString,
+                    response_deserializer=response_class.FromString,
+                )
+                self._rpcs[binding.rpc_path] = _Rpc(call, request_class)
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send, drop_segments: int) -> None:
+        """Answer one HTTP request whose path, after `drop_segments` leading segments (the
+        `/api` prefix), is matched against the templates."""
+        method: str = scope["method"]
+        raw_path = _raw_path(scope)
+        route_path = "/" + raw_path[1:].split("/", drop_segments)[-1] if drop_segments else raw_path
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        match: RouteMatch | None = None
+        error: GatewayError | None = None
+        try:
+            match = self.routes.match(method, route_path)
+        except GatewayError as route_error:
+            error = route_error
+        route = match.binding.route if match else None
+        with server_span(self._tracer, method, route, raw_path, scope, headers) as span:
+            body = b""
+            if match is not None:
+                try:
+                    body = await self._transcode(match, scope, receive, headers)
+                except GatewayError as call_error:
+                    error = call_error
+                except Exception as unexpected:
+                    logger.exception("gateway: %s %s failed", method, route)
+                    span.record_exception(unexpected)
+                    error = GatewayError(grpc.StatusCode.INTERNAL, "internal error")
+            span_context = span.get_span_context()
+            status = 200
+            extra: tuple[tuple[bytes, bytes], ...] = ()
+            if error is not None:
+                status, extra = error.status, error.headers
+                body = error_body(error, trace_id_of(span_context))
+            record_status(span, status)
+            response_headers = [_JSON, (b"content-length", b"%d" % len(body)), *extra]
+            trace_header = traceresponse(span_context)
+            if trace_header is not None:
+                response_headers.append((b"traceresponse", trace_header))
+            await send(
+                {"type": "http.response.start", "status": status, "headers": response_headers}
+            )
+            await send({"type": "http.response.body", "body": body})
+
+    async def _transcode(
+        self, match: RouteMatch, scope: Scope, receive: Receive, headers: Mapping[str, str]
+    ) -> bytes:
+        binding = match.binding
+        rpc = self._rpcs[binding.rpc_path]
+        metadata = credentials_metadata(headers.get("authorization"))
+        body = await self._read_body(receive, headers) if binding.body else b""
+        request = build_request(
+            binding, rpc.request_class(), match.path_values, scope.get("query_string", b""), body
+        )
+        try:
+            response = await rpc.call(request, timeout=self._call_timeout, metadata=metadata)
+        except grpc.aio.AioRpcError as rpc_error:
+            raise from_rpc_error(rpc_error) from None
+        return _render(response, binding)
+
+    async def _read_body(self, receive: Receive, headers: Mapping[str, str]) -> bytes:
+        declared = headers.get("content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                raise GatewayError(grpc.StatusCode.INVALID_ARGUMENT, "bad Content-Length")
+            if int(declared) > self._max_body_bytes:
+                raise self._too_large()
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise GatewayError(grpc.StatusCode.CANCELLED, "the client went away")
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > self._max_body_bytes:
+                raise self._too_large()
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if body.strip() and not _is_json(headers.get("content-type")):
+            raise GatewayError(
+                grpc.StatusCode.INVALID_ARGUMENT, "the request body must be application/json"
+            )
+        return body
+
+    def _too_large(self) -> GatewayError:
+        return GatewayError(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            f"the request body is larger than {self._max_body_bytes} bytes",
+            status=413,
+        )
+
+
+def _raw_path(scope: Scope) -> str:
+    raw: bytes | None = scope.get("raw_path")
+    if raw is None:  # servers may omit raw_path; the decoded path is the best we have then
+        path: str = scope["path"]
+        return path
+    return raw.split(b"?", 1)[0].decode("latin-1")
+
+
+def _is_json(content_type: str | None) -> bool:
+    if content_type is None:  # a body without a type is taken as JSON, as grpc-gateway does
+        return True
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def _render(response: Message, binding: Binding) -> bytes:
+    document: Any = json_format.MessageToDict(response, always_print_fields_with_no_presence=True)
+    if binding.response_body:
+        field = binding.method.output_type.fields_by_name[binding.response_body]
+        document = document.get(field.json_name)
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
