@@ -60,6 +60,10 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 # none_as_null: a missing object is SQL NULL, not the JSON text "null".
+# Sort keys compare as code points on every backend: PostgreSQL's "C" collation is what
+# SQLite's BINARY and Python's str ordering do, whatever locale the database was created with.
+IdColumn = String().with_variant(String(collation="C"), "postgresql")
+SortedText = Text().with_variant(Text(collation="C"), "postgresql")
 JsonColumn = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 # SQLite makes only a column declared exactly INTEGER PRIMARY KEY an alias of the rowid, which
 # the FTS index refers to; PostgreSQL gets a 64-bit identity.
@@ -73,7 +77,7 @@ class Base(DeclarativeBase):
 class UserRow(Base):
     __tablename__ = "users"
 
-    id: Mapped[str] = mapped_column(String, primary_key=True)
+    id: Mapped[str] = mapped_column(IdColumn, primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     avatar: Mapped[str] = mapped_column(Text)
     profile_data: Mapped[dict[str, Any] | None] = mapped_column(JsonColumn, nullable=True)
@@ -87,9 +91,9 @@ class TopicRow(Base):
     __tablename__ = "topics"
     __table_args__ = (Index("ix_topics_name_id", "name", "id"),)
 
-    id: Mapped[str] = mapped_column(String, primary_key=True)
+    id: Mapped[str] = mapped_column(IdColumn, primary_key=True)
     creator_id: Mapped[str] = mapped_column(Text)
-    name: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(SortedText)
     users: Mapped[list[str]] = mapped_column(JsonColumn)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -105,8 +109,8 @@ class MessageRow(Base):
     )
 
     seq: Mapped[int] = mapped_column(RowIdColumn, primary_key=True, autoincrement=True)
-    id: Mapped[str] = mapped_column(String, unique=True)
-    topic_id: Mapped[str] = mapped_column(String, ForeignKey("topics.id", ondelete="CASCADE"))
+    id: Mapped[str] = mapped_column(IdColumn, unique=True)
+    topic_id: Mapped[str] = mapped_column(IdColumn, ForeignKey("topics.id", ondelete="CASCADE"))
     creator_id: Mapped[str] = mapped_column(Text)
     content_type: Mapped[str] = mapped_column(Text)
     content_text: Mapped[str] = mapped_column(Text)

@@ -22,6 +22,9 @@ branch_labels = None
 depends_on = None
 
 _json = sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
+# Sort keys compare as code points, as on SQLite, whatever the database's locale.
+_id = sa.String().with_variant(sa.String(collation="C"), "postgresql")
+_sorted_text = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
 _rowid = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 _SQLITE_FTS = (
@@ -60,7 +63,7 @@ def _timestamps() -> list[sa.Column[Any]]:
 def upgrade() -> None:
     op.create_table(
         "users",
-        sa.Column("id", sa.String(), nullable=False),
+        sa.Column("id", _id, nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("avatar", sa.Text(), nullable=False),
         sa.Column("profile_data", _json, nullable=True),
@@ -70,9 +73,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "topics",
-        sa.Column("id", sa.String(), nullable=False),
+        sa.Column("id", _id, nullable=False),
         sa.Column("creator_id", sa.Text(), nullable=False),
-        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("name", _sorted_text, nullable=False),
         sa.Column("users", _json, nullable=False),
         *_timestamps(),
         sa.PrimaryKeyConstraint("id", name="pk_topics"),
@@ -81,8 +84,8 @@ def upgrade() -> None:
     op.create_table(
         "messages",
         sa.Column("seq", _rowid, autoincrement=True, nullable=False),
-        sa.Column("id", sa.String(), nullable=False),
-        sa.Column("topic_id", sa.String(), nullable=False),
+        sa.Column("id", _id, nullable=False),
+        sa.Column("topic_id", _id, nullable=False),
         sa.Column("creator_id", sa.Text(), nullable=False),
         sa.Column("content_type", sa.Text(), nullable=False),
         sa.Column("content_text", sa.Text(), nullable=False),
