@@ -47,6 +47,13 @@ SERVER_FAULTS: Final = frozenset(
 )
 _CODES_BY_VALUE: Final = {code.value[0]: code for code in grpc.StatusCode}
 
+if TYPE_CHECKING:  # generic only in the stubs
+    _ServerInterceptor = grpc.aio.ServerInterceptor[Any, Any]
+    _UnaryUnaryClientInterceptor = grpc.aio.UnaryUnaryClientInterceptor[Any, Any]
+else:
+    _ServerInterceptor = grpc.aio.ServerInterceptor
+    _UnaryUnaryClientInterceptor = grpc.aio.UnaryUnaryClientInterceptor
+
 Behavior = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 
 
@@ -83,7 +90,7 @@ class _Method:
         }
 
 
-class TracingServerInterceptor(grpc.aio.ServerInterceptor[Any, Any]):
+class TracingServerInterceptor(_ServerInterceptor):
     """A SERVER span per call, continuing the caller's trace from `traceparent`/`baggage`."""
 
     def __init__(self) -> None:
@@ -160,7 +167,7 @@ class TracingServerInterceptor(grpc.aio.ServerInterceptor[Any, Any]):
         return traced
 
 
-class TracingClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor[Any, Any]):
+class TracingClientInterceptor(_UnaryUnaryClientInterceptor):
     """A CLIENT span per unary call; its context goes out in the call's metadata."""
 
     def __init__(self) -> None:

@@ -1,0 +1,82 @@
+"""Prometheus text at /metrics after a known number of calls."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+import httpx
+from opentelemetry import metrics
+
+from onehub.gen.onehub.v1 import users_pb2
+from onehub.telemetry import metrics_asgi_app, setup_telemetry, telemetry_config_from_env
+from onehub.telemetry.testing import InMemoryTelemetry
+
+from .support import UserServer
+
+
+async def scrape(app: object) -> str:
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]  # any ASGI callable
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return response.text
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """The value of the one series called `name` whose labels include `labels`."""
+    values = []
+    for line in text.splitlines():
+        match = re.fullmatch(rf"{name}\{{(.*)\}} (\S+)", line)
+        if match and all(f'{key}="{value}"' in match.group(1) for key, value in labels.items()):
+            values.append(float(match.group(2)))
+    assert len(values) == 1, f"{name} {labels}: {values}"
+    return values[0]
+
+
+async def test_metrics_after_known_calls(
+    user_server: UserServer, memory: InMemoryTelemetry
+) -> None:
+    topics = metrics.get_meter("onehub.services").create_counter("onehub.topics", unit="{topic}")
+    for user_id in ("a", "b", "c", "missing"):
+        with contextlib.suppress(Exception):
+            await user_server.stub.GetUser(users_pb2.GetUserRequest(id=user_id))
+    topics.add(2)
+
+    text = await scrape(metrics_asgi_app(memory.telemetry))
+
+    method = "onehub.v1.UserService/GetUser"
+    duration = "onehub_rpc_server_call_duration_seconds_count"
+    assert sample(text, duration, rpc_method=method, rpc_status_code="OK") == 3
+    assert sample(text, duration, rpc_method=method, rpc_status_code="NOT_FOUND") == 1
+    assert sample(text, "onehub_topics_total") == 2
+    assert 'le="0.005"' in text
+    assert "onehub_onehub_" not in text
+    assert "target_info" in text
+
+
+async def test_each_telemetry_serves_only_its_own_metrics(memory: InMemoryTelemetry) -> None:
+    metrics.get_meter("t").create_counter("onehub.users").add(1)
+    other = setup_telemetry(telemetry_config_from_env({}, collector="none"))
+    try:
+        metrics.get_meter("t").create_counter("onehub.messages").add(4)
+
+        mine, theirs = (
+            await scrape(metrics_asgi_app(memory.telemetry)),
+            await scrape(metrics_asgi_app(other)),
+        )
+    finally:
+        other.shutdown()
+
+    assert "onehub_users_total" in mine
+    assert "onehub_messages_total" not in mine
+    assert sample(theirs, "onehub_messages_total") == 4
+
+
+async def test_disabled_telemetry_serves_an_empty_exposition() -> None:
+    disabled = setup_telemetry(
+        telemetry_config_from_env({"OTEL_SDK_DISABLED": "true"}, collector=None)
+    )
+
+    assert (await scrape(metrics_asgi_app(disabled))).strip() == ""
