@@ -8,6 +8,7 @@ seed data through the real services).
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -16,13 +17,25 @@ from typing import TypeVar
 
 import grpc
 import pytest
+import uvicorn
 
 from onehub.cli.main import main
+from onehub.gen.onehub.v1 import messages_pb2, topics_pb2, users_pb2
 from onehub.services.auth import build_authenticator
 from onehub.services.bundle import Services, build_services
 from onehub.services.ports import UnitOfWorkFactory
 from onehub.storage.memory import InMemoryDatabase, memory_uow_factory
+from onehub.transport.gateway import create_gateway_app
 from onehub.transport.grpc.server import start_grpc_server
+
+GATEWAY_SERVICES = [
+    module.DESCRIPTOR.services_by_name[name]
+    for module, name in (
+        (topics_pb2, "TopicService"),
+        (messages_pb2, "MessageService"),
+        (users_pb2, "UserService"),
+    )
+]
 
 T = TypeVar("T")
 
@@ -42,6 +55,8 @@ class RunningServer:
     address: str
     services: Services
     _loop: asyncio.AbstractEventLoop
+    # http://127.0.0.1:PORT of the REST gateway, when one was asked for.
+    gateway_url: str = ""
 
     def run(self, coroutine: Awaitable[T]) -> T:
         """Run `coroutine` on the server's loop (e.g. to seed data) and return its result."""
@@ -52,27 +67,52 @@ class RunningServer:
 class _ServerThread:
     storage: StorageFactory
     auth: str
+    with_gateway: bool = False
 
     def __post_init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.server: grpc.aio.Server | None = None
         self.cleanup: Callable[[], Awaitable[None]] | None = None
+        self.gateway: uvicorn.Server | None = None
+        self.gateway_task: asyncio.Task[None] | None = None
+        self.gateway_channel: grpc.aio.Channel | None = None
 
     def start(self) -> RunningServer:
         self.thread.start()
         future = asyncio.run_coroutine_threadsafe(self._start(), self.loop)
-        services, port = future.result(timeout=30)
-        return RunningServer(f"127.0.0.1:{port}", services, self.loop)
+        return future.result(timeout=30)
 
-    async def _start(self) -> tuple[Services, int]:
+    async def _start(self) -> RunningServer:
         uow_factory, self.cleanup = await self.storage()
         services = build_services(uow_factory)
         authenticator = build_authenticator(self.auth, uow_factory)
         self.server, port = await start_grpc_server(services, authenticator, "127.0.0.1:0")
-        return services, port
+        address = f"127.0.0.1:{port}"
+        gateway_url = await self._start_gateway(address) if self.with_gateway else ""
+        return RunningServer(address, services, self.loop, gateway_url)
+
+    async def _start_gateway(self, grpc_address: str) -> str:
+        self.gateway_channel = grpc.aio.insecure_channel(grpc_address)
+        app = create_gateway_app(self.gateway_channel, GATEWAY_SERVICES)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+        self.gateway = uvicorn.Server(config)
+        self.gateway_task = asyncio.create_task(self.gateway.serve(sockets=[sock]))
+        # uvicorn offers only a flag for "listening"; poll it, bounded like everything here.
+        async with asyncio.timeout(10):
+            while not self.gateway.started:  # noqa: ASYNC110 (no event to wait on)
+                await asyncio.sleep(0.01)
+        return f"http://127.0.0.1:{port}"
 
     async def _stop(self) -> None:
+        if self.gateway is not None and self.gateway_task is not None:
+            self.gateway.should_exit = True
+            await self.gateway_task
+        if self.gateway_channel is not None:
+            await self.gateway_channel.close(None)
         if self.server is not None:
             await self.server.stop(None)
         if self.cleanup is not None:
@@ -85,8 +125,10 @@ class _ServerThread:
         self.loop.close()
 
 
-def serve_in_thread(storage: StorageFactory, auth: str) -> Iterator[RunningServer]:
-    thread = _ServerThread(storage, auth)
+def serve_in_thread(
+    storage: StorageFactory, auth: str, *, with_gateway: bool = False
+) -> Iterator[RunningServer]:
+    thread = _ServerThread(storage, auth, with_gateway)
     running = thread.start()
     try:
         yield running
@@ -98,6 +140,12 @@ def serve_in_thread(storage: StorageFactory, auth: str) -> Iterator[RunningServe
 def server() -> Iterator[RunningServer]:
     """A server over in-memory storage with the dev credential checker (admin:admin123)."""
     yield from serve_in_thread(_memory_storage, "dev")
+
+
+@pytest.fixture
+def server_with_gateway() -> Iterator[RunningServer]:
+    """Like `server`, plus the REST gateway on its own loopback port."""
+    yield from serve_in_thread(_memory_storage, "dev", with_gateway=True)
 
 
 @pytest.fixture

@@ -19,9 +19,7 @@ def test_wrong_password_is_unauthenticated_and_never_printed(cli: Cli) -> None:
     assert "hunter2-secret" not in result.out + result.err
 
 
-def test_credentials_come_from_the_environment(
-    cli: Cli, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_credentials_come_from_the_environment(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ONEHUB_USER", "alice")
     monkeypatch.setenv("ONEHUB_PASSWORD", "alice123")
 
@@ -75,7 +73,9 @@ def test_a_server_that_is_down_gets_one_line_naming_it(
 
 def test_a_bad_timeout_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--timeout", "0", "topics", "list"]) == 2
-    assert capsys.readouterr().err.strip() == "error: --timeout must be a positive number of seconds"
+    assert (
+        capsys.readouterr().err.strip() == "error: --timeout must be a positive number of seconds"
+    )
 
 
 def test_unknown_commands_and_missing_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -56,7 +56,10 @@ class RecordingClient:
         try:
             await asyncio.sleep(self.message_delay)
             self.messages.append((topic_id, creator_id))
-            if self.fail_every_nth_message and len(self.messages) % self.fail_every_nth_message == 0:
+            if (
+                self.fail_every_nth_message
+                and len(self.messages) % self.fail_every_nth_message == 0
+            ):
                 raise OperationError("NOT_FOUND", "topic gone")
         finally:
             self.in_flight -= 1
@@ -204,6 +207,6 @@ def test_loopback_targets_are_allowed(target: str) -> None:
     ],
 )
 def test_other_targets_are_refused_unless_allowed(target: str) -> None:
-    with pytest.raises(LoadgenError, match="refusing to send load|bad target"):
+    with pytest.raises(LoadgenError, match=r"refusing to send load|bad target"):
         require_loopback(target, allow_remote=False)
     require_loopback(target, allow_remote=True)

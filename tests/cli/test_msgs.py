@@ -68,14 +68,15 @@ def test_long_texts_are_cut_in_tables_but_whole_in_get(cli: Cli, topic: str) -> 
     assert row.endswith("…")
     assert len(row) < 140
 
-    assert json.loads(cli("msgs", "get", "long", "--json").out)["message"]["contentBase"][
-        "contentText"
-    ] == text
+    assert (
+        json.loads(cli("msgs", "get", "long", "--json").out)["message"]["contentBase"][
+            "contentText"
+        ]
+        == text
+    )
 
 
-def test_search_filters_by_phrase_and_sender(
-    cli: Cli, topic: str, server: RunningServer
-) -> None:
+def test_search_filters_by_phrase_and_sender(cli: Cli, topic: str, server: RunningServer) -> None:
     drafts = [
         Message("s1", "alice", topic, content_text="pizza tonight"),
         Message("s2", "bob", topic, content_text="pizza again"),

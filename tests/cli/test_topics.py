@@ -38,7 +38,10 @@ def test_list_prints_an_aligned_table_sorted_by_name(cli: Cli) -> None:
     assert listed.status == 0
     header, *rows = listed.out.splitlines()
     assert header.split() == ["ID", "NAME", "CREATOR", "MEMBERS", "CREATED"]
-    assert [row.split()[:3] for row in rows] == [["a1", "Apples", "admin"], ["z1", "Zebras", "admin"]]
+    assert [row.split()[:3] for row in rows] == [
+        ["a1", "Apples", "admin"],
+        ["z1", "Zebras", "admin"],
+    ]
     assert rows[0].split()[3] == "alice,bob"
     # Columns line up: every row's NAME starts where the header's does.
     name_at = header.index("NAME")
@@ -102,7 +105,9 @@ def test_update_renames_and_changes_members(cli: Cli) -> None:
 def test_update_without_a_change_is_a_usage_error(cli: Cli) -> None:
     result = cli("topics", "update", "t1")
     assert result.status == 2
-    assert result.err.strip() == "error: nothing to change: give --name, --add-user or --remove-user"
+    assert (
+        result.err.strip() == "error: nothing to change: give --name, --add-user or --remove-user"
+    )
 
 
 def test_delete_then_get_is_not_found(cli: Cli) -> None:

@@ -300,9 +300,11 @@ async def run_load(
     users, topics = plan.user_ids(), plan.topic_ids()
 
     def message(i: int) -> Awaitable[None]:
+        # Every user in turn, then the next topic: each topic hears from every user.
         sender = users[i % len(users)]
+        topic = topics[(i // len(users)) % len(topics)]
         text = f"load message {i} from {sender} in run {plan.run_id}"
-        return client.create_message(topics[i % len(topics)], sender, text)
+        return client.create_message(topic, sender, text)
 
     async def body() -> None:
         await _phase(run, CREATE_USER, len(users), lambda i: client.create_user(users[i], users[i]))
