@@ -1,0 +1,166 @@
+// One trace: header facts, findings, the timeline and a side panel with the selected span's
+// detail and the trace's log records. Works the same for a trace from the server, an uploaded
+// file and an exported offline page.
+
+import { h, clear, formatDuration, formatTimestamp, downloadBlob, plural } from "./util.js";
+import { buildTrace, criticalPath } from "./model.js";
+import { createTimeline } from "./timeline.js";
+import { renderSpanDetail, severityClass, findingTitle } from "./detail.js";
+
+function groupBy(items, key) {
+  const map = new Map();
+  for (const item of items) {
+    for (const id of key(item)) {
+      if (!map.has(id)) map.set(id, []);
+      map.get(id).push(item);
+    }
+  }
+  return map;
+}
+
+function fact(label, value, name) {
+  return h("div", { class: "fact", dataset: { stat: name } }, h("dt", {}, label), h("dd", {}, value));
+}
+
+/**
+ * Draw `trace` into `root`. Options: logs and findings (lists, possibly empty), exportUrl (or
+ * null offline), selectedSpan (an id to open), onSpanSelected(id) to record it in the URL.
+ * Throws if the trace has no spans.
+ */
+export function renderTraceView(root, { trace, logs = [], findings = [], exportUrl = null, selectedSpan = null, onSpanSelected = null, notice = null }) {
+  const model = buildTrace(trace);
+  let initializing = true;
+  const critical = criticalPath(model);
+  const spanLogs = logs.filter((log) => log.spanID && model.byId.has(log.spanID));
+  const logsBySpan = groupBy(spanLogs, (log) => [log.spanID]);
+  const findingsBySpan = groupBy(findings, (finding) => finding.spanIDs || []);
+  const rootSpan = model.root;
+
+  const detailPanel = h("div", { class: "panel-body", id: "panel-span", role: "tabpanel", "aria-labelledby": "tab-span" });
+  const logsPanel = h("div", { class: "panel-body", id: "panel-logs", role: "tabpanel", "aria-labelledby": "tab-logs", hidden: true });
+  const spanTab = h("button", { type: "button", role: "tab", id: "tab-span", "aria-controls": "panel-span", "aria-selected": "true", onClick: () => showPanel("span") }, "Span");
+  const logsTab = h("button", { type: "button", role: "tab", id: "tab-logs", "aria-controls": "panel-logs", "aria-selected": "false", onClick: () => showPanel("logs") }, `Logs (${logs.length})`);
+
+  function showPanel(which) {
+    const span = which === "span";
+    detailPanel.hidden = !span;
+    logsPanel.hidden = span;
+    spanTab.setAttribute("aria-selected", String(span));
+    logsTab.setAttribute("aria-selected", String(!span));
+  }
+
+  function showDetail(node) {
+    clear(detailPanel).append(
+      renderSpanDetail(node, {
+        model,
+        logs: logsBySpan.get(node.id) || [],
+        findings: findingsBySpan.get(node.id) || [],
+        onSelectSpan: (id) => timeline.select(id),
+      }),
+    );
+    showPanel("span");
+    if (onSpanSelected && !initializing) onSpanSelected(node.id);
+  }
+
+  const timeline = createTimeline(model, { criticalPath: critical, findingsBySpan, logsBySpan, onSelect: showDetail });
+
+  const serviceChips = model.services.map((svc) =>
+    h("li", { class: "service-legend" }, h("span", { class: "service-chip", style: { backgroundColor: svc.colour } }), `${svc.name} (${svc.spanCount})`),
+  );
+  const header = h(
+    "header",
+    { class: "trace-head" },
+    h("h1", {}, `${rootSpan.service}: ${rootSpan.span.operationName}`, h("span", { class: "trace-id mono" }, `Trace ${model.traceID}`)),
+    notice ? h("p", { class: "notice" }, notice) : null,
+    h(
+      "dl",
+      { class: "facts trace-facts" },
+      fact("Started", formatTimestamp(model.start), "start"),
+      fact("Duration", formatDuration(model.duration), "duration"),
+      fact("Services", String(model.services.length), "services"),
+      fact("Spans", String(model.nodes.length), "spans"),
+      fact("Depth", String(model.depth), "depth"),
+      fact("Errors", String(model.errorCount), "errors"),
+    ),
+    h("ul", { class: "legend", "aria-label": "Services" }, serviceChips),
+  );
+
+  const criticalToggle = h("input", { type: "checkbox", id: "critical-toggle", checked: true, onChange: (e) => timeline.setCriticalVisible(e.target.checked) });
+  const toolbar = h(
+    "div",
+    { class: "toolbar", role: "toolbar", "aria-label": "Trace actions" },
+    h("button", { type: "button", onClick: () => timeline.expandAll() }, "Expand all"),
+    h("button", { type: "button", onClick: () => timeline.collapseAll() }, "Collapse all"),
+    h("label", { class: "check" }, criticalToggle, h("span", { class: "critical-key", "aria-hidden": "true" }), "Critical path"),
+    h("span", { class: "spacer" }),
+    h("button", { type: "button", onClick: () => downloadBlob(`trace-${model.traceID}.json`, JSON.stringify({ data: [trace] }, null, 2)) }, "Download JSON"),
+    exportUrl ? h("a", { class: "button", href: exportUrl, download: `trace-${model.traceID}.html` }, "Export as HTML") : null,
+  );
+
+  const findingsBar = findings.length
+    ? h(
+        "section",
+        { class: "findings", "aria-label": "Findings" },
+        h("h2", { class: "visually-hidden" }, "Findings"),
+        findings.map((finding) =>
+          h(
+            "button",
+            {
+              type: "button",
+              class: `finding-badge finding-${finding.kind}`,
+              title: "Show the spans involved",
+              onClick: () => timeline.setHighlighted((finding.spanIDs || []).filter((id) => model.byId.has(id))),
+            },
+            h("strong", {}, findingTitle(finding.kind)),
+            " ",
+            finding.message,
+            h("span", { class: "count" }, ` · ${plural((finding.spanIDs || []).length, "span")}`),
+          ),
+        ),
+      )
+    : null;
+
+  clear(logsPanel).append(
+    logs.length
+      ? h(
+          "ol",
+          { class: "logs trace-logs" },
+          logs.map((log) => {
+            const node = log.spanID ? model.byId.get(log.spanID) : null;
+            return h(
+              "li",
+              { class: `log severity-${severityClass(log)}` },
+              h("span", { class: "log-time" }, `+${formatDuration(log.timestamp - model.start)}`), " ",
+              h("span", { class: "log-sev" }, log.severityText || `SEV${log.severityNumber || ""}`), " ",
+              h("span", { class: "svc" }, log.service || (node ? node.service : "")), " ",
+              h("span", { class: "log-body" }, typeof log.body === "string" ? log.body : JSON.stringify(log.body)),
+              node ? h("button", { type: "button", class: "link-button", onClick: () => timeline.select(node.id) }, `→ ${node.span.operationName}`) : null,
+            );
+          }),
+        )
+      : h("p", { class: "muted" }, "No log records arrived for this trace."),
+  );
+
+  const warnings = model.warnings.length ? h("ul", { class: "warnings" }, model.warnings.map((w) => h("li", {}, w))) : null;
+  clear(root).append(
+    h(
+      "article",
+      { class: "trace-view", "aria-labelledby": "trace-title" },
+      header,
+      warnings,
+      findingsBar,
+      toolbar,
+      h(
+        "div",
+        { class: "trace-split" },
+        timeline.element,
+        h("aside", { class: "side-panel", "aria-label": "Span detail and logs" }, h("div", { role: "tablist", class: "tabs" }, spanTab, logsTab), detailPanel, logsPanel),
+      ),
+    ),
+  );
+  header.querySelector("h1").id = "trace-title";
+  const initial = selectedSpan && model.byId.has(selectedSpan) ? selectedSpan : rootSpan.id;
+  timeline.select(initial, { notify: true });
+  initializing = false;
+  return { model, timeline };
+}

@@ -1,0 +1,91 @@
+"""Fixtures for the viewer's tests: a real Chromium (installed from Debian when missing) and a
+real HTTP server on a loopback port chosen by the OS."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from starlette.types import ASGIApp
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+_INSTALL_LOCK = Path("/tmp/onehub-chromium-install.lock")
+
+
+def _install_chromium() -> None:
+    # xdist workers may race here; one installs while the others wait on the lock.
+    with _INSTALL_LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if CHROMIUM.exists():
+            return
+        prefix = [] if os.geteuid() == 0 else ["sudo", "-n"]
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run([*prefix, "apt-get", "update", "-q"], check=True, env=env)
+        subprocess.run([*prefix, "apt-get", "install", "-y", "-q", "chromium"], check=True, env=env)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Path of Debian's Chromium, installing the package first if it is missing."""
+    if not CHROMIUM.exists():
+        _install_chromium()
+    assert shutil.which(str(CHROMIUM)), "apt-get finished but /usr/bin/chromium is missing"
+    return str(CHROMIUM)
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+class ServerThread:
+    """Uvicorn serving `app` on 127.0.0.1 and a port the OS picks, in a background thread."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *args: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
