@@ -21,11 +21,19 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from onehub.gen.onehub.v1 import messages_pb2, topics_pb2, users_pb2
 from onehub.transport.gateway import create_gateway_app
 
-SERVICES: list[ServiceDescriptor] = [
+from .library import library_service
+
+ONEHUB_SERVICES: list[ServiceDescriptor] = [
     topics_pb2.DESCRIPTOR.services_by_name["TopicService"],
     messages_pb2.DESCRIPTOR.services_by_name["MessageService"],
     users_pb2.DESCRIPTOR.services_by_name["UserService"],
 ]
+
+
+def all_services() -> list[ServiceDescriptor]:
+    """OneHub's services and the test-only LibraryService."""
+    return [*ONEHUB_SERVICES, library_service()]
+
 
 Behaviour = Callable[[Message, grpc.aio.ServicerContext[Any, Any]], Awaitable[Message]]
 
@@ -65,10 +73,10 @@ class RecordingBackend:
 
         self.behaviours[method] = abort
 
-    def handlers(self) -> list[grpc.GenericRpcHandler]:
-        return [self._service_handler(service) for service in SERVICES]
+    def handlers(self) -> list[grpc.GenericRpcHandler[Any, Any]]:
+        return [self._service_handler(service) for service in all_services()]
 
-    def _service_handler(self, service: ServiceDescriptor) -> grpc.GenericRpcHandler:
+    def _service_handler(self, service: ServiceDescriptor) -> grpc.GenericRpcHandler[Any, Any]:
         methods = {}
         for method in service.methods:
             request_class = GetMessageClass(method.input_type)
@@ -81,9 +89,7 @@ class RecordingBackend:
         return grpc.method_handlers_generic_handler(service.full_name, methods)
 
     def _behaviour(self, name: str, response_class: type[Message]) -> Behaviour:
-        async def behave(
-            request: Message, context: grpc.aio.ServicerContext[Any, Any]
-        ) -> Message:
+        async def behave(request: Message, context: grpc.aio.ServicerContext[Any, Any]) -> Message:
             metadata = {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
             self.calls.append(Call(name, request, metadata))
             behaviour = self.behaviours.get(name)
@@ -132,9 +138,12 @@ async def _gateway(
     **options: Any,
 ) -> AsyncIterator[Gateway]:
     backend, port = backend_port
-    interceptors = aio_client_interceptors(tracer_provider=tracer_provider)
+    # The instrumentation package is untyped.
+    interceptors = aio_client_interceptors(tracer_provider=tracer_provider)  # type: ignore[no-untyped-call]
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", interceptors=interceptors) as channel:
-        app = create_gateway_app(channel, SERVICES, tracer_provider=tracer_provider, **options)
+        app = create_gateway_app(
+            channel, all_services(), tracer_provider=tracer_provider, **options
+        )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
             yield Gateway(client, backend, span_exporter)

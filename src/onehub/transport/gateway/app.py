@@ -4,37 +4,50 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 import grpc
 from google.protobuf.descriptor import ServiceDescriptor
 from opentelemetry import trace
 from starlette.applications import Starlette
+from starlette.datastructures import URLPath
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Match, NoMatchFound, Route
 from starlette.types import Receive, Scope, Send
 
 from onehub.transport.gateway.openapi import openapi_document
 from onehub.transport.gateway.routes import bindings_for
 from onehub.transport.gateway.transcoder import Transcoder
 
-API_PREFIX = "/api"
+API_SEGMENT = "api"
 OPENAPI_PATH = "/api/openapi.json"
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 DEFAULT_CALL_TIMEOUT_SECONDS = 30.0
 
 
-class _Endpoint:
-    """Hands a mounted request to the transcoder, dropping the prefix's segments."""
+class _GatewayRoute(BaseRoute):
+    """Claims every HTTP request whose first path segment is a template root (`v1`) or the
+    API prefix (`api`), exact paths included, so the gateway answers them all (404 and 405
+    too) and Starlette never redirects them."""
 
-    def __init__(self, transcoder: Transcoder, drop_segments: int) -> None:
+    def __init__(self, transcoder: Transcoder, roots: frozenset[str]) -> None:
         self._transcoder = transcoder
-        self._drop_segments = drop_segments
+        self._roots = roots
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return  # Mount also routes websockets; the gateway has none to offer
-        await self._transcoder.serve(scope, receive, send, self._drop_segments)
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http":
+            first = scope["path"].split("/", 2)[1]
+            if first == API_SEGMENT or first in self._roots:
+                return Match.FULL, {}
+        return Match.NONE, {}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        drop = 1 if scope["path"].split("/", 2)[1] == API_SEGMENT else 0
+        await self._transcoder.serve(scope, receive, send, drop)
 
 
 def create_gateway_app(
@@ -70,9 +83,10 @@ def create_gateway_app(
     async def openapi(_: Request) -> Response:
         return Response(document, media_type="application/json")
 
-    roots = sorted({b.template.segments[0] for b in bindings if b.template.segments})
-    routes: list[BaseRoute] = [Route(OPENAPI_PATH, openapi, methods=["GET"])]
-    routes.extend(Mount(f"/{root}", app=_Endpoint(transcoder, 0)) for root in roots)
-    routes.append(Mount(API_PREFIX, app=_Endpoint(transcoder, 1)))
-    routes.extend(extra_routes)
+    roots = frozenset(b.template.segments[0] for b in bindings)
+    routes: list[BaseRoute] = [
+        Route(OPENAPI_PATH, openapi, methods=["GET"]),
+        _GatewayRoute(transcoder, roots),
+        *extra_routes,
+    ]
     return Starlette(routes=routes)

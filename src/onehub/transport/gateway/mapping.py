@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Mapping
 from functools import cache, lru_cache
-from typing import Any, cast
+from typing import Any, TypeGuard, cast
 from urllib.parse import parse_qsl
 
 from google.protobuf import json_format
@@ -59,14 +59,13 @@ def build_request(
     body: bytes,
 ) -> Message:
     """Fill the empty `request` and return it; raise GatewayError (400) on any bad input."""
-    if binding.body:
+    if binding.body and body.strip():
         document = parse_json(body)
         if binding.body == "*":
-            if document is not None:
-                if not isinstance(document, dict):
-                    raise invalid_argument("the request body must be a JSON object")
-                _parse_into(document, request)
-        elif document is not None:
+            if not isinstance(document, dict):
+                raise invalid_argument("the request body must be a JSON object")
+            _parse_into(document, request)
+        else:
             _parse_into({binding.body: document}, request)
     for field_path, chain in binding.path_fields:
         _assign(request, chain, [path_values[field_path]], f"path parameter {field_path!r}")
@@ -76,10 +75,8 @@ def build_request(
 
 
 def parse_json(body: bytes) -> Any:
-    """The JSON document in `body`, or None when it is empty; strict JSON only (no NaN or
-    Infinity, no numbers too large for a double)."""
-    if not body.strip():
-        return None
+    """The JSON document in `body`; strict JSON only (no NaN or Infinity, no numbers too
+    large for a double)."""
     try:
         return json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
     except RecursionError:
@@ -101,11 +98,42 @@ def _finite_float(text: str) -> float:
 
 def _parse_into(document: dict[str, Any], message: Message) -> None:
     try:
+        _check_objects(document, cast(Descriptor, message.DESCRIPTOR), "")
         json_format.ParseDict(document, message, ignore_unknown_fields=True)
     except RecursionError:
         raise invalid_argument("the request body is nested too deeply") from None
     except (json_format.ParseError, ValueError, TypeError) as error:
         raise invalid_argument(f"invalid request body: {error}") from None
+
+
+def _check_objects(value: Any, descriptor: Descriptor, where: str) -> None:
+    """Refuse a non-object where a message belongs: json_format would read a string's
+    characters as (unknown, ignored) field names and silently accept it."""
+    if not isinstance(value, dict):
+        raise invalid_argument(f"{where} must be a JSON object")
+    fields = _fields_by_any_name(descriptor)
+    for key, item in value.items():
+        field = fields.get(key)
+        if field is None or item is None or (message_type := field.message_type) is None:
+            continue
+        name = f"{where}.{key}" if where else key
+        if message_type.GetOptions().map_entry:
+            value_type = message_type.fields_by_name["value"].message_type
+            if isinstance(item, dict) and _is_plain_message(value_type):
+                for map_key, map_value in item.items():
+                    _check_objects(map_value, value_type, f"{name}[{map_key!r}]")
+        elif not _is_plain_message(message_type):
+            continue
+        elif not field.is_repeated:
+            _check_objects(item, message_type, name)
+        elif isinstance(item, list):  # json_format reports a non-list itself
+            for index, element in enumerate(item):
+                _check_objects(element, message_type, f"{name}[{index}]")
+
+
+def _is_plain_message(descriptor: Descriptor | None) -> TypeGuard[Descriptor]:
+    """A message whose JSON form is an object of its fields (not a well-known type)."""
+    return descriptor is not None and not descriptor.full_name.startswith("google.protobuf.")
 
 
 def _apply_query(request: Message, binding: Binding, query_string: bytes) -> None:

@@ -16,7 +16,7 @@ from onehub.transport.gateway.routes import Binding
 
 _FD = FieldDescriptor
 _INT32 = {"type": "integer", "format": "int32", "minimum": -(2**31), "maximum": 2**31 - 1}
-_UINT32 = {"type": "integer", "format": "int32", "minimum": 0, "maximum": 2**32 - 1}
+_UINT32 = {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**32 - 1}
 # proto3 JSON writes 64-bit integers as strings and reads either form.
 _INT64 = {"type": ["string", "integer"], "format": "int64", "pattern": "^-?[0-9]+$"}
 _SCALAR_SCHEMAS: dict[int, dict[str, Any]] = {
