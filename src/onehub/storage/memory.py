@@ -267,14 +267,19 @@ class MemoryMessageStore:
 
     @db_span("db.SaveMessages")
     async def add_many(self, messages: Sequence[Message]) -> Sequence[Message]:
-        for message in messages:
-            _check_message(message)
-        tables = await self._tx.write()
         seen: set[str] = set()
         for message in messages:
-            if message.id in tables.messages or message.id in seen:
-                raise AlreadyExists(f"message {message.id!r} already exists")
+            _check_message(message)
+            if message.id in seen:
+                raise AlreadyExists(f"message {message.id!r} appears twice in the batch")
             seen.add(message.id)
+        if not messages:
+            return []
+        tables = await self._tx.write()
+        for message in messages:
+            if message.id in tables.messages:
+                raise AlreadyExists(f"message {message.id!r} already exists")
+        for message in messages:
             if message.topic_id not in tables.topics:
                 raise NotFound(f"topic {message.topic_id!r} not found")
         stored: list[Message] = []
