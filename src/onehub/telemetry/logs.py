@@ -18,7 +18,7 @@ import logging
 import re
 import sys
 import time
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TextIO
 
 from opentelemetry import trace
 from opentelemetry._logs import Logger, LoggerProvider, SeverityNumber
@@ -41,8 +41,9 @@ _SECRETS: Final = (
 )
 
 
-def configure_logging(telemetry: Telemetry, level: str) -> None:
-    """Send standard logging at `level` and above to the console and to the Telemetry's logs.
+def configure_logging(telemetry: Telemetry, level: str, *, stream: TextIO | None = None) -> None:
+    """Send standard logging at `level` and above to the console (`stream`, default stderr) and
+    to the Telemetry's logs.
 
     Idempotent per process: a second call replaces the handlers of the first. Raise ValueError
     for a level name logging does not know.
@@ -53,7 +54,7 @@ def configure_logging(telemetry: Telemetry, level: str) -> None:
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, _MARK, False)]:
         root.removeHandler(handler)
-    console = logging.StreamHandler(sys.stderr)
+    console = logging.StreamHandler(stream if stream is not None else sys.stderr)
     console.setFormatter(ConsoleFormatter())
     console.addFilter(RedactSecrets())
     console.addFilter(_RateLimitSdkNoise())

@@ -57,7 +57,7 @@ def metrics_asgi_app(telemetry: Telemetry) -> ASGIApp:
     """An ASGI app answering any GET with the Prometheus text of `telemetry`'s metrics, collected
     at scrape time. With telemetry disabled it answers with an empty exposition."""
     if telemetry.prometheus is None:
-        empty: ASGIApp = make_asgi_app(CollectorRegistry(auto_describe=True))
+        empty: ASGIApp = make_asgi_app(CollectorRegistry())
         return empty
     return telemetry.prometheus.asgi_app()
 
@@ -66,9 +66,9 @@ class PrometheusEndpoint:
     """A metric reader plus the private registry its `/metrics` app serves."""
 
     def __init__(self) -> None:
-        self._inner = CollectorRegistry(auto_describe=True)
+        self._inner = CollectorRegistry()
         self.reader = PrometheusMetricReader(registry=self._inner)
-        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry = CollectorRegistry()
         self.registry.register(_Namespaced(self._inner, PROMETHEUS_NAMESPACE))
 
     def asgi_app(self) -> ASGIApp:
@@ -83,6 +83,11 @@ class _Namespaced(Collector):
 
     def collect(self) -> Iterable[Metric]:
         return self._renamed(self._inner.collect())
+
+    def describe(self) -> Iterable[Metric]:
+        # Names are only known once the SDK has collected; describing nothing keeps
+        # registration from collecting before the reader is attached to a MeterProvider.
+        return ()
 
     def _renamed(self, families: Iterable[Metric]) -> Iterator[Metric]:
         for family in families:
