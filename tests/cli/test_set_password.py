@@ -21,13 +21,14 @@ NEW_PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'onehub.db'}"
+def db_url(database_url: str) -> str:
+    """An empty database, SQLite and PostgreSQL in turn (the shared `database_url` fixture)."""
+    return database_url
 
 
 @pytest.fixture
 def password_server(db_url: str) -> Iterator[RunningServer]:
-    """A server on a SQLite file with `--auth password`, holding the user alice."""
+    """A server with `--auth password` on an empty SQL database, holding the user alice."""
 
     async def sqlite_storage() -> tuple[UnitOfWorkFactory, Callable[[], Awaitable[None]]]:
         engine = create_engine(db_url)
@@ -96,12 +97,12 @@ def test_the_prompt_asks_twice_and_the_environment_names_the_database(
 
 
 def test_two_different_entries_change_nothing(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, db_url: str
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     answers = iter([NEW_PASSWORD, NEW_PASSWORD + "!"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
 
-    result = set_password(capsys, db_url, "alice")
+    result = set_password(capsys, f"sqlite:///{tmp_path / 'never-opened.db'}", "alice")
 
     assert result.status == 2
     assert result.err.strip() == "error: the two passwords differ; nothing changed"

@@ -107,7 +107,7 @@ class OperationStats:
     name: str
     ok: int
     errors: Mapping[str, int]
-    throughput: float  # successful calls per second of the run
+    throughput: float  # successful calls per second, over this operation's own phase
     p50_ms: float
     p90_ms: float
     p99_ms: float
@@ -178,7 +178,7 @@ def summarize(
         name=name,
         ok=len(ordered),
         errors=dict(sorted(errors.items())),
-        throughput=len(ordered) / elapsed if elapsed > 0 else 0.0,
+        throughput=len(ordered) / max(elapsed, 1e-9) if ordered else 0.0,
         p50_ms=p50,
         p90_ms=p90,
         p99_ms=p99,
@@ -222,6 +222,10 @@ class _Run:
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, Counter[str]] = defaultdict(Counter)
         self.first_error: dict[str, OperationError] = {}
+        # Per operation: when its first call began and its last one ended, so that its
+        # throughput is measured over its own phase rather than the whole run.
+        self.first_began: dict[str, float] = {}
+        self.last_ended: dict[str, float] = {}
         self.last_finish = self.start
 
     def claim(self) -> float | None:
@@ -234,8 +238,12 @@ class _Run:
         self.issued += 1
         return due
 
+    def phase_seconds(self, name: str) -> float:
+        return self.last_ended.get(name, 0.0) - self.first_began.get(name, 0.0)
+
     async def timed(self, name: str, call: Awaitable[None]) -> None:
         began = self.clock()
+        self.first_began.setdefault(name, began)
         try:
             await call
         except OperationError as failure:
@@ -243,7 +251,9 @@ class _Run:
             self.first_error.setdefault(name, failure)
         else:
             self.latencies[name].append(self.clock() - began)
-        self.last_finish = max(self.last_finish, self.clock())
+        ended = self.clock()
+        self.last_ended[name] = max(self.last_ended.get(name, ended), ended)
+        self.last_finish = max(self.last_finish, ended)
 
 
 async def _phase(
@@ -326,7 +336,7 @@ async def run_load(
         pass
     elapsed = max(run.last_finish - run.start, 1e-9)
     operations = [
-        summarize(name, run.latencies[name], run.errors[name], elapsed)
+        summarize(name, run.latencies[name], run.errors[name], run.phase_seconds(name))
         for name in OPERATIONS
         if run.latencies[name] or run.errors[name]
     ]

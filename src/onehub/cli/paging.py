@@ -11,6 +11,8 @@ from onehub.gen.onehub.v1 import models_pb2
 
 from .client import UsageError
 
+# Any list response (ListTopicsResponse, ...): protobuf classes share no typed base with
+# `pagination`, so the bound is Any and the field is reached by name.
 Response = TypeVar("Response", bound=Any)
 
 # The server caps pages at 1000; --all at that size still ends, this only stops a server that
