@@ -53,7 +53,9 @@ async def start_grpc_server(
     (`await server.stop(grace)`) is the caller's.
     """
     server = grpc.aio.server(
-        interceptors=[*interceptors, ErrorMappingInterceptor(), AuthInterceptor(authenticator)]
+        interceptors=[*interceptors, ErrorMappingInterceptor(), AuthInterceptor(authenticator)],
+        # Without this, Linux lets a second server bind the same port and share its traffic.
+        options=[("grpc.so_reuseport", 0)],
     )
     topics_pb2_grpc.add_TopicServiceServicer_to_server(TopicServicer(services.topics), server)
     messages_pb2_grpc.add_MessageServiceServicer_to_server(
@@ -73,8 +75,10 @@ async def start_grpc_server(
     try:
         port = server.add_insecure_port(addr)
     except RuntimeError as exc:
+        await server.stop(None)
         raise GrpcBindError(addr) from exc
     if port == 0:  # older grpcio reported a failed bind this way instead of raising
+        await server.stop(None)
         raise GrpcBindError(addr)
     await server.start()
     return server, port

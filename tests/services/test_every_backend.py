@@ -1,0 +1,120 @@
+"""The services' key promises, on every store: memory, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from onehub.domain.errors import Aborted, AlreadyExists, NotFound
+from onehub.domain.models import Message, MessageQuery, PageRequest, Topic, User
+from onehub.services.auth import Authenticator, PasswordChecker
+from onehub.services.bundle import build_services
+from onehub.services.ports import UnitOfWorkFactory
+
+from .conftest import ADMIN, ALICE, BOB, cheap_hasher
+from .racing import RacingUowFactory
+
+
+def text(value: str, **fields: str) -> Message:
+    return Message(id=fields.get("id", ""), creator_id="", topic_id="", content_text=value)
+
+
+async def test_a_conversation(uow_factory: UnitOfWorkFactory) -> None:
+    services = build_services(uow_factory, password_hasher=cheap_hasher())
+    await services.users.create_user(ADMIN, User(id="alice", name="Alice"))
+    topic = await services.topics.create_topic(
+        ALICE, Topic(id="", creator_id="", name="Ünïcode'; --", users=frozenset({"alice"}))
+    )
+    await services.messages.create_messages(
+        ALICE, topic.id, [text("first 🚀", id="m1"), text("second'); DROP TABLE messages;--")]
+    )
+    await services.messages.create_messages(BOB, topic.id, [text("third")])
+    updated = await services.messages.update_message(
+        ALICE, text(" (edited)", id="m1"), [], append_mask=["content_text"]
+    )
+
+    page = await services.messages.list_messages(BOB, topic.id, PageRequest(page_size=2))
+    rest = await services.messages.list_messages(BOB, topic.id, PageRequest(page.next_page_key))
+    found = await services.messages.search_messages(
+        BOB, MessageQuery(phrase="second", topic_id=topic.id), PageRequest()
+    )
+
+    assert updated.content_text == "first 🚀 (edited)"
+    assert [m.content_text for m in [*page.items, *rest.items]] == [
+        "first 🚀 (edited)",
+        "second'); DROP TABLE messages;--",
+        "third",
+    ]
+    assert [m.creator_id for m in found.items] == ["alice"]
+    assert (await services.topics.get_topic(BOB, topic.id)).name == "Ünïcode'; --"
+
+
+async def test_batches_are_all_or_nothing_and_deletes_cascade(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    services = build_services(uow_factory)
+    topic = await services.topics.create_topic(ALICE, Topic(id="t", creator_id="", name="t"))
+    await services.messages.create_messages(ALICE, "t", [text("a", id="taken")])
+
+    with pytest.raises(AlreadyExists):
+        await services.messages.create_messages(
+            ALICE, "t", [text("b", id="new"), text("c", id="taken")]
+        )
+    assert await services.messages.get_messages(ALICE, ["new"]) == {}
+
+    await services.topics.delete_topic(ALICE, topic.id)
+    assert await services.messages.get_messages(ALICE, ["taken"]) == {}
+    with pytest.raises(NotFound):
+        await services.messages.create_messages(ALICE, "t", [text("late")])
+
+
+async def test_a_stale_update_is_aborted(uow_factory: UnitOfWorkFactory) -> None:
+    racing = RacingUowFactory(uow_factory)
+    services = build_services(racing)
+    plain = build_services(uow_factory)
+    topic = await services.topics.create_topic(ALICE, Topic(id="t", creator_id="", name="v1"))
+
+    async def competitor() -> None:
+        await plain.topics.update_topic(
+            ALICE, Topic(id="t", creator_id="", name="theirs"), ["name"]
+        )
+
+    racing.competitor = competitor
+    with pytest.raises(Aborted):
+        await services.topics.update_topic(
+            ALICE, Topic(id="t", creator_id="", name="mine"), ["name"]
+        )
+    stored = await services.topics.get_topic(ALICE, "t")
+    assert (stored.name, stored.version) == ("theirs", topic.version + 1)
+
+
+async def test_concurrent_updates_never_lose_a_write(uow_factory: UnitOfWorkFactory) -> None:
+    services = build_services(uow_factory)
+    topic = await services.topics.create_topic(ALICE, Topic(id="t", creator_id="", name="t"))
+
+    async def join(user_id: str) -> bool:
+        try:
+            await services.topics.update_topic(
+                ALICE, Topic(id="t", creator_id="", name=""), [], add_users=[user_id]
+            )
+        except Aborted:
+            return False
+        return True
+
+    outcomes = await asyncio.gather(*(join(f"u{n}") for n in range(8)))
+    stored = await services.topics.get_topic(ALICE, "t")
+    winners = {f"u{n}" for n, won in enumerate(outcomes) if won}
+
+    assert winners
+    assert stored.users == winners
+    assert stored.version == topic.version + len(winners)
+
+
+async def test_password_login(uow_factory: UnitOfWorkFactory) -> None:
+    services = build_services(uow_factory, password_hasher=cheap_hasher())
+    await services.users.create_user(ADMIN, User(id="alice", name="Alice"))
+    await services.users.set_password(ALICE, "alice", "correct horse")
+    auth = Authenticator(PasswordChecker(uow_factory, cheap_hasher()))
+
+    assert (await auth.authenticate("alice", "correct horse")).user_id == "alice"
