@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 
 from onehub.config import ConfigError, is_loopback
 
+from .output import format_table
+
 CREATE_USER = "create_user"
 CREATE_TOPIC = "create_topic"
 CREATE_MESSAGE = "create_message"
@@ -358,8 +360,6 @@ async def run_load(
 
 def format_report(report: LoadReport) -> str:
     """The report as a readable table."""
-    from .output import format_table
-
     headers = ("OPERATION", "OK", "FAILED", "OPS/S", "P50 MS", "P90 MS", "P99 MS", "MAX MS")
     rows = [
         [
