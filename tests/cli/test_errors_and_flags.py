@@ -78,6 +78,15 @@ def test_a_bad_timeout_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> N
     )
 
 
+@pytest.mark.parametrize("server", ["nonsense", "http://127.0.0.1:9000", "127.0.0.1:99999"])
+def test_a_malformed_server_address_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], server: str
+) -> None:
+    assert main(["--server", server, "topics", "list"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"error: --server: {server!r} is not host:port")
+
+
 def test_unknown_commands_and_missing_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["frobnicate"]) == 2
     assert "invalid choice" in capsys.readouterr().err

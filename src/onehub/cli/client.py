@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 
+from onehub.config import ConfigError, split_host_port
 from onehub.gen.onehub.v1 import messages_pb2_grpc, topics_pb2_grpc, users_pb2_grpc
 
 if TYPE_CHECKING:
@@ -93,7 +94,10 @@ def add_client_arguments(parser: argparse.ArgumentParser, *, top_level: bool) ->
 
 
 def client_options(args: argparse.Namespace, env: Mapping[str, str]) -> ClientOptions:
-    """Flag, else environment twin, else default. Raise UsageError for a non-positive timeout."""
+    """Flag, else environment twin, else default.
+
+    Raise UsageError for a non-positive timeout or a server address that is not host:port.
+    """
 
     def pick(name: str, env_name: str, default: str) -> str:
         value = getattr(args, name, None)
@@ -105,8 +109,15 @@ def client_options(args: argparse.Namespace, env: Mapping[str, str]) -> ClientOp
     timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
     if timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
+    server = pick("server", ENV_SERVER, DEFAULT_SERVER)
+    try:
+        if "://" in server:
+            raise ConfigError(f"--server: {server!r} is not host:port (no scheme)")
+        split_host_port(server, "--server")
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
     return ClientOptions(
-        server=pick("server", ENV_SERVER, DEFAULT_SERVER),
+        server=server,
         user=pick("user", ENV_USER, DEFAULT_USER),
         password=pick("password", ENV_PASSWORD, DEFAULT_PASSWORD),
         timeout=timeout,
