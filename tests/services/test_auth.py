@@ -20,7 +20,14 @@ async def test_dev_scheme_accepts_the_id_followed_by_123_without_a_database() ->
     auth = Authenticator(DevChecker())
     assert await auth.authenticate("admin", "admin123") == Principal("admin")
     assert await auth.authenticate("zoë", "zoë123") == Principal("zoë")
-    for username, password in [("admin", "admin"), ("admin", "Admin123"), ("bob", "admin123")]:
+    wrong = [
+        ("admin", "admin"),
+        ("admin", "Admin123"),
+        ("bob", "admin123"),
+        ("a/b", "a/b123"),  # could never be a user id
+        ("x" * 129, "x" * 129 + "123"),
+    ]
+    for username, password in wrong:
         with pytest.raises(Unauthenticated, match="invalid username or password"):
             await auth.authenticate(username, password)
 

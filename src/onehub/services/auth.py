@@ -26,9 +26,9 @@ from typing import Final, Protocol
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from onehub.domain.errors import Unauthenticated
+from onehub.domain.errors import InvalidArgument, Unauthenticated
 from onehub.domain.models import Principal
-from onehub.services.ids import MAX_ID_LENGTH
+from onehub.services.ids import validate_id
 from onehub.services.ports import UnitOfWorkFactory
 from onehub.services.users import MAX_PASSWORD_LENGTH
 
@@ -126,12 +126,18 @@ class Authenticator:
     async def authenticate(self, username: str, password: str) -> Principal:
         """Return the principal for valid credentials.
 
-        Raise Unauthenticated when either is empty or the checker rejects them; the message
-        never repeats the username or the password.
+        Raise Unauthenticated when either is empty, the username could not be a user id (see
+        `validate_id`), or the checker rejects them; the message never repeats the username or
+        the password.
         """
         if not username or not password:
             raise Unauthenticated("missing credentials: send a username and a password")
-        if len(username) > MAX_ID_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
+        try:
+            validate_id(username, "username")
+        except InvalidArgument:
+            # No user can have such an id; say no more than for any other wrong credential.
+            raise Unauthenticated("invalid username or password") from None
+        if len(password) > MAX_PASSWORD_LENGTH:
             raise Unauthenticated("invalid username or password")
         if not await self._checker.check(username, password):
             raise Unauthenticated("invalid username or password")
