@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -99,3 +101,16 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"onehub {__version__}"
+
+
+def test_the_installed_command_runs_in_a_fresh_process() -> None:
+    from onehub import __version__
+
+    result = subprocess.run(
+        [sys.executable, "-m", "onehub", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, f"onehub {__version__}")
