@@ -1,0 +1,114 @@
+"""Unit-of-work contract: commit, rollback, isolation and concurrent writers. Every backend."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from onehub.domain.errors import Aborted
+from onehub.domain.models import PageRequest, User
+from onehub.services.ports import UnitOfWorkFactory
+
+from .helpers import message, seed, topic
+
+
+async def test_changes_are_invisible_until_commit(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as writer:
+        await writer.users.add(User("u1", "Ann"))
+        assert await writer.users.get("u1") is not None  # its own write
+        async with uow_factory() as reader:
+            assert await reader.users.get("u1") is None
+            assert (await reader.users.list(PageRequest(page_size=5))).total == 0
+        await writer.commit()
+    async with uow_factory() as reader:
+        assert await reader.users.get("u1") is not None
+
+
+async def test_leaving_without_commit_rolls_back(uow_factory: UnitOfWorkFactory) -> None:
+    await seed(uow_factory, users=[User("keep", "K")], topics=[topic("t1")])
+    async with uow_factory() as uow:
+        await uow.users.add(User("u1", "Ann"))
+        await uow.users.delete("keep")
+        await uow.topics.update(topic("t1", "renamed"), expected_version=1)
+        await uow.messages.add_many([message("m1", "t1")])
+    async with uow_factory() as uow:
+        assert await uow.users.get("u1") is None
+        assert await uow.users.get("keep") is not None
+        stored = await uow.topics.get("t1")
+        assert stored is not None
+        assert stored.name == "t1"
+        assert await uow.messages.get("m1") is None
+
+
+async def test_an_exception_rolls_back(uow_factory: UnitOfWorkFactory) -> None:
+    async def add_then_fail() -> None:
+        async with uow_factory() as uow:
+            await uow.users.add(User("u1", "Ann"))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await add_then_fail()
+    async with uow_factory() as uow:
+        assert await uow.users.get("u1") is None
+
+
+async def test_writes_after_a_commit_need_their_own(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        await uow.users.add(User("u1", "Ann"))
+        await uow.commit()
+        await uow.users.add(User("u2", "Bob"))
+    async with uow_factory() as uow:
+        assert sorted(await uow.users.get_many(["u1", "u2"])) == ["u1"]
+
+
+async def test_concurrent_writers_to_one_topic_lose_nothing(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await seed(uow_factory, topics=[topic("t1")])
+
+    async def writer(name: str) -> None:
+        for batch in range(10):
+            async with uow_factory() as uow:
+                # Read first, as a service does, then write.
+                assert await uow.topics.get("t1") is not None
+                await uow.messages.add_many(
+                    [message(f"{name}-{batch}-{i}", "t1", f"from {name}") for i in range(3)]
+                )
+                await asyncio.sleep(0)
+                await uow.commit()
+
+    await asyncio.gather(writer("a"), writer("b"))
+    async with uow_factory() as uow:
+        page = await uow.messages.list_in_topic("t1", PageRequest(page_size=100))
+    assert page.total == 60
+    assert {m.id for m in page.items} == {
+        f"{w}-{b}-{i}" for w in "ab" for b in range(10) for i in range(3)
+    }
+
+
+async def test_two_updates_from_one_version_exactly_one_wins(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await seed(uow_factory, users=[User("u1", "original")])
+    both_read = asyncio.Barrier(2)
+
+    async def rename(name: str) -> str:
+        async with uow_factory() as uow:
+            current = await uow.users.get("u1")
+            assert current is not None
+            await both_read.wait()
+            await uow.users.update(User("u1", name), expected_version=current.version)
+            await asyncio.sleep(0.05)  # hold the write open while the other one tries
+            await uow.commit()
+            return name
+
+    results = await asyncio.gather(rename("left"), rename("right"), return_exceptions=True)
+    winners = [r for r in results if isinstance(r, str)]
+    losers = [r for r in results if isinstance(r, Aborted)]
+    assert len(winners) == 1, results
+    assert len(losers) == 1, results
+    async with uow_factory() as uow:
+        stored = await uow.users.get("u1")
+    assert stored is not None
+    assert (stored.name, stored.version) == (winners[0], 2)
