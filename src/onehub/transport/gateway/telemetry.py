@@ -41,9 +41,10 @@ def server_span(
     if route:
         attributes["http.route"] = route
     server = scope.get("server")
-    if server and server[1] is not None:
+    if server:
         attributes["server.address"] = server[0]
-        attributes["server.port"] = server[1]
+        if server[1] is not None:
+            attributes["server.port"] = server[1]
     token = context.attach(propagate.extract(headers))
     try:
         with tracer.start_as_current_span(
