@@ -148,8 +148,10 @@ export function createTimeline(model, options) {
   function render(force = false) {
     frame = 0;
     const viewport = body.clientHeight || 600;
-    const first = Math.max(0, Math.floor(body.scrollTop / ROW_HEIGHT) - OVERSCAN);
-    const last = Math.min(visible.length, Math.ceil((body.scrollTop + viewport) / ROW_HEIGHT) + OVERSCAN);
+    // After a collapse the browser clamps scrollTop only at its next layout; clamp it here.
+    const top = Math.min(body.scrollTop, Math.max(0, visible.length * ROW_HEIGHT - viewport));
+    const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
+    const last = Math.min(visible.length, Math.ceil((top + viewport) / ROW_HEIGHT) + OVERSCAN);
     if (!force && renderedRange && renderedRange[0] === first && renderedRange[1] === last) return;
     renderedRange = [first, last];
     const rows = [];
