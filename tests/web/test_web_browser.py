@@ -1,0 +1,146 @@
+"""The chat front end in real Chromium: what a person does and sees."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fake_onehub import FakeOneHub
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from web_support import CHROMIUM_ARGS, require_chromium, serve_in_thread
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+VIEWER = "http://viewer.test/jaeger"
+# Generous: the machine is shared, and a timeout only matters when something is really wrong.
+TIMEOUT_MS = 15_000
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = require_chromium()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def site() -> Iterator[str]:
+    with serve_in_thread(FakeOneHub().app(viewer_url=VIEWER)) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def page(browser: Browser, site: str) -> Iterator[Page]:
+    context = browser.new_context(base_url=site, viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def basic(user: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{user}123".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def sign_in(page: Page, user: str, password: str) -> None:
+    page.get_by_label("User name").fill(user)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_sign_in_create_topic_and_send_a_message(page: Page, tmp_path: Path) -> None:
+    page.goto("/")
+    sign_in(page, "alice", "wrong")
+    expect(page.get_by_role("alert")).to_contain_text("Wrong user name or password")
+
+    sign_in(page, "alice", "alice123")
+    expect(page.locator("#whoami-name")).to_have_text("alice")
+    page.get_by_label("New topic name").fill("Launch plans")
+    page.get_by_role("button", name="Create").click()
+    expect(page.locator("#topic-title")).to_have_text("# Launch plans")
+    expect(page.get_by_role("button", name=re.compile("Launch plans"))).to_be_visible()
+
+    page.get_by_label("Message", exact=True).fill("Hello from the browser")
+    page.get_by_label("Message", exact=True).press("Enter")
+    message = page.locator(".message").filter(has_text="Hello from the browser")
+    expect(message).to_be_visible()
+    expect(message).to_contain_text("Alice Liddell")
+    expect(page.get_by_label("Message", exact=True)).to_have_value("")
+    page.screenshot(path=tmp_path / "chat.png")
+
+    # The credentials last for the tab: a reload stays signed in and the message is still there.
+    page.reload()
+    page.get_by_role("button", name=re.compile("Launch plans")).click()
+    expect(page.locator(".message")).to_have_count(1)
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("User name")).to_be_visible()
+    assert page.evaluate("sessionStorage.length") == 0
+
+
+def test_failed_call_shows_the_error_and_links_its_trace(page: Page, tmp_path: Path) -> None:
+    page.goto("/")
+    page.screenshot(path=tmp_path / "login.png")
+    sign_in(page, "alice", "alice123")
+    page.get_by_label("New topic name").fill("Ops")
+    page.get_by_role("button", name="Create").click()
+    expect(page.locator("#topic-title")).to_have_text("# Ops")
+
+    with page.expect_response(lambda r: r.request.method == "PATCH") as answer:
+        page.get_by_label("User id to add").fill("nobody")
+        page.get_by_role("button", name="Add", exact=True).click()
+    trace_id = answer.value.headers["traceresponse"].split("-")[1]
+
+    card = page.locator(".error-card")
+    expect(card).to_contain_text("Change members failed")
+    expect(card).to_contain_text("HTTP 404 NOT_FOUND")
+    expect(card).to_contain_text(trace_id)
+    link = card.get_by_role("link", name="Open trace")
+    expect(link).to_have_attribute("href", f"{VIEWER}/trace/{trace_id}")
+    page.screenshot(path=tmp_path / "error.png")
+    card.get_by_role("button", name="Dismiss").click()
+    expect(card).to_have_count(0)
+
+
+def test_members_paging_and_search(page: Page, site: str, tmp_path: Path) -> None:
+    with httpx.Client(base_url=f"{site}/api/v1", headers=basic("bob")) as api:
+        topic = api.post("/topics", json={"topic": {"name": "History"}}).json()["topic"]
+        for n in range(35):
+            api.post(
+                f"/topics/{topic['base']['id']}/messages",
+                json={"messages": [{"contentBase": {"contentText": f"note number {n}"}}]},
+            ).raise_for_status()
+
+    page.goto("/")
+    sign_in(page, "alice", "alice123")
+    page.get_by_role("button", name=re.compile("History")).click()
+    messages = page.locator("#message-list .message")
+    expect(messages).to_have_count(30)
+    expect(messages.last).to_contain_text("note number 34")
+    page.get_by_role("button", name="Load older messages").click()
+    expect(messages).to_have_count(35)
+    expect(messages.first).to_contain_text("note number 0")
+    expect(page.get_by_role("button", name="Load older messages")).to_be_hidden()
+
+    members = page.locator("#member-list .member")
+    expect(members).to_have_count(1)
+    page.get_by_label("User id to add").fill("alice")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(members).to_have_count(2)
+    page.get_by_role("button", name="Remove alice").click()
+    expect(members).to_have_count(1)
+
+    page.get_by_label("Search messages").fill("number 7")
+    page.get_by_label("Search messages").press("Enter")
+    expect(page.locator("#search-title")).to_contain_text("number 7")
+    expect(page.locator("#search-results .message")).to_have_count(1)
+    page.screenshot(path=tmp_path / "search.png")
+    page.get_by_role("button", name="in #History").click()
+    expect(page.locator("#topic-title")).to_have_text("# History")
