@@ -18,6 +18,7 @@ ENV_DB_ENDPOINT = "ONEHUB_DB_ENDPOINT"
 ENV_AUTH = "ONEHUB_AUTH"
 # The original's variable: host:port of an OTLP/gRPC collector.
 ENV_COLLECTOR = "OTEL_COLLECTOR_ADDR"
+ENV_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
 
 DEFAULT_ADDR = "127.0.0.1:9000"
 DEFAULT_GW_ADDR = "127.0.0.1:9080"
@@ -37,7 +38,8 @@ class Settings:
     addr: str = DEFAULT_ADDR
     gw_addr: str = DEFAULT_GW_ADDR
     db_endpoint: str = DEFAULT_DB_ENDPOINT
-    # "embedded", "none" or host:port of an external OTLP/gRPC collector.
+    # "embedded", "none", host:port of an external OTLP/gRPC collector, or "env": no flag was
+    # given but OTEL_EXPORTER_OTLP_ENDPOINT was, so the standard variables decide.
     collector: str = "embedded"
     otlp_grpc_addr: str = DEFAULT_OTLP_GRPC_ADDR
     otlp_http_addr: str = DEFAULT_OTLP_HTTP_ADDR
@@ -55,7 +57,7 @@ class Settings:
         """Return self, or raise ConfigError for the first setting that makes no sense."""
         for name in ("addr", "gw_addr", "otlp_grpc_addr", "otlp_http_addr", "ui_addr"):
             split_host_port(getattr(self, name), name)
-        if self.collector not in ("embedded", "none"):
+        if self.collector not in ("embedded", "none", "env"):
             split_host_port(self.collector, "collector")
         if self.auth not in AUTH_SCHEMES:
             raise ConfigError(f"--auth must be one of {', '.join(AUTH_SCHEMES)}, not {self.auth!r}")
@@ -138,11 +140,15 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
         return default
 
     base = Settings()
+    collector = pick("collector", ENV_COLLECTOR, base.collector)
+    if getattr(args, "collector", None) is None and not env.get(ENV_COLLECTOR):
+        # The standard variable names a collector: honour it rather than start our own.
+        collector = "env" if env.get(ENV_OTLP_ENDPOINT) else collector
     return Settings(
         addr=pick("addr", ENV_ADDR, base.addr),
         gw_addr=pick("gw_addr", ENV_GW_ADDR, base.gw_addr),
         db_endpoint=pick("db_endpoint", ENV_DB_ENDPOINT, base.db_endpoint),
-        collector=pick("collector", ENV_COLLECTOR, base.collector),
+        collector=collector,
         otlp_grpc_addr=pick("otlp_grpc_addr", None, base.otlp_grpc_addr),
         otlp_http_addr=pick("otlp_http_addr", None, base.otlp_http_addr),
         ui_addr=pick("ui_addr", None, base.ui_addr),

@@ -1,0 +1,58 @@
+"""`onehub serve`: run until SIGINT or SIGTERM, then drain in-flight requests and exit 0."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+from onehub.app.embedded_collector import CollectorStartError
+from onehub.app.wiring import RunningOneHub, StartupError, start_onehub
+from onehub.config import Settings
+
+
+def serve(settings: Settings) -> int:
+    """Run OneHub in the foreground. Return 0 after a clean shutdown, 1 if it cannot start."""
+    try:
+        return asyncio.run(_serve(settings))
+    except KeyboardInterrupt:  # a second Ctrl-C during shutdown
+        return 130
+
+
+async def _serve(settings: Settings) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        running = await start_onehub(settings)
+    except (StartupError, CollectorStartError) as error:
+        print(f"onehub: {error}", file=sys.stderr, flush=True)
+        return 1
+    _announce(running)
+    await stop.wait()
+    print("onehub: shutting down (draining in-flight requests)", file=sys.stderr, flush=True)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(signum)
+    await running.stop()
+    return 0
+
+
+def _announce(running: RunningOneHub) -> None:
+    lines = [
+        "OneHub is running:",
+        f"  web front end   {running.gateway_url}/",
+        f"  REST API        {running.gateway_url}/api/v1/topics   (OpenAPI: /api/openapi.json)",
+        f"  gRPC            {running.grpc_target}",
+        f"  metrics         {running.gateway_url}/metrics",
+    ]
+    if running.collector is not None:
+        lines += [
+            f"  trace viewer    {running.viewer_url}",
+            f"  OTLP receivers  grpc {running.collector.otlp_grpc_addr}  "
+            f"http {running.collector.otlp_http_addr}",
+        ]
+    if running.settings.auth == "dev":
+        lines.append("  sign in as admin / admin123 (dev auth: password = user id + 123)")
+    lines.append("Press Ctrl-C to stop.")
+    print("\n".join(lines), flush=True)
