@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fake_onehub import FakeOneHub
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Expect, Page, sync_playwright
 from web_support import CHROMIUM_ARGS, require_chromium, serve_in_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -18,6 +18,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 VIEWER = "http://viewer.test/jaeger"
 # Generous: the machine is shared, and a timeout only matters when something is really wrong.
 TIMEOUT_MS = 15_000
+# A module's own `expect`, so the longer timeout does not leak into other tests' assertions.
+expect = Expect()
 expect.set_options(timeout=TIMEOUT_MS)
 
 
