@@ -24,7 +24,7 @@ def memory() -> Iterator[InMemoryTelemetry]:
 async def user_server(memory: InMemoryTelemetry) -> AsyncIterator[UserServer]:
     server, channel, port = await start_user_server()
     yield UserServer(port, users_pb2_grpc.UserServiceStub(channel))
-    await channel.close()
+    await channel.close(None)
     await server.stop(None)
 
 

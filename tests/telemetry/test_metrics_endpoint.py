@@ -12,7 +12,7 @@ from onehub.gen.onehub.v1 import users_pb2
 from onehub.telemetry import metrics_asgi_app, setup_telemetry, telemetry_config_from_env
 from onehub.telemetry.testing import InMemoryTelemetry
 
-from .support import UserServer
+from .support import UserServer, finished_spans
 
 
 async def scrape(app: object) -> str:
@@ -43,6 +43,7 @@ async def test_metrics_after_known_calls(
         with contextlib.suppress(Exception):
             await user_server.stub.GetUser(users_pb2.GetUserRequest(id=user_id))
     topics.add(2)
+    await finished_spans(memory, 3 * 3 + 2)
 
     text = await scrape(metrics_asgi_app(memory.telemetry))
 

@@ -13,7 +13,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from onehub.gen.onehub.v1 import users_pb2
 from onehub.telemetry.testing import InMemoryTelemetry
 
-from .support import UserServer
+from .support import UserServer, finished_spans
 
 METHOD = "onehub.v1.UserService/GetUser"
 
@@ -37,7 +37,7 @@ async def test_one_call_is_one_trace_across_the_wire(
     with trace.get_tracer("test").start_as_current_span("caller") as caller:
         assert await get_user(user_server, "u1") is grpc.StatusCode.OK
 
-    spans = list(memory.spans())
+    spans = await finished_spans(memory, 4)
     client, server = by_kind(spans, SpanKind.CLIENT), by_kind(spans, SpanKind.SERVER)
     [handler] = [span for span in spans if span.name == "GetUser"]
     assert client.name == server.name == METHOD
@@ -66,7 +66,7 @@ async def test_baggage_crosses_the_wire(user_server: UserServer, memory: InMemor
     finally:
         context.detach(token)
 
-    [handler] = [span for span in memory.spans() if span.name == "GetUser"]
+    [handler] = [span for span in await finished_spans(memory, 3) if span.name == "GetUser"]
     assert handler.attributes is not None
     assert handler.attributes["seen.tenant"] == "acme"
 
@@ -88,7 +88,7 @@ async def test_status_follows_the_semantic_conventions(
 ) -> None:
     assert await get_user(user_server, user_id) is code
 
-    spans = list(memory.spans())
+    spans = await finished_spans(memory, 2)
     client, server = by_kind(spans, SpanKind.CLIENT), by_kind(spans, SpanKind.SERVER)
     assert client.attributes is not None
     assert client.attributes["rpc.status_code"] == code.name
@@ -104,7 +104,7 @@ async def test_a_crash_is_an_exception_event_on_the_server_span(
 ) -> None:
     await get_user(user_server, "crash")
 
-    server = by_kind(list(memory.spans()), SpanKind.SERVER)
+    server = by_kind(await finished_spans(memory, 2), SpanKind.SERVER)
     [event] = server.events
     assert event.name == "exception"
     assert event.attributes is not None
@@ -117,6 +117,7 @@ async def test_call_durations_by_method_and_code(
 ) -> None:
     for user_id in ("a", "b", "c", "missing"):
         await get_user(user_server, user_id)
+    await finished_spans(memory, 3 * 3 + 2)
 
     metric = memory.metrics()["rpc.server.call.duration"]
     assert metric.unit == "s"

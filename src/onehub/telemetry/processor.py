@@ -26,8 +26,9 @@ _log = logging.getLogger("onehub.telemetry")
 class BoundedBatchSpanProcessor(SpanProcessor):
     """Queue finished, sampled spans (at most `max_queue_size`) and export them in batches.
 
-    `dropped` counts spans lost to a full queue; `export_failures` counts batches the exporter
-    rejected (those spans are gone too: the exporter has already retried within its deadline).
+    `dropped` counts spans that never reached the receiver: lost to a full queue (a slow or
+    stalled receiver) or in a batch the exporter gave up on (a dead receiver; the exporter has
+    already retried within its deadline). `export_failures` counts those failed batches.
     """
 
     def __init__(
@@ -53,6 +54,7 @@ class BoundedBatchSpanProcessor(SpanProcessor):
         self._export_lock = threading.Lock()
         self._stopping = False
         self.dropped = 0
+        self.dropped_queue_full = 0
         self.export_failures = 0
         self._dropped_warned = 0
         self._last_warning = float("-inf")
@@ -69,6 +71,7 @@ class BoundedBatchSpanProcessor(SpanProcessor):
             return
         queue = self._queue
         if len(queue) >= self._max_queue_size:
+            self.dropped_queue_full += 1
             self.dropped += 1
             return
         queue.append(span)
@@ -104,6 +107,7 @@ class BoundedBatchSpanProcessor(SpanProcessor):
             result = SpanExportResult.FAILURE
         if result is not SpanExportResult.SUCCESS:
             self.export_failures += 1
+            self.dropped += len(batch)
 
     def _warn_about_drops(self) -> None:
         new_drops = self.dropped - self._dropped_warned
@@ -112,11 +116,13 @@ class BoundedBatchSpanProcessor(SpanProcessor):
             self._dropped_warned += new_drops
             self._last_warning = now
             _log.warning(
-                "span queue full (%d spans): dropped %d spans since the last warning, "
-                "%d in total; is %s reachable?",
-                self._max_queue_size,
+                "dropped %d spans since the last warning (%d in total: %d for a full queue of "
+                "%d, the rest in %d failed exports); is %s reachable?",
                 new_drops,
                 self.dropped,
+                self.dropped_queue_full,
+                self._max_queue_size,
+                self.export_failures,
                 self._target,
             )
 
@@ -142,6 +148,8 @@ class BoundedBatchSpanProcessor(SpanProcessor):
         self._stopping = True
         self._wake.set()
         self._worker.join(timeout_millis / 1000)
-        self.dropped += len(self._queue)
+        left_behind = len(self._queue)
+        self.dropped += left_behind
+        self.dropped_queue_full += left_behind
         self._warn_about_drops()
         self._exporter.shutdown()

@@ -84,7 +84,7 @@ class Telemetry:
 
     @property
     def dropped_spans(self) -> int:
-        """Spans lost because an export queue was full, since start."""
+        """Spans that never reached a receiver since start (queue full or export failed)."""
         return sum(queue.dropped for queue in self._span_queues)
 
     def shutdown(self, timeout_s: float = DEFAULT_SHUTDOWN_TIMEOUT_S) -> None:
@@ -231,7 +231,7 @@ def _observe_dropped_spans(telemetry: Telemetry, meter_provider: MeterProvider) 
         "onehub.telemetry.spans.dropped",
         callbacks=[observe],
         unit="{span}",
-        description="Spans dropped because the export queue was full (collector away or slow)",
+        description="Spans that never reached the collector (queue full or export failed)",
     )
 
 
