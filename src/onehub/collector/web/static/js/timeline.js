@@ -7,6 +7,7 @@ import { h, clear, formatDuration } from "./util.js";
 const ROW_HEIGHT = 28;
 const OVERSCAN = 10;
 const INDENT_PX = 14;
+const MAX_INDENT_TOTAL_PX = 160;
 
 function subtreeSizes(nodes) {
   const sizes = new Array(nodes.length).fill(1);
@@ -29,6 +30,8 @@ export function createTimeline(model, options) {
   const sizes = subtreeSizes(model.nodes);
   const collapsed = new Set();
   const scale = Math.max(model.duration, 1);
+  // Very deep traces indent less per level so names stay readable.
+  const indent = Math.min(INDENT_PX, MAX_INDENT_TOTAL_PX / Math.max(1, model.depth - 1));
   let visible = [];
   let selectedId = null;
   let highlighted = new Set();
@@ -113,7 +116,7 @@ export function createTimeline(model, options) {
     if (showCritical && options.criticalPath && options.criticalPath.has(node.id)) classes.push("on-critical-path");
     const name = h(
       "div",
-      { class: "name-col", style: { paddingLeft: `${(node.depth - 1) * INDENT_PX + 4}px` } },
+      { class: "name-col", style: { paddingLeft: `${(node.depth - 1) * indent + 4}px` } },
       hasChildren
         ? h("span", { class: "toggle", dataset: { toggle: node.id }, "aria-hidden": "true" }, isCollapsed ? "▸" : "▾")
         : h("span", { class: "toggle" }),
