@@ -1,0 +1,7 @@
+"""`python -m onehub.collector`: the collector as a process of its own."""
+
+import sys
+
+from onehub.collector.cli import main
+
+sys.exit(main())

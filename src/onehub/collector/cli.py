@@ -1,0 +1,118 @@
+"""`onehub collector`: the embedded collector, store and viewer alone (the all-in-one role).
+
+Prints one ready line on stdout once every server listens (a parent process may wait for it):
+
+    onehub collector ready: otlp_grpc=127.0.0.1:4317 otlp_http=127.0.0.1:4318 ui=http://127.0.0.1:16686/jaeger
+
+SIGINT or SIGTERM stops it cleanly with status 0. A configuration, address or store problem
+ends it at once with one line on stderr and a non-zero status (2 for usage and configuration,
+1 for everything else).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from onehub.collector.collector import start_collector
+from onehub.collector.config import CollectorConfig, ConfigError
+from onehub.collector.config_yaml import default_pipeline_config, load_config_file
+from onehub.collector.servers import CollectorStartError
+from onehub.collector.store.schema import StoreOpenError
+
+READY_PREFIX = "onehub collector ready:"
+DEFAULT_DATA_DIR = Path(".data/collector")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="onehub collector",
+        description="Run the embedded OTLP collector, trace store and Jaeger-compatible viewer.",
+    )
+    parser.add_argument(
+        "--otlp-grpc-addr",
+        metavar="HOST:PORT",
+        help="OTLP/gRPC receiver (default: the config's, 127.0.0.1:4317)",
+    )
+    parser.add_argument(
+        "--otlp-http-addr",
+        metavar="HOST:PORT",
+        help="OTLP/HTTP receiver (default: the config's, 127.0.0.1:4318)",
+    )
+    parser.add_argument(
+        "--ui-addr",
+        metavar="HOST:PORT",
+        default="127.0.0.1:16686",
+        help="trace viewer at /jaeger and query API at /jaeger/api (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        type=Path,
+        help="collector YAML in the OpenTelemetry Collector's shape "
+        "(default: the built-in configuration)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help="where the trace store lives (default: %(default)s)",
+    )
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> CollectorConfig:
+    """The collector config the flags ask for; ConfigError when the YAML is unusable.
+    Flags win over the YAML's receiver endpoints."""
+    pipeline = load_config_file(args.config) if args.config else default_pipeline_config()
+    receiver = pipeline.receiver
+    return CollectorConfig(
+        otlp_grpc_addr=args.otlp_grpc_addr or receiver.grpc_endpoint,
+        otlp_http_addr=args.otlp_http_addr or receiver.http_endpoint,
+        ui_addr=args.ui_addr,
+        data_dir=args.data_dir,
+        pipeline=pipeline,
+    )
+
+
+async def serve(config: CollectorConfig) -> None:
+    """Run until SIGINT or SIGTERM, then stop cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    running = await start_collector(config)
+    try:
+        parts = [f"{key}={value}" for key, value in running.addresses().items() if key != "ui"]
+        if running.ui_url is not None:
+            parts.append(f"ui={running.ui_url}")
+        print(READY_PREFIX, " ".join(parts), flush=True)
+        await stop.wait()
+    finally:
+        await running.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `onehub collector` (and `python -m onehub.collector`); the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("uvicorn", "uvicorn.error", "grpc"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        config = config_from_args(args)
+        asyncio.run(serve(config))
+    except ConfigError as exc:
+        print(f"onehub collector: {exc}", file=sys.stderr)
+        return 2
+    except (CollectorStartError, StoreOpenError) as exc:
+        print(f"onehub collector: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,1 @@
+"""receivers of the embedded collector."""

@@ -1,0 +1,84 @@
+"""OTLP/gRPC receiver: the trace, metrics and logs `Export` services on one grpc.aio server.
+
+Requests arrive as raw bytes and are decoded here, so a body that is not protobuf gets
+INVALID_ARGUMENT (grpc's own deserializer would answer INTERNAL). gRPC enforces the message
+size limit itself with RESOURCE_EXHAUSTED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import grpc
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceResponse,
+)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+from onehub.collector.config import SIGNALS, Signal
+from onehub.collector.pipeline import Pipelines
+from onehub.collector.receivers.ingest import ReceiveError, decode, ingest
+
+_SERVICES: dict[Signal, str] = {
+    "traces": "opentelemetry.proto.collector.trace.v1.TraceService",
+    "metrics": "opentelemetry.proto.collector.metrics.v1.MetricsService",
+    "logs": "opentelemetry.proto.collector.logs.v1.LogsService",
+}
+EXPORT_METHODS: dict[Signal, str] = {
+    signal: f"/{name}/Export" for signal, name in _SERVICES.items()
+}
+RESPONSE_TYPES: dict[
+    Signal,
+    type[ExportTraceServiceResponse]
+    | type[ExportMetricsServiceResponse]
+    | type[ExportLogsServiceResponse],
+] = {
+    "traces": ExportTraceServiceResponse,
+    "metrics": ExportMetricsServiceResponse,
+    "logs": ExportLogsServiceResponse,
+}
+_EMPTY_RESPONSE = b""  # every Export*ServiceResponse without partial_success encodes to nothing
+
+Handler = Callable[[bytes, grpc.aio.ServicerContext[bytes, bytes]], Awaitable[bytes]]
+
+
+def _export_handler(pipelines: Pipelines, signal: Signal) -> Handler:
+    async def export(raw: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
+        try:
+            request = decode(signal, raw, "protobuf")
+            ingest(pipelines, signal, request, len(raw))
+        except ReceiveError as exc:
+            await context.abort(exc.grpc_code, str(exc))
+        return _EMPTY_RESPONSE
+
+    return export
+
+
+async def start_grpc_receiver(
+    pipelines: Pipelines, address: str, *, max_message_bytes: int
+) -> tuple[grpc.aio.Server, int]:
+    """Start the receiver on `address` (HOST:PORT, port 0 allowed); returns (server, port).
+
+    Raises OSError naming the address when it cannot be bound.
+    """
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", max_message_bytes),
+            # One listener per address: a port in use must fail, not be shared.
+            ("grpc.so_reuseport", 0),
+        ]
+    )
+    handlers = []
+    for signal in SIGNALS:
+        method = grpc.unary_unary_rpc_method_handler(_export_handler(pipelines, signal))
+        handlers.append(grpc.method_handlers_generic_handler(_SERVICES[signal], {"Export": method}))
+    server.add_generic_rpc_handlers(handlers)
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as exc:
+        raise OSError(f"cannot listen for OTLP/gRPC on {address}: {exc}") from None
+    if port == 0:
+        raise OSError(f"cannot listen for OTLP/gRPC on {address}: address in use or invalid")
+    await server.start()
+    return server, port

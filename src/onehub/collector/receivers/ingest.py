@@ -1,0 +1,81 @@
+"""What both OTLP receivers share: decoding a request and handing it to the pipelines, with
+one table of failures and the gRPC code and HTTP status each one means (OTLP specification:
+400/INVALID_ARGUMENT is permanent, 413/RESOURCE_EXHAUSTED without retry info is permanent,
+503/UNAVAILABLE with Retry-After asks the sender to retry)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import grpc
+from google.protobuf.message import DecodeError
+
+from onehub.collector.batch import REQUEST_TYPES, ExportRequest, PipelineFullError
+from onehub.collector.config import Signal
+from onehub.collector.otlp_json import OtlpJsonError, parse_otlp_json
+from onehub.collector.pipeline import Pipelines
+
+Encoding = Literal["protobuf", "json"]
+RETRY_AFTER_S = 1
+
+
+class ReceiveError(Exception):
+    """A request the collector refuses; the class says how each transport reports it."""
+
+    http_status = 500
+    grpc_code = grpc.StatusCode.INTERNAL
+    retry_after_s: int | None = None
+
+
+class BadRequestError(ReceiveError):
+    http_status = 400
+    grpc_code = grpc.StatusCode.INVALID_ARGUMENT
+
+
+class TooLargeError(ReceiveError):
+    http_status = 413
+    grpc_code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class UnsupportedMediaTypeError(ReceiveError):
+    http_status = 415
+    grpc_code = grpc.StatusCode.INVALID_ARGUMENT
+
+
+class SignalNotEnabledError(ReceiveError):
+    http_status = 404
+    grpc_code = grpc.StatusCode.UNIMPLEMENTED
+
+
+class BusyError(ReceiveError):
+    http_status = 503
+    grpc_code = grpc.StatusCode.UNAVAILABLE
+    retry_after_s = RETRY_AFTER_S
+
+
+def decode(signal: Signal, body: bytes, encoding: Encoding) -> ExportRequest:
+    """The export request in `body`; BadRequestError saying why when it is not one."""
+    request_type = REQUEST_TYPES[signal]
+    if encoding == "json":
+        try:
+            return parse_otlp_json(body, request_type)
+        except OtlpJsonError as exc:
+            raise BadRequestError(f"invalid OTLP/JSON {signal} request: {exc}") from None
+    try:
+        return request_type.FromString(body)
+    except DecodeError:
+        raise BadRequestError(f"invalid OTLP/protobuf {signal} request: cannot decode") from None
+
+
+def ingest(pipelines: Pipelines, signal: Signal, request: ExportRequest, size: int) -> int:
+    """Hand a decoded request to the pipelines; returns its item count.
+
+    Raises SignalNotEnabledError when no pipeline takes this signal and BusyError when the
+    pipeline is full (nothing was accepted; the sender should retry after `retry_after_s`).
+    """
+    if not pipelines.accepts(signal):
+        raise SignalNotEnabledError(f"this collector has no {signal} pipeline")
+    try:
+        return pipelines.consume(signal, request, size)
+    except PipelineFullError as exc:
+        raise BusyError(f"collector busy, retry later: {exc}") from None

@@ -1,0 +1,85 @@
+"""Listening sockets and the uvicorn servers on them, bound before anything serves so a port in
+use is reported at once, with its address, and nothing is left half started."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Iterator
+
+import uvicorn
+from starlette.types import ASGIApp
+
+
+class CollectorStartError(Exception):
+    """The collector cannot start (an address in use or invalid); str() is one line."""
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """HOST:PORT, [V6]:PORT or :PORT (all interfaces, as Go writes it) → (host, port)."""
+    host, sep, port_text = address.rpartition(":")
+    if not sep or not port_text.isdigit() or int(port_text) > 65535:
+        raise CollectorStartError(f"invalid address {address!r}: expected HOST:PORT")
+    host = host.removeprefix("[").removesuffix("]") or "0.0.0.0"
+    return host, int(port_text)
+
+
+def listen(address: str, what: str) -> socket.socket:
+    """A listening TCP socket; CollectorStartError naming `what` and the address on failure."""
+    host, port = split_address(address)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=1024)
+    except OSError as exc:
+        raise CollectorStartError(
+            f"cannot listen for {what} on {address}: {exc.strerror or exc}"
+        ) from None
+
+
+def display_address(address: str, port: int) -> str:
+    host, _ = split_address(address)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves signals to its owner (one Ctrl-C stops everything)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class HttpServer:
+    """A uvicorn server on an already bound socket."""
+
+    def __init__(self, app: ASGIApp, sock: socket.socket, name: str) -> None:
+        self.sock = sock
+        self.port: int = sock.getsockname()[1]
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ws="none",
+            timeout_graceful_shutdown=3,
+            server_header=False,
+        )
+        self._server = _QuietServer(config)
+        self._task: asyncio.Task[None] | None = None
+        self._name = name
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._server.serve(sockets=[self.sock]))
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+                raise CollectorStartError(f"{self._name} server stopped during start-up")
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        self._server.should_exit = True
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self.sock.close()

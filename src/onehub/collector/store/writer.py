@@ -1,0 +1,272 @@
+"""The store's one writer: a thread that owns the only write connection.
+
+Batches arrive on an in-memory queue (its size is bounded upstream by the pipeline's memory
+limiter) and each batch is committed in one transaction, so a crash loses at most what was
+still queued or being written, never part of a committed batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from onehub.collector.store.ids import DimensionIds
+from onehub.collector.store.retention import Retention, apply_retention
+from onehub.collector.store.schema import connect, create_schema
+
+logger = logging.getLogger(__name__)
+
+_STATUS_ERROR = 2
+
+
+@dataclass(frozen=True)
+class StoredRoot:
+    """A root span just committed: what the live tail announces."""
+
+    trace_id: bytes
+    service: str
+    operation: str
+    start_us: int
+    duration_us: int
+    span_count: int
+    errors: int
+
+
+@dataclass
+class WriteBatch:
+    """Requests of one signal to commit together; `on_done` runs after commit or failure."""
+
+    traces: Sequence[ExportTraceServiceRequest] = ()
+    logs: Sequence[ExportLogsServiceRequest] = ()
+    on_done: Callable[[], None] = field(default=lambda: None)
+
+
+@dataclass
+class WriterCounters:
+    spans_stored: int = 0
+    logs_stored: int = 0
+    spans_rejected: int = 0
+    batches_failed: int = 0
+    commits: int = 0
+
+
+_STOP = object()
+
+
+class StoreWriter:
+    """Owns the write connection; `submit` never blocks, `stop` drains and closes."""
+
+    def __init__(
+        self,
+        path: Path,
+        retention: Retention,
+        *,
+        on_roots: Callable[[list[StoredRoot]], None] | None = None,
+        wants_roots: Callable[[], bool] = lambda: False,
+        cache_mib: int = 32,
+    ) -> None:
+        self._path = path
+        self._retention = retention
+        self._on_roots = on_roots
+        self._wants_roots = wants_roots
+        self._conn = connect(path, cache_mib=cache_mib)
+        create_schema(self._conn, path)
+        self._ids = DimensionIds(self._conn)
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="trace-store-writer", daemon=True)
+        self._next_retention = 0.0
+        self.counters = WriterCounters()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, batch: WriteBatch) -> None:
+        self._queue.put(batch)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything submitted so far is committed; False on timeout."""
+        done = threading.Event()
+        self._queue.put(WriteBatch(on_done=done.set))
+        return done.wait(timeout)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Commit what is queued, then close the connection."""
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join(timeout)
+        if not self._thread.is_alive():
+            self._conn.close()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            pending: list[WriteBatch] = [item]
+            # Whatever else already waits joins the same transaction: fewer commits under load.
+            stop_after = False
+            while len(pending) < 64:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is _STOP:
+                    stop_after = True
+                    break
+                pending.append(more)
+            self._commit(pending)
+            self._maybe_apply_retention()
+            if stop_after:
+                return
+
+    def _commit(self, batches: list[WriteBatch]) -> None:
+        roots: list[tuple[bytes, str, str, int, int]] | None = [] if self._wants_roots() else None
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            span_rows: list[tuple[Any, ...]] = []
+            log_rows: list[tuple[Any, ...]] = []
+            for batch in batches:
+                for request in batch.traces:
+                    self._span_rows(request, span_rows, roots)
+                for log_request in batch.logs:
+                    self._log_rows(log_request, log_rows)
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO spans(trace_id, span_id, parent_id, service_id,"
+                " operation_id, kind, start_us, duration_us, status, resource_id, scope_id,"
+                " body) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+                span_rows,
+            )
+            self._conn.executemany(
+                "INSERT INTO logs(trace_id, span_id, time_us, service_id, resource_id,"
+                " scope_id, body) VALUES(?,?,?,?,?,?,?)",
+                log_rows,
+            )
+            if span_rows or log_rows:
+                self._conn.execute(
+                    "INSERT INTO commits(committed_us, last_span_id, last_log_id)"
+                    " VALUES(?, (SELECT coalesce(max(id), 0) FROM spans),"
+                    " (SELECT coalesce(max(id), 0) FROM logs))",
+                    (time.time_ns() // 1000,),
+                )
+            stored_roots = self._describe_roots(roots) if roots else []
+            self._conn.execute("COMMIT")
+            self.counters.spans_stored += len(span_rows)
+            self.counters.logs_stored += len(log_rows)
+            self.counters.commits += 1
+        except sqlite3.Error:
+            # The batch is lost, the collector lives on: a full disk must not kill ingest.
+            logger.exception("trace store: a batch could not be written and was dropped")
+            self.counters.batches_failed += 1
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            self._ids.clear()
+            stored_roots = []
+        finally:
+            for batch in batches:
+                batch.on_done()
+        if stored_roots and self._on_roots is not None:
+            self._on_roots(stored_roots)
+
+    def _span_rows(
+        self,
+        request: ExportTraceServiceRequest,
+        rows: list[tuple[Any, ...]],
+        roots: list[tuple[bytes, str, str, int, int]] | None,
+    ) -> None:
+        ids = self._ids
+        operations = ids.operations
+        kinds = ids.operation_kinds
+        append = rows.append
+        for resource_spans in request.resource_spans:
+            resource_id, service_id, service = ids.resource(resource_spans.resource)
+            for scope_spans in resource_spans.scope_spans:
+                scope_id = ids.scope(scope_spans.scope)
+                for span in scope_spans.spans:
+                    trace_id = span.trace_id
+                    span_id = span.span_id
+                    if len(trace_id) != 16 or len(span_id) != 8 or trace_id == bytes(16):
+                        self.counters.spans_rejected += 1
+                        continue
+                    name = span.name
+                    operation_id = operations.get((service_id, name))
+                    if operation_id is None:
+                        operation_id = ids.operation(service_id, name)
+                    kind = span.kind
+                    if (operation_id, kind) not in kinds:
+                        ids.note_kind(operation_id, kind)
+                    start_us = span.start_time_unix_nano // 1000
+                    duration_us = max(span.end_time_unix_nano // 1000 - start_us, 0)
+                    parent_id = span.parent_span_id
+                    append(
+                        (
+                            trace_id,
+                            span_id,
+                            parent_id,
+                            service_id,
+                            operation_id,
+                            kind,
+                            start_us,
+                            duration_us,
+                            span.status.code,
+                            resource_id,
+                            scope_id,
+                            span.SerializeToString(),
+                        )
+                    )
+                    if roots is not None and not parent_id:
+                        roots.append((trace_id, service, name, start_us, duration_us))
+
+    def _log_rows(self, request: ExportLogsServiceRequest, rows: list[tuple[Any, ...]]) -> None:
+        ids = self._ids
+        for resource_logs in request.resource_logs:
+            resource_id, service_id, _ = ids.resource(resource_logs.resource)
+            for scope_logs in resource_logs.scope_logs:
+                scope_id = ids.scope(scope_logs.scope)
+                for record in scope_logs.log_records:
+                    time_ns = record.time_unix_nano or record.observed_time_unix_nano
+                    rows.append(
+                        (
+                            record.trace_id,
+                            record.span_id,
+                            time_ns // 1000,
+                            service_id,
+                            resource_id,
+                            scope_id,
+                            record.SerializeToString(),
+                        )
+                    )
+
+    def _describe_roots(self, roots: list[tuple[bytes, str, str, int, int]]) -> list[StoredRoot]:
+        described = []
+        for trace_id, service, operation, start_us, duration_us in roots:
+            count, errors = self._conn.execute(
+                "SELECT count(*), coalesce(sum(status = ?), 0) FROM spans WHERE trace_id = ?",
+                (_STATUS_ERROR, trace_id),
+            ).fetchone()
+            described.append(
+                StoredRoot(trace_id, service, operation, start_us, duration_us, count, errors)
+            )
+        return described
+
+    def _maybe_apply_retention(self) -> None:
+        now = time.monotonic()
+        if now < self._next_retention:
+            return
+        self._next_retention = now + self._retention.check_interval_s
+        try:
+            if apply_retention(self._conn, self._retention):
+                self._ids.clear()
+        except sqlite3.Error:
+            logger.exception("trace store: retention failed; will retry")
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
