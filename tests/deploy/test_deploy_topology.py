@@ -1,0 +1,233 @@
+"""The production topology without Docker: real PostgreSQL, OneHub behind a real nginx, and a
+real Prometheus scraping OneHub, all on loopback ports, configured from the committed files.
+
+What the Compose layout promises, checked end to end: REST calls through nginx's `/api/` reach
+OneHub and work, the web front end is served at `/`, and Prometheus (reached through nginx's
+`/prometheus`) reports OneHub's /metrics target up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from deploy_support import (
+    NGINX_CONF,
+    free_port,
+    nginx_command,
+    render_nginx_conf,
+    render_prometheus_config,
+    require_executable,
+    stop_process,
+    wait_for_port,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "database": "test"}
+START_SECONDS = 30
+ADMIN = ("admin", "admin123")  # the dev credential scheme; `serve` allows it on loopback
+
+
+async def _admin_sql(statement: str) -> None:
+    connection = await asyncpg.connect(**POSTGRES)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+def database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped afterwards; yields its name."""
+    name = f"onehub_deploy_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin_sql(f'CREATE DATABASE "{name}"'))
+    try:
+        yield name
+    finally:
+        asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+class Processes:
+    """Every process a test starts, each logging to a file, all stopped at the end."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.running: list[tuple[subprocess.Popen[bytes], Path]] = []
+
+    def start(self, name: str, args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+        log = self.log_dir / f"{name}.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                args, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **kwargs
+            )
+        self.running.append((process, log))
+        return process
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}" for _, log in self.running
+        )
+
+    def stop_all(self) -> None:
+        for process, _ in reversed(self.running):
+            stop_process(process)
+
+
+@pytest.fixture
+def processes(tmp_path: Path) -> Iterator[Processes]:
+    started = Processes(tmp_path)
+    try:
+        yield started
+    finally:
+        started.stop_all()
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen[bytes], deadline: float) -> None:
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"onehub serve exited with {process.returncode}"
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer 200 in time")
+
+
+def start_onehub(processes: Processes, database: str, workdir: Path, deadline: float) -> int:
+    """`onehub serve` as production runs it, but on loopback; returns the gateway port."""
+    gateway_port = free_port()
+    args = [
+        sys.executable,
+        "-m",
+        "onehub",
+        "serve",
+        f"--addr=127.0.0.1:{free_port()}",
+        f"--gw-addr=127.0.0.1:{gateway_port}",
+        f"--otlp-grpc-addr=127.0.0.1:{free_port()}",
+        f"--otlp-http-addr=127.0.0.1:{free_port()}",
+        f"--ui-addr=127.0.0.1:{free_port()}",
+        "--collector=none",
+        "--auth=dev",
+        f"--db-endpoint=postgres://postgres@127.0.0.1:5432/{database}",
+    ]
+    env = {
+        **os.environ,
+        "OTEL_RESOURCE_ATTRIBUTES": "service.name=onehub.backend,service.version=0.0.1",
+    }
+    onehub = processes.start("onehub", args, cwd=workdir, env=env)
+    wait_until_healthy(f"http://127.0.0.1:{gateway_port}/healthz", onehub, deadline)
+    return gateway_port
+
+
+def start_prometheus(
+    processes: Processes, gateway_port: int, workdir: Path, deadline: float
+) -> int:
+    prometheus = require_executable("prometheus")
+    config = workdir / "prometheus.yml"
+    config.write_text(render_prometheus_config(gateway_port))
+    port = free_port()
+    process = processes.start(
+        "prometheus",
+        [
+            prometheus,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={workdir / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            # As in deploy/db-docker-compose.yml, so nginx's /prometheus passes through unchanged.
+            "--web.route-prefix=/prometheus/",
+            "--web.external-url=/prometheus/",
+        ],
+    )
+    wait_for_port(port, deadline, process)
+    return port
+
+
+def start_nginx(
+    processes: Processes, upstreams: dict[str, int], workdir: Path, deadline: float
+) -> int:
+    nginx = require_executable("nginx")
+    port = free_port()
+    conf = workdir / "nginx.conf"
+    conf.write_text(render_nginx_conf(NGINX_CONF.read_text(), port, upstreams, workdir))
+    process = processes.start("nginx", nginx_command(nginx, conf, workdir))
+    wait_for_port(port, deadline, process)
+    return port
+
+
+def onehub_target_health(client: httpx.Client) -> str:
+    targets = client.get("/prometheus/api/v1/targets").json()["data"]["activeTargets"]
+    return next((t["health"] for t in targets if t["labels"]["job"] == "onehub"), "missing")
+
+
+@pytest.mark.timeout(90)
+def test_onehub_behind_nginx_with_prometheus(
+    database: str, processes: Processes, tmp_path: Path
+) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    try:
+        gateway_port = start_onehub(processes, database, tmp_path, deadline)
+        prometheus_port = start_prometheus(processes, gateway_port, tmp_path, deadline)
+        nginx_port = start_nginx(
+            processes,
+            # Nothing serves traces in this test; Jaeger's upstream is a closed port.
+            {
+                "onehub_gateway": gateway_port,
+                "jaeger_ui": free_port(),
+                "prometheus_ui": prometheus_port,
+            },
+            tmp_path,
+            deadline,
+        )
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{processes.logs()}") from None
+
+    with httpx.Client(base_url=f"http://127.0.0.1:{nginx_port}", auth=ADMIN, timeout=10) as front:
+        created = front.post("/api/v1/topics", json={"topic": {"name": "Deploy check"}})
+        assert created.status_code == 200, created.text
+        topic_id = created.json()["topic"]["base"]["id"]
+        assert "traceresponse" in created.headers
+
+        sent = front.post(
+            f"/api/v1/topics/{topic_id}/messages",
+            json={
+                "messages": [{"contentBase": {"contentType": "text/plain", "contentText": "hi"}}]
+            },
+        )
+        assert sent.status_code == 200, sent.text
+
+        listed = front.get(f"/api/v1/topics/{topic_id}/messages")
+        assert listed.status_code == 200, listed.text
+        assert [m["contentBase"]["contentText"] for m in listed.json()["messages"]] == ["hi"]
+        topics = front.get("/api/v1/topics").json()["topics"]
+        assert [t["name"] for t in topics] == ["Deploy check"]
+
+        # nginx passes the failure through untouched: the gateway's status and error shape.
+        unauthenticated = front.get("/api/v1/topics", auth=("admin", "wrong"))
+        assert unauthenticated.status_code == 401
+        assert unauthenticated.json()["code"] == 16
+
+        page = front.get("/")
+        assert page.status_code == 200
+        assert '<meta name="onehub-trace-viewer"' in page.text
+
+        # Scraped every second: the target turns up within a few scrapes.
+        health = "missing"
+        while time.monotonic() < deadline + 20 and health != "up":
+            health = onehub_target_health(front)
+            if health != "up":
+                time.sleep(0.5)
+        assert health == "up", processes.logs()
+        up = front.get("/prometheus/api/v1/query", params={"query": 'up{job="onehub"}'}).json()
+        assert [sample["value"][1] for sample in up["data"]["result"]] == ["1"]
