@@ -96,7 +96,7 @@ async def test_requests_carry_on_and_drops_are_counted_and_warned_once(
         port = unused_port if receiver == "dead" else silent_port
         telemetry = setup_telemetry(config_for(f"127.0.0.1:{port}"))
         telemetry_to.append(telemetry)
-        [queue] = telemetry._span_queues
+        [queue] = telemetry.span_queues
         async with users() as stub:
             latencies = await timed_calls(stub, 150)  # 3 spans each: far more than the queue
             assert queue.queued <= QUEUE
@@ -120,7 +120,7 @@ async def test_export_resumes_when_a_receiver_comes_up(
 ) -> None:
     telemetry = setup_telemetry(config_for(f"127.0.0.1:{unused_port}"))
     telemetry_to.append(telemetry)
-    [queue] = telemetry._span_queues
+    [queue] = telemetry.span_queues
     async with users() as stub:
         await timed_calls(stub, 5)
         await wait_until(lambda: queue.export_failures > 0, 5.0)

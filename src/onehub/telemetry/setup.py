@@ -83,6 +83,11 @@ class Telemetry:
         return self.tracer_provider is None
 
     @property
+    def span_queues(self) -> tuple[BoundedBatchSpanProcessor, ...]:
+        """One export queue per configured span exporter (their counters: dropped, queued...)."""
+        return self._span_queues
+
+    @property
     def dropped_spans(self) -> int:
         """Spans that never reached a receiver since start (queue full or export failed)."""
         return sum(queue.dropped for queue in self._span_queues)
