@@ -104,6 +104,8 @@ def test_onehub_service_runs_serve_with_settings_onehub_accepts() -> None:
     assert settings.addr == "0.0.0.0:9000"
     assert settings.gw_addr == "0.0.0.0:9080"
     assert re.fullmatch(r"postgres://\w+:\w+@postgres:5432/\w+", settings.db_endpoint)
+    # `onehub users set-password` run in the container finds the same database.
+    assert onehub["environment"]["ONEHUB_DB_ENDPOINT"] == settings.db_endpoint
     assert onehub["environment"]["OTEL_RESOURCE_ATTRIBUTES"] == (
         "service.name=onehub.backend,service.version=0.0.1"
     )
