@@ -140,7 +140,7 @@ async def start_onehub(
                 services,
                 authenticator,
                 settings.addr,
-                interceptors=grpc_server_interceptors(),
+                interceptors=grpc_server_interceptors(telemetry),
             )
         except GrpcBindError as error:
             raise StartupError(str(error)) from error
@@ -148,7 +148,7 @@ async def start_onehub(
 
         channel = grpc.aio.insecure_channel(
             f"{_connect_host(settings.addr)}:{grpc_port}",
-            interceptors=grpc_client_interceptors(),
+            interceptors=grpc_client_interceptors(telemetry),
         )
         undo.push_async_callback(channel.close, None)
         viewer_url = collector.viewer_url if collector else None
