@@ -25,6 +25,7 @@ from onehub.web import web_routes
 Json = dict[str, Any]
 # Codes and statuses as grpc-gateway maps them.
 UNAUTHENTICATED, NOT_FOUND, INVALID_ARGUMENT = (16, 401), (5, 404), (3, 400)
+PERMISSION_DENIED = (7, 403)
 
 
 class FakeOneHub:
@@ -120,15 +121,16 @@ class FakeOneHub:
         return self._reply({"topic": topic})
 
     async def update_topic(self, request: Request) -> JSONResponse:
-        if not self._caller(request):
+        caller = self._caller(request)
+        if not caller:
             return self._error(UNAUTHENTICATED, "missing or invalid credentials")
         topic = self.topics.get(request.path_params["topic_id"])
         if topic is None:
             return self._error(NOT_FOUND, f"topic {request.path_params['topic_id']} not found")
+        if caller not in (topic["base"]["creatorId"], "admin"):
+            return self._error(PERMISSION_DENIED, "only the topic's creator or admin may update it")
         body = await request.json()
         for user in body.get("addUsers", []):
-            if user not in self.users:
-                return self._error(NOT_FOUND, f"user {user} not found")
             topic["users"][user] = True
         for user in body.get("removeUsers", []):
             topic["users"].pop(user, None)
