@@ -1,0 +1,164 @@
+"""`onehub serve` as a person runs it: a real process, real signals, real ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+STARTUP_TIMEOUT_S = 30
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _serve(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "OTEL_SDK_DISABLED": "true"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "onehub", "serve", "--collector", "none", *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    pytest.fail("onehub serve did not become healthy")
+
+
+@pytest.fixture
+def ports() -> tuple[int, int]:
+    return _free_port(), _free_port()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_drains_and_exits_zero(tmp_path: Path, ports: tuple[int, int], signum: int) -> None:
+    grpc_port, gw_port = ports
+    process = _serve(
+        tmp_path, "--addr", f"127.0.0.1:{grpc_port}", "--gw-addr", f"127.0.0.1:{gw_port}"
+    )
+    url = f"http://127.0.0.1:{gw_port}"
+    try:
+        _wait_healthy(url, process)
+        created = httpx.post(
+            f"{url}/api/v1/topics", json={"topic": {"name": "before"}}, auth=("admin", "admin123")
+        )
+        assert created.status_code == 200
+        # A request in flight when the signal arrives: headers and half the body sent, the rest
+        # after the signal. Draining means it still completes.
+        body = b'{"topic": {"name": "in flight"}}'
+        with socket.create_connection(("127.0.0.1", gw_port)) as conn:
+            conn.sendall(
+                b"POST /v1/topics HTTP/1.1\r\nHost: x\r\n"
+                b"Authorization: Basic YWRtaW46YWRtaW4xMjM=\r\n"
+                b"Content-Type: application/json\r\nConnection: close\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body[:10]
+            )
+            time.sleep(0.3)
+            process.send_signal(signum)
+            time.sleep(0.3)
+            conn.sendall(body[10:])
+            reply = b""
+            while chunk := conn.recv(65536):
+                reply += chunk
+        assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
+        assert b"in flight" in reply
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert "OneHub is running" in out
+    assert "shutting down" in err
+    assert "Traceback" not in err
+
+
+def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = _serve(
+            tmp_path, "--addr", f"127.0.0.1:{_free_port()}", "--gw-addr", f"127.0.0.1:{port}"
+        )
+        out, err = process.communicate(timeout=STARTUP_TIMEOUT_S)
+    assert process.returncode == 1
+    lines = [line for line in err.splitlines() if line.startswith("onehub:")]
+    assert len(lines) == 1, err
+    assert f"127.0.0.1:{port}" in lines[0]
+    assert "Traceback" not in err
+    assert "OneHub is running" not in out
+
+
+def test_grpc_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = _serve(
+            tmp_path, "--addr", f"127.0.0.1:{port}", "--gw-addr", f"127.0.0.1:{_free_port()}"
+        )
+        _, err = process.communicate(timeout=STARTUP_TIMEOUT_S)
+    assert process.returncode == 1
+    assert f"onehub: cannot start the gRPC server on 127.0.0.1:{port}" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("mysql+nosuchdriver://u:hunter2@h/db", "database"),
+        ("postgres://postgres:hunter2@127.0.0.1:1/nowhere", "127.0.0.1:1"),
+        ("not a url at all", "database"),
+    ],
+)
+def test_bad_database_is_one_clear_line_without_the_password(
+    tmp_path: Path, ports: tuple[int, int], url: str, expected: str
+) -> None:
+    grpc_port, gw_port = ports
+    process = _serve(
+        tmp_path,
+        "--addr",
+        f"127.0.0.1:{grpc_port}",
+        "--gw-addr",
+        f"127.0.0.1:{gw_port}",
+        "--db-endpoint",
+        url,
+    )
+    _, err = process.communicate(timeout=STARTUP_TIMEOUT_S)
+    assert process.returncode == 1, err
+    lines = [line for line in err.splitlines() if line.startswith("onehub:")]
+    assert len(lines) == 1, err
+    assert expected in lines[0]
+    assert "hunter2" not in err
+    assert "Traceback" not in err
+
+
+def test_dev_auth_refused_on_public_address(tmp_path: Path) -> None:
+    process = _serve(tmp_path, "--addr", "0.0.0.0:0", "--gw-addr", "127.0.0.1:0")
+    _, err = process.communicate(timeout=STARTUP_TIMEOUT_S)
+    assert process.returncode == 2
+    assert "--auth dev" in err
+    assert "Traceback" not in err
