@@ -1,5 +1,6 @@
-"""The viewer in a real Chromium: search -> results -> a trace's six-level tree -> span detail,
-large traces, the offline export, upload, live tail and the services page."""
+"""The viewer in a real Chromium against the real collector, fed by the OpenTelemetry SDK over
+OTLP/gRPC: search -> results -> a request's six-level tree -> span detail; a large trace; the
+offline export; upload; live tail; the services page; deep links."""
 
 from __future__ import annotations
 
@@ -12,46 +13,56 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from onehub.collector.web import render_trace_html
-from tests.collector_web import jaeger_traces
-from tests.collector_web.conftest import ServerThread
-from tests.collector_web.fake_backend import FakeStore, build_app
+from tests.collector_web import jaeger_traces, otlp_feed
+from tests.collector_web.otlp_feed import CollectorThread, OtlpFeed
 
 pytestmark = pytest.mark.browser
 
 BIG_TRACE_SPANS = 1500
+LIST_TOPICS_SPANS = 5 + otlp_feed.SELECT_REPEATS
 
 
 @dataclass
 class Seeded:
     url: str
-    list_topics: dict[str, Any]
-    list_topics_logs: list[dict[str, Any]]
-    error_trace: dict[str, Any]
-    big_trace: dict[str, Any]
+    collector: CollectorThread
+    feed: OtlpFeed
+    list_topics_id: str
+    error_trace_id: str
+    big_trace_id: str
     onehub_trace_count: int
     stored_trace_count: int
 
 
 @pytest.fixture(scope="module")
-def viewer() -> Iterator[Seeded]:
-    now = int(time.time() * 1e6)
-    store = FakeStore()
-    trace, logs = jaeger_traces.list_topics_trace(now - 60_000_000)
-    selects = [s["spanID"] for s in trace["spans"] if s["operationName"] == "SELECT topics"]
-    n_plus_one = {"kind": "n_plus_one", "spanIDs": selects, "message": "3 x SELECT topics"}
-    store.add(trace, logs, [n_plus_one])
-    error_trace, error_logs = jaeger_traces.get_topic_error_trace(now - 30_000_000)
-    store.add(error_trace, error_logs)
-    for minutes in (5, 10, 15):
-        older, older_logs = jaeger_traces.list_topics_trace(now - minutes * 60_000_000)
-        store.add(older, older_logs)
-    big = jaeger_traces.wide_trace(now - 10_000_000, BIG_TRACE_SPANS)
-    store.add(big)
-    with ServerThread(build_app(store)) as url:
-        yield Seeded(url, trace, logs, error_trace, big, onehub_trace_count=6, stored_trace_count=6)
+def viewer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+    with CollectorThread(tmp_path_factory.mktemp("collector")) as collector:
+        feed = OtlpFeed(collector.grpc_port)
+        now = time.time_ns()
+        minute = 60_000_000_000
+        for minutes_ago in (20, 15, 10):
+            otlp_feed.send_list_topics(feed, now - minutes_ago * minute)
+        list_topics = otlp_feed.send_list_topics(feed, now - minute)
+        failed = otlp_feed.send_failed_get_topic(feed, now - minute // 2)
+        big = otlp_feed.send_wide_trace(feed, now - minute // 6, BIG_TRACE_SPANS)
+        feed.flush()
+        collector.flush()
+        try:
+            yield Seeded(
+                collector.ui_url,
+                collector,
+                feed,
+                list_topics,
+                failed,
+                big,
+                onehub_trace_count=6,
+                stored_trace_count=6,
+            )
+        finally:
+            feed.shutdown()
 
 
 @pytest.fixture
@@ -92,7 +103,7 @@ def _screenshot(page: Any, tmp_path: Path, name: str) -> None:
 def test_search_then_open_a_trace_its_tree_and_span_detail(
     page: Any, viewer: Seeded, tmp_path: Path
 ) -> None:
-    trace_id = viewer.list_topics["traceID"]
+    trace_id = viewer.list_topics_id
     page.goto(f"{viewer.url}/jaeger/search?service=onehub.backend&lookback=1h")
     results = page.locator(".result")
     results.first.wait_for()
@@ -102,29 +113,30 @@ def test_search_then_open_a_trace_its_tree_and_span_detail(
 
     page.select_option("#results-sort", "spans")
     assert f"{BIG_TRACE_SPANS} spans" in results.first.inner_text()
+    assert "sort=spans" in page.url
 
     page.locator(f'.result-link[href="/jaeger/trace/{trace_id}"]').click()
     page.wait_for_url(f"**/jaeger/trace/{trace_id}")
     rows = page.locator(".span-row")
     rows.first.wait_for()
-    assert rows.count() == len(viewer.list_topics["spans"])
+    assert rows.count() == LIST_TOPICS_SPANS
     levels = {int(rows.nth(i).get_attribute("aria-level")) for i in range(rows.count())}
     assert levels == {1, 2, 3, 4, 5, 6}
     assert page.locator('[data-stat="depth"] dd').inner_text() == "6"
-    assert page.locator('[data-stat="spans"] dd').inner_text() == "8"
+    assert page.locator('[data-stat="spans"] dd').inner_text() == str(LIST_TOPICS_SPANS)
     assert "on-critical-path" in (rows.first.get_attribute("class") or "")
     assert "N+1" in page.locator(".finding-badge").inner_text()
 
-    select = _span_row(page, "SELECT topics").first
-    select.click()
+    _span_row(page, "SELECT topics").first.click()
     detail = page.locator(".span-detail")
     assert "db.query.text" in detail.inner_text()
-    assert jaeger_traces.QUERY_TEXT in detail.inner_text()
+    assert otlp_feed.QUERY_TEXT in detail.inner_text()
+    assert "N+1" in detail.inner_text()
     assert "?span=" in page.url
     _screenshot(page, tmp_path, "trace-view.png")
 
     page.locator("#tab-logs").click()
-    assert "three queries where one would do" in page.locator("#panel-logs").inner_text()
+    assert "five queries where one would do" in page.locator("#panel-logs").inner_text()
 
     with page.expect_download() as download:
         page.get_by_role("button", name="Download JSON").click()
@@ -138,9 +150,8 @@ def test_search_then_open_a_trace_its_tree_and_span_detail(
 
 
 def test_a_large_trace_draws_only_the_rows_on_screen(page: Any, viewer: Seeded) -> None:
-    trace_id = viewer.big_trace["traceID"]
     started = time.monotonic()
-    page.goto(f"{viewer.url}/jaeger/trace/{trace_id}")
+    page.goto(f"{viewer.url}/jaeger/trace/{viewer.big_trace_id}")
     page.locator(".span-row").first.wait_for()
     assert time.monotonic() - started < 3
     assert page.locator('[data-stat="spans"] dd').inner_text() == str(BIG_TRACE_SPANS)
@@ -149,33 +160,31 @@ def test_a_large_trace_draws_only_the_rows_on_screen(page: Any, viewer: Seeded) 
     tree = page.get_by_role("tree")
     tree.focus()
     tree.press("End")
-    last = viewer.big_trace["spans"][-1]
-    row = page.locator(f"#span-row-{last['spanID']}")
-    row.wait_for()
-    assert row.get_attribute("aria-selected") == "true"
-    assert tree.get_attribute("aria-activedescendant") == f"span-row-{last['spanID']}"
-    assert last["operationName"] in page.locator(".span-detail h2").inner_text()
+    selected = page.locator('.span-row[aria-selected="true"]')
+    assert selected.locator(".op").inner_text() == f"row {BIG_TRACE_SPANS - 1}"
+    assert tree.get_attribute("aria-activedescendant") == selected.get_attribute("id")
+    assert f"row {BIG_TRACE_SPANS - 1}" in page.locator(".span-detail h2").inner_text()
 
     page.get_by_role("button", name="Collapse all").click()
     assert page.locator(".span-row").count() == 1 + BIG_TRACE_SPANS // 50
 
 
 def test_the_exported_file_opens_offline(page: Any, viewer: Seeded, tmp_path: Path) -> None:
-    trace = json.loads(json.dumps(viewer.list_topics))
-    trace["spans"][0]["tags"].append(
-        {"key": "note", "type": "string", "value": "</script><script>alert(1)</script>"}
-    )
+    url = f"{viewer.url}/jaeger/api/x/traces/{viewer.list_topics_id}/export.html"
+    response = httpx.get(url)
+    assert response.status_code == 200
     exported = tmp_path / "trace.html"
-    exported.write_text(render_trace_html(trace, viewer.list_topics_logs), encoding="utf-8")
+    exported.write_bytes(response.content)
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     page.goto(exported.as_uri())
     rows = page.locator(".span-row")
     rows.first.wait_for()
-    assert rows.count() == len(trace["spans"])
-    assert "</script><script>alert(1)</script>" in page.locator(".span-detail").inner_text()
+    assert rows.count() == LIST_TOPICS_SPANS
+    # The root span's attribute that tries to close the script element is shown as text.
+    assert otlp_feed.BREAKOUT in page.locator(".span-detail").inner_text()
     _span_row(page, "SELECT topics").first.click()
-    assert jaeger_traces.QUERY_TEXT in page.locator(".span-detail").inner_text()
+    assert otlp_feed.QUERY_TEXT in page.locator(".span-detail").inner_text()
     assert page.locator("#tab-logs").inner_text() == "Logs (2)"
     assert requests == [exported.as_uri()]
 
@@ -193,12 +202,15 @@ def test_upload_live_tail_and_services(page: Any, viewer: Seeded, tmp_path: Path
 
     page.get_by_role("link", name="Live").click()
     page.wait_for_url("**/jaeger/live")
-    live_rows = page.locator(".live-table tbody tr")
-    live_rows.first.wait_for()
-    page.wait_for_function(
-        "n => document.querySelectorAll('.live-table tbody tr').length >= n",
-        arg=viewer.stored_trace_count,
-    )
+    page.locator(".live-state.on").wait_for()
+    probe = otlp_feed.send_probe(viewer.feed, time.time_ns(), "live.probe")
+    viewer.feed.flush()
+    viewer.collector.flush()
+    arrived = page.locator(f'.live-table a[href="/jaeger/trace/{probe}"]')
+    arrived.wait_for()
+    arrived.click()
+    page.wait_for_url(f"**/jaeger/trace/{probe}")
+    page.locator(".span-row").first.wait_for()
 
     page.get_by_role("link", name="Services").click()
     page.wait_for_url("**/jaeger/services")
@@ -208,12 +220,20 @@ def test_upload_live_tail_and_services(page: Any, viewer: Seeded, tmp_path: Path
     assert "p95" in table
     graph = page.locator(".dep-graph")
     graph.wait_for()
-    assert {"web.client", "onehub.backend"} <= set(
-        graph.locator(".dep-node text").all_text_contents()
+    nodes = set(graph.locator(".dep-node text").all_text_contents())
+    assert {"web.client", "onehub.backend"} <= nodes
+
+
+def test_deep_links_with_filters_and_bad_values(page: Any, viewer: Seeded) -> None:
+    page.goto(f'{viewer.url}/jaeger/search?service=onehub.backend&tags={{"error":"true"}}')
+    results = page.locator(".result")
+    results.first.wait_for()
+    assert results.count() == 1
+    assert page.locator(".result-link").get_attribute("href") == (
+        f"/jaeger/trace/{viewer.error_trace_id}"
     )
+    assert page.locator("#search-tags").input_value() == "error=true"
 
-
-def test_bad_deep_links_explain_themselves(page: Any, viewer: Seeded) -> None:
     page.goto(f"{viewer.url}/jaeger/trace/{'f' * 32}")
     alert = page.get_by_role("alert").filter(has_text="not found")
     alert.wait_for()
