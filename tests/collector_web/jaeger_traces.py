@@ -122,7 +122,10 @@ def list_topics_trace(start_us: int) -> tuple[dict[str, Any], list[dict[str, Any
         http__route="/v1/topics",
         http__response__status_code=200,
     )
-    rpc = {"rpc__system__name": "grpc", "rpc__method": "onehub.v1.TopicService/ListTopics"}
+    rpc: dict[str, Any] = {
+        "rpc__system__name": "grpc",
+        "rpc__method": "onehub.v1.TopicService/ListTopics",
+    }
     client = b.span(
         "onehub.v1.TopicService/ListTopics",
         parent=gateway,

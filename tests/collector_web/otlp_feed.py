@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -119,12 +119,15 @@ class OtlpFeed:
         )
 
     def flush(self) -> None:
-        for provider in [*self._tracers.values(), *self._loggers.values()]:
-            assert provider.force_flush(10_000), "the SDK could not export to the collector"
+        flushed = [p.force_flush(10_000) for p in self._tracers.values()]
+        flushed += [p.force_flush(10_000) for p in self._loggers.values()]
+        assert all(flushed), "the SDK could not export everything to the collector"
 
     def shutdown(self) -> None:
-        for provider in [*self._tracers.values(), *self._loggers.values()]:
-            provider.shutdown()
+        for tracer_provider in self._tracers.values():
+            tracer_provider.shutdown()
+        for logger_provider in self._loggers.values():
+            logger_provider.shutdown()
 
     def span(
         self,
@@ -148,6 +151,11 @@ class OtlpFeed:
         return span
 
 
+def _offsets(start_ns: int) -> Callable[[int], int]:
+    """Microsecond offsets from `start_ns` as nanosecond timestamps: the traces read best so."""
+    return lambda offset_us: start_ns + offset_us * 1000
+
+
 def _end(span: Span, start_ns: int, duration_us: int) -> None:
     span.end(end_time=start_ns + duration_us * 1000)
 
@@ -155,7 +163,7 @@ def _end(span: Span, start_ns: int, duration_us: int) -> None:
 def send_list_topics(feed: OtlpFeed, start_ns: int) -> str:
     """GET /api/v1/topics: the six levels of telemetry.md, five SELECTs (an N+1), two logs and
     an attribute that tries to break out of an HTML script element. Returns the trace id."""
-    at = lambda us: start_ns + us * 1000  # noqa: E731 - microsecond offsets read best here
+    at = _offsets(start_ns)
     gateway = feed.span(
         "gateway GET /v1/topics",
         parent=None,
@@ -210,7 +218,7 @@ def send_list_topics(feed: OtlpFeed, start_ns: int) -> str:
 
 def send_failed_get_topic(feed: OtlpFeed, start_ns: int) -> str:
     """A browser's GET /api/v1/topics/{id} that ends in NotFound: two services, one error."""
-    at = lambda us: start_ns + us * 1000  # noqa: E731
+    at = _offsets(start_ns)
     browser = feed.span(
         "GET /api/v1/topics/{id}",
         parent=None,
@@ -242,7 +250,7 @@ def send_failed_get_topic(feed: OtlpFeed, start_ns: int) -> str:
 
 def send_wide_trace(feed: OtlpFeed, start_ns: int, span_count: int) -> str:
     """A root, a chunk span per 50 rows, and rows: `span_count` spans in all."""
-    at = lambda us: start_ns + us * 1000  # noqa: E731
+    at = _offsets(start_ns)
     root = feed.span(
         "batch import",
         parent=None,
