@@ -38,3 +38,13 @@ def test_help_names_the_environment_twins(capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     for twin in ("ONEHUB_SERVER", "ONEHUB_USER", "ONEHUB_PASSWORD"):
         assert twin in out
+
+
+def test_collector_takes_every_argument_after_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["collector", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: onehub collector")
+    assert "--otlp-grpc-addr" in out
+
+    assert main(["collector", "--no-such-flag"]) == 2
+    assert "unrecognized arguments: --no-such-flag" in capsys.readouterr().err

@@ -65,7 +65,11 @@ def run_collector(argv: Sequence[str]) -> int:
     # Imported only when asked for: the collector brings its own servers and storage.
     from onehub import collector
 
-    return collector.main(list(argv))
+    try:
+        return collector.main(list(argv))
+    except SystemExit as exit_:
+        # Its argparse exits for --help and bad flags; `main` returns statuses instead.
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
 
 
 def main(argv: Sequence[str] | None = None) -> int:

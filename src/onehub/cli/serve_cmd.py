@@ -42,6 +42,6 @@ def run_serve(args: argparse.Namespace) -> int:
         return 2
     # Imported only now: the composition root pulls in every layer, which the client commands
     # and --help have no use for.
-    from onehub import app
+    from onehub.app import serve
 
-    return app.serve(settings)
+    return serve(settings)
