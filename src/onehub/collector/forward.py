@@ -94,7 +94,7 @@ class OtlpForwardExporter:
             cast(Message, merged).MergeFrom(cast(Message, request))
         call = self._channel.unary_unary(
             EXPORT_METHODS[signal],
-            request_serializer=Message.SerializeToString,
+            request_serializer=_serialize,
             response_deserializer=RESPONSE_TYPES[signal].FromString,
         )
         deadline = time.monotonic() + _MAX_ELAPSED_S
@@ -133,3 +133,7 @@ class OtlpForwardExporter:
         await asyncio.gather(*self._workers, return_exceptions=True)
         if self._channel is not None:
             await self._channel.close(grace=None)
+
+
+def _serialize(message: Message) -> bytes:
+    return message.SerializeToString()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -26,6 +27,8 @@ def any_value_to_python(value: AnyValue) -> Any:
         return attributes_to_dict(value.kvlist_value.values)
     if which == "bytes_value":
         return base64.b64encode(value.bytes_value).decode("ascii")
+    if which == "double_value" and not math.isfinite(value.double_value):
+        return repr(value.double_value)  # JSON has no NaN or infinity: say it in words
     return getattr(value, which)
 
 
@@ -45,6 +48,8 @@ def typed_value(value: AnyValue) -> tuple[str, Any]:
     if which == "int_value":
         return "int64", value.int_value
     if which == "double_value":
+        if not math.isfinite(value.double_value):
+            return "string", repr(value.double_value)
         return "float64", value.double_value
     if which == "bytes_value":
         return "binary", base64.b64encode(value.bytes_value).decode("ascii")

@@ -21,6 +21,7 @@ from onehub.collector.tail import TailHub, TooManySubscribersError
 
 _DEFAULT_STATS_LOOKBACK_MS = 3600 * 1000
 _KEEPALIVE_S = 15.0
+_DEFAULT_MIN_REPEATS = 5
 EXPORT_MODULE = "onehub.collector.web.export"
 
 
@@ -54,7 +55,7 @@ def extra_routes(
     async def findings(request: Request) -> Response:
         try:
             trace_id = params.parse_trace_id(request.path_params["trace_id"])
-            min_repeats = params.integer(request.query_params, "minRepeats", 5)
+            min_repeats = params.integer(request.query_params, "minRepeats", _DEFAULT_MIN_REPEATS)
             if min_repeats < 2:
                 raise ParamError("unable to parse param 'minRepeats': must be at least 2")
         except ParamError as exc:
@@ -82,7 +83,12 @@ def extra_routes(
         trace = await service.jaeger_trace(trace_id)
         if trace is None:
             return envelope_error(404, "trace not found")
-        page = exporter.render_trace_html(trace, await service.trace_logs(trace_id))
+        findings_found = await service.findings(trace_id, _DEFAULT_MIN_REPEATS) or []
+        logs = await service.trace_logs(trace_id)
+        # Rendering reads the viewer's assets from disk: keep it off the event loop.
+        page = await asyncio.to_thread(
+            exporter.render_trace_html, trace, logs, findings=findings_found
+        )
         return HTMLResponse(
             page,
             headers={"Content-Disposition": f'attachment; filename="trace-{trace_id.hex()}.html"'},
