@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from onehub.collector.web.assets import load_assets
 from tests.collector_web import jaeger_traces, otlp_feed
 from tests.collector_web.otlp_feed import CollectorThread, OtlpFeed
 
@@ -168,6 +169,13 @@ def test_a_large_trace_draws_only_the_rows_on_screen(page: Any, viewer: Seeded) 
     page.get_by_role("button", name="Collapse all").click()
     assert page.locator(".span-row").count() == 1 + BIG_TRACE_SPANS // 50
 
+    page.get_by_role("searchbox", name="Find spans").fill("row 777")
+    page.get_by_role("status").filter(has_text="1 match").wait_for()
+    assert page.locator('.span-row[aria-selected="true"] .op').inner_text() == "row 777"
+    assert "highlighted" in (
+        page.locator('.span-row[aria-selected="true"]').get_attribute("class") or ""
+    )
+
 
 def test_the_exported_file_opens_offline(page: Any, viewer: Seeded, tmp_path: Path) -> None:
     url = f"{viewer.url}/jaeger/api/x/traces/{viewer.list_topics_id}/export.html"
@@ -244,3 +252,51 @@ def test_deep_links_with_filters_and_bad_values(page: Any, viewer: Seeded) -> No
     alert.wait_for()
     assert "250ms" in alert.inner_text()
     assert page.locator(".result").count() == 0
+
+
+# Spans as (id, parent id or None, start, end); ids double as operation names.
+_MODEL_SCRIPT = """
+async ([version, rows]) => {
+  const model = await import(`/jaeger/static/${version}/js/model.js`);
+  const spans = rows.map(([id, parent, start, end]) => ({
+    traceID: "t1", spanID: id, operationName: id, startTime: start, duration: end - start,
+    references: parent ? [{refType: "CHILD_OF", traceID: "t1", spanID: parent}] : [],
+    tags: [], logs: [], processID: "p1",
+  }));
+  const processes = {p1: {serviceName: "s", tags: []}};
+  const built = model.buildTrace({traceID: "t1", spans, processes});
+  return {
+    order: built.nodes.map((n) => `${n.id}@${n.depth}`),
+    roots: built.roots.map((n) => n.id),
+    depth: built.depth,
+    critical: Object.fromEntries(model.criticalPath(built)),
+  };
+}
+"""
+
+
+def test_tree_and_critical_path_rules(page: Any, viewer: Seeded) -> None:
+    page.goto(f"{viewer.url}/jaeger/live")
+    rows = [
+        ("root", None, 0, 100),
+        ("a", "root", 10, 50),  # overlaps b, which finishes later: not on the path
+        ("b", "root", 20, 90),
+        ("b1", "b", 30, 60),
+        ("orphan", "gone", 40, 45),  # its parent never arrived: drawn as another root
+        ("x", "y", 1, 2),  # a reference cycle must not hang or drop spans
+        ("y", "x", 1, 2),
+    ]
+    result = page.evaluate(_MODEL_SCRIPT, [load_assets().version, rows])
+    assert result["critical"] == {
+        "root": [[90, 100], [0, 20]],
+        "b": [[60, 90], [20, 30]],
+        "b1": [[30, 60]],
+    }
+    assert result["order"][:4] == ["root@1", "a@2", "b@2", "b1@3"]
+    # One of the cycle's spans becomes a root, the other its child; which one is arbitrary.
+    assert sorted(result["order"][4:]) in (
+        ["orphan@1", "x@1", "y@2"],
+        ["orphan@1", "x@2", "y@1"],
+    )
+    assert result["depth"] == 3
+    assert "orphan" in result["roots"]

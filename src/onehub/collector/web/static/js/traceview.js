@@ -2,7 +2,7 @@
 // detail and the trace's log records. Works the same for a trace from the server, an uploaded
 // file and an exported offline page.
 
-import { h, clear, formatDuration, formatTimestamp, downloadBlob, plural } from "./util.js";
+import { h, clear, formatDuration, formatTimestamp, downloadBlob, plural, tagValueText } from "./util.js";
 import { buildTrace, criticalPath } from "./model.js";
 import { createTimeline } from "./timeline.js";
 import { renderSpanDetail, severityClass, findingTitle } from "./detail.js";
@@ -85,6 +85,27 @@ export function renderTraceView(root, { trace, logs = [], findings = [], exportU
     h("ul", { class: "legend", "aria-label": "Services" }, serviceChips),
   );
 
+  const findStatus = h("span", { class: "muted", role: "status" });
+  const findInput = h("input", { type: "search", id: "trace-find", placeholder: "Find spans: name, service, attribute", "aria-label": "Find spans", autocomplete: "off" });
+  let matches = [];
+  let matchIndex = 0;
+  let findTimer = 0;
+  findInput.addEventListener("input", () => {
+    clearTimeout(findTimer);
+    findTimer = setTimeout(() => {
+      matches = findSpans(model, findInput.value);
+      matchIndex = 0;
+      findStatus.textContent = findInput.value.trim() ? plural(matches.length, "match", "matches") : "";
+      timeline.setHighlighted(matches);
+    }, 150);
+  });
+  findInput.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || !matches.length) return;
+    event.preventDefault();
+    matchIndex = (matchIndex + (event.shiftKey ? matches.length - 1 : 1)) % matches.length;
+    timeline.select(matches[matchIndex]);
+  });
+
   const criticalToggle = h("input", { type: "checkbox", id: "critical-toggle", checked: true, onChange: (e) => timeline.setCriticalVisible(e.target.checked) });
   const toolbar = h(
     "div",
@@ -92,6 +113,8 @@ export function renderTraceView(root, { trace, logs = [], findings = [], exportU
     h("button", { type: "button", onClick: () => timeline.expandAll() }, "Expand all"),
     h("button", { type: "button", onClick: () => timeline.collapseAll() }, "Collapse all"),
     h("label", { class: "check" }, criticalToggle, h("span", { class: "critical-key", "aria-hidden": "true" }), "Critical path"),
+    findInput,
+    findStatus,
     h("span", { class: "spacer" }),
     h("button", { type: "button", onClick: () => downloadBlob(`trace-${model.traceID}.json`, JSON.stringify({ data: [trace] }, null, 2)) }, "Download JSON"),
     exportUrl ? h("a", { class: "button", href: exportUrl, download: `trace-${model.traceID}.html` }, "Export as HTML") : null,
@@ -163,4 +186,16 @@ export function renderTraceView(root, { trace, logs = [], findings = [], exportU
   timeline.select(initial, { notify: true });
   initializing = false;
   return { model, timeline };
+}
+
+/** Ids of the spans whose service, name, id or any attribute "key=value" contains `query`. */
+export function findSpans(model, query) {
+  const needle = query.trim().toLowerCase();
+  if (!needle) return [];
+  return model.nodes
+    .filter((node) => {
+      if (`${node.service} ${node.span.operationName} ${node.id}`.toLowerCase().includes(needle)) return true;
+      return (node.span.tags || []).some((tag) => `${tag.key}=${tagValueText(tag)}`.toLowerCase().includes(needle));
+    })
+    .map((node) => node.id);
 }

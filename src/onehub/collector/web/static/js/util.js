@@ -93,8 +93,8 @@ export function formatPercent(ratio) {
   return `${(ratio * 100).toFixed(ratio > 0 && ratio < 0.01 ? 2 : 1)}%`;
 }
 
-export function plural(count, word) {
-  return `${count} ${word}${count === 1 ? "" : "s"}`;
+export function plural(count, word, many = `${word}s`) {
+  return `${count} ${count === 1 ? word : many}`;
 }
 
 // Go's time.ParseDuration grammar, which the query API expects for min/max duration.
