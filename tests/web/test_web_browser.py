@@ -1,4 +1,4 @@
-"""The chat front end in real Chromium: what a person does and sees."""
+"""The chat front end in real Chromium against a real `onehub serve`, as a person uses it."""
 
 from __future__ import annotations
 
@@ -9,13 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fake_onehub import FakeOneHub
 from playwright.sync_api import Browser, Expect, Page, sync_playwright
-from web_support import CHROMIUM_ARGS, require_chromium, serve_in_thread
+from web_support import CHROMIUM_ARGS, require_chromium, run_onehub
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-VIEWER = "http://viewer.test/jaeger"
 # Generous: the machine is shared, and a timeout only matters when something is really wrong.
 TIMEOUT_MS = 15_000
 # A module's own `expect`, so the longer timeout does not leak into other tests' assertions.
@@ -32,9 +30,13 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture
-def site() -> Iterator[str]:
-    with serve_in_thread(FakeOneHub().app(viewer_url=VIEWER)) as base_url:
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One server for the module's tests (each uses its own topics), with two named users."""
+    with run_onehub(tmp_path_factory.mktemp("onehub")) as base_url:
+        with httpx.Client(base_url=f"{base_url}/api/v1", headers=basic("admin")) as api:
+            for user_id, name in (("alice", "Alice Liddell"), ("bob", "Bob")):
+                api.post("/users", json={"user": {"id": user_id, "name": name}}).raise_for_status()
         yield base_url
 
 
@@ -43,8 +45,18 @@ def page(browser: Browser, site: str) -> Iterator[Page]:
     context = browser.new_context(base_url=site, viewport={"width": 1280, "height": 800})
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
+    # Script errors, and anything the page's Content-Security-Policy refused, fail the test.
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     context.close()
+    assert not problems
 
 
 def basic(user: str) -> dict[str, str]:
@@ -116,7 +128,10 @@ def test_failed_call_shows_the_error_and_links_its_trace(
         page.get_by_label("User id to add").fill("alice")
         page.get_by_role("button", name="Add", exact=True).click()
     trace_id = answer.value.headers["traceresponse"].split("-")[1]
+    # serve fills the page's meta tag with its embedded viewer's address.
     viewer = page.locator('meta[name="onehub-trace-viewer"]').get_attribute("content")
+    assert viewer
+    assert viewer.startswith("http://127.0.0.1:")
 
     card = page.locator(".error-card")
     expect(card).to_contain_text("Change members failed")

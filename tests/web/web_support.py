@@ -1,4 +1,4 @@
-"""Helpers for the web front end's tests: Chromium, and an ASGI app served on a port-0 socket."""
+"""Helpers for the web front end's tests: Debian's Chromium, and `onehub serve` on free ports."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ import os
 import shutil
 import socket
 import subprocess
-import threading
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import uvicorn
-from starlette.types import ASGIApp
+import httpx
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -49,26 +48,49 @@ def require_chromium() -> Path:
     return CHROMIUM
 
 
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @contextmanager
-def serve_in_thread(app: ASGIApp) -> Iterator[str]:
-    """Serve `app` on 127.0.0.1 (a port-0 socket) in a thread; yield its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", lifespan="off", ws="none", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "the test server stopped while starting"
-        assert time.monotonic() < deadline, "the test server did not start in time"
-        time.sleep(0.02)
+def run_onehub(workdir: Path, start_seconds: float = 40) -> Iterator[str]:
+    """`onehub serve` as a person runs it (SQLite under `workdir`, embedded collector and viewer,
+    dev credentials), on free loopback ports; yield the gateway's base URL. Stopped with SIGTERM.
+    """
+    gateway = f"127.0.0.1:{_free_port()}"
+    args = [
+        sys.executable, "-m", "onehub", "serve",
+        "--addr", f"127.0.0.1:{_free_port()}",
+        "--gw-addr", gateway,
+        "--otlp-grpc-addr", f"127.0.0.1:{_free_port()}",
+        "--otlp-http-addr", f"127.0.0.1:{_free_port()}",
+        "--ui-addr", f"127.0.0.1:{_free_port()}",
+        "--auth", "dev",
+        "--db-endpoint", f"sqlite:///{workdir / 'onehub.db'}",
+    ]  # fmt: skip
+    log = workdir / "onehub.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            args, cwd=workdir, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
     try:
-        yield f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + start_seconds
+        while True:
+            assert process.poll() is None, f"onehub serve exited:\n{log.read_text()[-3000:]}"
+            try:
+                if httpx.get(f"http://{gateway}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"onehub serve not up:\n{log.read_text()[-3000:]}"
+            time.sleep(0.2)
+        yield f"http://{gateway}"
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
