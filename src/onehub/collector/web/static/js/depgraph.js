@@ -99,7 +99,7 @@ export function renderDependencyGraph(dependencies) {
   return s(
     "svg",
     { class: "dep-graph", viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": `Dependencies between ${names.length} services` },
-    s("defs", {}, s("marker", { id: "dep-arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, s("path", { d: "M 0 0 L 10 5 L 0 10 z" }))),
+    s("defs", {}, s("marker", { id: "dep-arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerUnits: "userSpaceOnUse", markerWidth: 9, markerHeight: 9, orient: "auto-start-reverse" }, s("path", { d: "M 0 0 L 10 5 L 0 10 z" }))),
     edges,
     nodes,
   );

@@ -10,7 +10,7 @@ const COLUMNS = [
   ["operation", "Operation", "text"],
   ["spanKind", "Kind", "text"],
   ["count", "Spans", "num"],
-  ["ratePerSec", "Rate/s", "num"],
+  ["ratePerSec", "Rate", "num"],
   ["errorCount", "Errors", "num"],
   ["errorRatio", "Error ratio", "num"],
   ["p50", "p50", "num"],

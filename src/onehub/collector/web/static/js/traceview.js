@@ -86,7 +86,7 @@ export function renderTraceView(root, { trace, logs = [], findings = [], exportU
   );
 
   const findStatus = h("span", { class: "muted", role: "status" });
-  const findInput = h("input", { type: "search", id: "trace-find", placeholder: "Find spans: name, service, attribute", "aria-label": "Find spans", autocomplete: "off" });
+  const findInput = h("input", { type: "search", id: "trace-find", placeholder: "Find spans…", title: "Matches service, operation, span id and attribute key=value", "aria-label": "Find spans", autocomplete: "off" });
   let matches = [];
   let matchIndex = 0;
   let findTimer = 0;

@@ -85,7 +85,10 @@ export function formatAge(micros, nowMs = Date.now()) {
 
 export function formatRate(perSecond) {
   if (!Number.isFinite(perSecond)) return "–";
-  return perSecond >= 10 ? perSecond.toFixed(1) : perSecond.toFixed(3);
+  if (perSecond >= 10) return `${perSecond.toFixed(1)}/s`;
+  if (perSecond >= 0.1) return `${perSecond.toFixed(2)}/s`;
+  const perMinute = perSecond * 60;
+  return `${perMinute >= 0.1 ? perMinute.toFixed(2) : perMinute.toPrecision(2)}/min`;
 }
 
 export function formatPercent(ratio) {
