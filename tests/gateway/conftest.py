@@ -3,6 +3,8 @@ and the gateway in front of it over a real (instrumented) grpc.aio channel."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 import grpc
 import httpx
 import pytest
+import uvicorn
 from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
@@ -54,6 +57,8 @@ class RecordingBackend:
 
     calls: list[Call] = field(default_factory=list)
     behaviours: dict[str, Behaviour] = field(default_factory=dict)
+    # Like the real services: without these credentials in the metadata, no answer.
+    required_credentials: tuple[str, str] | None = None
 
     @property
     def last(self) -> Call:
@@ -92,6 +97,9 @@ class RecordingBackend:
         async def behave(request: Message, context: grpc.aio.ServicerContext[Any, Any]) -> Message:
             metadata = {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
             self.calls.append(Call(name, request, metadata))
+            given = (metadata.get("onehubusername"), metadata.get("onehubpassword"))
+            if self.required_credentials and given != self.required_credentials:
+                await context.abort(grpc.StatusCode.UNAUTHENTICATED, "wrong credentials")
             behaviour = self.behaviours.get(name)
             return await behaviour(request, context) if behaviour else response_class()
 
@@ -167,3 +175,29 @@ async def short_deadline_gateway(
 ) -> AsyncIterator[Gateway]:
     async for each in _gateway(backend_port, tracer_provider, span_exporter, call_timeout=0.2):
         yield each
+
+
+@dataclass
+class LiveGateway:
+    """The gateway on a real uvicorn server, in front of the OneHub services' double."""
+
+    url: str
+    backend: RecordingBackend
+
+
+@pytest.fixture
+async def live_gateway(backend_port: tuple[RecordingBackend, int]) -> AsyncIterator[LiveGateway]:
+    backend, port = backend_port
+    backend.required_credentials = ("alice", "alice123")
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        app = create_gateway_app(channel, ONEHUB_SERVICES)
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=0, log_level="warning", access_log=False, lifespan="off"
+        )
+        server = uvicorn.Server(config)
+        # A socket already listening: clients queue in its backlog until uvicorn accepts.
+        with socket.create_server(("127.0.0.1", 0)) as listening:
+            serving = asyncio.create_task(server.serve(sockets=[listening]))
+            yield LiveGateway(f"http://127.0.0.1:{listening.getsockname()[1]}", backend)
+            server.should_exit = True
+            await serving

@@ -7,6 +7,7 @@ JSON mapping with lowerCamelCase property names, as responses are rendered.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,26 +16,51 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from onehub.transport.gateway.routes import Binding
 
 _FD = FieldDescriptor
-_INT32 = {"type": "integer", "format": "int32", "minimum": -(2**31), "maximum": 2**31 - 1}
-_UINT32 = {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**32 - 1}
-# proto3 JSON writes 64-bit integers as strings and reads either form.
-_INT64 = {"type": ["string", "integer"], "format": "int64", "pattern": "^-?[0-9]+$"}
+
+
+def _integer(minimum: int, maximum: int, digits: int) -> dict[str, Any]:
+    """proto3 JSON reads an integer as a number or a decimal string (and writes 64-bit ones
+    as strings); the string pattern is kept short enough that every match is in range."""
+    sign = "-?" if minimum < 0 else ""
+    return {
+        "type": ["integer", "string"],
+        "minimum": minimum,
+        "maximum": maximum,
+        "pattern": f"^{sign}[0-9]{{1,{digits}}}$",
+    }
+
+
+_INT32 = _integer(-(2**31), 2**31 - 1, 9)
+_UINT32 = _integer(0, 2**32 - 1, 9)
+_INT64 = {**_integer(-(2**63), 2**63 - 1, 18), "format": "int64"}
+_UINT64 = {**_integer(0, 2**64 - 1, 19), "format": "int64"}
+_NUMBER = {"type": ["number", "string"], "pattern": "^-?[0-9]{1,15}(\\.[0-9]{1,15})?$"}
 _SCALAR_SCHEMAS: dict[int, dict[str, Any]] = {
     _FD.TYPE_STRING: {"type": "string"},
     _FD.TYPE_BOOL: {"type": "boolean"},
     _FD.TYPE_BYTES: {"type": "string", "format": "byte", "contentEncoding": "base64"},
-    _FD.TYPE_DOUBLE: {"type": "number", "format": "double"},
-    _FD.TYPE_FLOAT: {"type": "number", "format": "float"},
+    _FD.TYPE_DOUBLE: _NUMBER,
+    _FD.TYPE_FLOAT: _NUMBER,
     _FD.TYPE_INT32: _INT32, _FD.TYPE_SINT32: _INT32, _FD.TYPE_SFIXED32: _INT32,
     _FD.TYPE_UINT32: _UINT32, _FD.TYPE_FIXED32: _UINT32,
     _FD.TYPE_INT64: _INT64, _FD.TYPE_SINT64: _INT64, _FD.TYPE_SFIXED64: _INT64,
-    _FD.TYPE_UINT64: _INT64, _FD.TYPE_FIXED64: _INT64,
+    _FD.TYPE_UINT64: _UINT64, _FD.TYPE_FIXED64: _UINT64,
 }  # fmt: skip
+# What protobuf's Timestamp parser accepts, kept on the safe side (days up to 28, hours
+# 00-23), so that no string the pattern admits is refused.
+_RFC3339 = (
+    "^(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
+    "T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-](0[0-9]|1[0-9]|2[0-3]):[0-5][0-9])$"
+)
 # Well-known types have their own JSON forms (the proto3 JSON mapping).
 _WELL_KNOWN: dict[str, dict[str, Any]] = {
-    "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
-    "google.protobuf.Duration": {"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]{1,9})?s$"},
-    "google.protobuf.FieldMask": {"type": "string", "description": "comma-separated field paths"},
+    "google.protobuf.Timestamp": {"type": "string", "format": "date-time", "pattern": _RFC3339},
+    "google.protobuf.Duration": {"type": "string", "pattern": "^-?[0-9]{1,11}(\\.[0-9]{1,9})?s$"},
+    "google.protobuf.FieldMask": {
+        "type": "string",
+        "description": "comma-separated lowerCamelCase field paths",
+        "pattern": "^[^_]*$",
+    },
     "google.protobuf.Struct": {"type": "object", "additionalProperties": True},
     "google.protobuf.Value": {},
     "google.protobuf.ListValue": {"type": "array"},
@@ -61,6 +87,7 @@ _QUERY_MESSAGES = {
     "google.protobuf.FieldMask",
 }
 _MAX_QUERY_DEPTH = 4
+_VARIABLE = re.compile(r"\{[^}]*\}")
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -77,18 +104,29 @@ ERROR_SCHEMA: dict[str, Any] = {
 def openapi_document(
     bindings: Sequence[Binding], *, title: str = "OneHub API", version: str = "v1"
 ) -> dict[str, Any]:
-    """The document for `bindings`; every binding is one operation."""
+    """The document for `bindings`; every binding is one operation.
+
+    OpenAPI forbids two paths that differ only in their parameter names, and common tools
+    cannot fill dotted names, so templates of one shape share one path whose parameters
+    are named after the first binding's last field names: `GET /v1/topics/{id=*}` and
+    `PATCH /v1/topics/{topic.base.id=*}` both live at `/v1/topics/{id}`, and the PATCH's
+    `id` parameter says that it sets `topic.base.id`.
+    """
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths: dict[str, dict[str, Any]] = {}
     operation_ids: dict[str, int] = {}
+    names_by_shape: dict[str, list[str]] = {}
     for binding in bindings:
+        shape = _VARIABLE.sub("{}", binding.route)
+        names = names_by_shape.setdefault(shape, _parameter_names(binding))
+        path = shape.format(*(f"{{{name}}}" for name in names))
         service = binding.method.containing_service.name
         base_id = f"{service}_{binding.method.name}"
         operation_ids[base_id] = operation_ids.get(base_id, 0) + 1
         count = operation_ids[base_id]
         operation_id = base_id if count == 1 else f"{base_id}{count}"
-        operation = _operation(binding, operation_id, schemas)
-        paths.setdefault(binding.route, {})[binding.http_method.lower()] = operation
+        operation = _operation(binding, operation_id, names, schemas)
+        paths.setdefault(path, {})[binding.http_method.lower()] = operation
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},
@@ -102,16 +140,26 @@ def openapi_document(
     }
 
 
-def _operation(binding: Binding, operation_id: str, schemas: dict[str, Any]) -> dict[str, Any]:
+def _parameter_names(binding: Binding) -> list[str]:
+    short = [field_path.rsplit(".", 1)[-1] for field_path, _ in binding.path_fields]
+    if len(set(short)) == len(short):
+        return short
+    return [field_path.replace(".", "_") for field_path, _ in binding.path_fields]
+
+
+def _operation(
+    binding: Binding, operation_id: str, path_names: list[str], schemas: dict[str, Any]
+) -> dict[str, Any]:
     method = binding.method
     parameters: list[dict[str, Any]] = [
         {
-            "name": field_path,
+            "name": name,
             "in": "path",
             "required": True,
-            "schema": _field_schema(chain[-1], schemas, repeated=False),
+            "description": f"sets the request's `{field_path}`",
+            "schema": _path_schema(chain[-1]),
         }
-        for field_path, chain in binding.path_fields
+        for name, (field_path, chain) in zip(path_names, binding.path_fields, strict=True)
     ]
     if binding.body != "*":
         bound = [tuple(f.name for f in chain) for _, chain in binding.path_fields]
@@ -151,6 +199,12 @@ def _operation(binding: Binding, operation_id: str, schemas: dict[str, Any]) -> 
     return operation
 
 
+def _path_schema(field: FieldDescriptor) -> dict[str, Any]:
+    schema = _scalar_schema(field)
+    # A `*` segment is never empty.
+    return {**schema, "minLength": 1} if schema.get("type") == "string" else schema
+
+
 def _body_schema(binding: Binding, schemas: dict[str, Any]) -> dict[str, Any]:
     request = binding.method.input_type
     if binding.body != "*":
@@ -160,7 +214,7 @@ def _body_schema(binding: Binding, schemas: dict[str, Any]) -> dict[str, Any]:
         return _message_schema(request, schemas)
     # The path supplies these fields, so the body does not describe them.
     properties = {
-        f.json_name: _field_schema(f, schemas)
+        f.json_name: _nullable(_field_schema(f, schemas))
         for f in request.fields
         if f.json_name not in top_level_bound
     }
@@ -213,9 +267,7 @@ def _scalar_schema(field: FieldDescriptor) -> dict[str, Any]:
     return _SCALAR_SCHEMAS[field.type]
 
 
-def _field_schema(
-    field: FieldDescriptor, schemas: dict[str, Any], *, repeated: bool | None = None
-) -> dict[str, Any]:
+def _field_schema(field: FieldDescriptor, schemas: dict[str, Any]) -> dict[str, Any]:
     message_type = field.message_type
     if message_type is not None and message_type.GetOptions().map_entry:
         value = message_type.fields_by_name["value"]
@@ -225,8 +277,7 @@ def _field_schema(
         if message_type is not None
         else _scalar_schema(field)
     )
-    is_repeated = field.is_repeated if repeated is None else repeated
-    return {"type": "array", "items": item} if is_repeated else item
+    return {"type": "array", "items": item} if field.is_repeated else item
 
 
 def _message_schema(message: Descriptor, schemas: dict[str, Any]) -> dict[str, Any]:
@@ -239,6 +290,23 @@ def _message_schema(message: Descriptor, schemas: dict[str, Any]) -> dict[str, A
         schemas[name] = {}  # placed first, so recursive messages end in a $ref
         schemas[name] = {
             "type": "object",
-            "properties": {f.json_name: _field_schema(f, schemas) for f in message.fields},
+            "properties": {
+                f.json_name: _nullable(_field_schema(f, schemas)) for f in message.fields
+            },
         }
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """proto3 JSON reads a field's `null` as its default value (responses never send it)."""
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        nullable = {**schema, "type": [kind, "null"]}
+        if "enum" in schema:
+            nullable["enum"] = [*schema["enum"], None]
+        return nullable
+    if isinstance(kind, list):
+        return {**schema, "type": [*kind, "null"]}
+    if not schema:  # google.protobuf.Value already allows anything
+        return schema
+    return {"anyOf": [schema, {"type": "null"}]}
