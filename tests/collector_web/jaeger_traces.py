@@ -1,4 +1,5 @@
-"""Jaeger-JSON traces shaped like OneHub's own (see telemetry.md), for viewer tests."""
+"""Jaeger-JSON traces shaped like OneHub's own (see telemetry.md), for the tests that need a
+trace file rather than a stored trace: the export's escaping and the viewer's upload."""
 
 from __future__ import annotations
 
@@ -196,21 +197,6 @@ def get_topic_error_trace(start_us: int) -> tuple[dict[str, Any], list[dict[str,
     )
     trace = b.build()
     return trace, [_log(trace, gateway, 3_500, 17, "ERROR", "topic 42 not found")]
-
-
-def wide_trace(start_us: int, span_count: int) -> dict[str, Any]:
-    """A root with fan-out children and grandchildren: `span_count` spans in total."""
-    b = TraceBuilder(start_us)
-    root = b.span(
-        "batch import", parent=None, offset_us=0, duration_us=span_count * 20, kind="server"
-    )
-    parent = root
-    for i in range(1, span_count):
-        if i % 50 == 1:
-            parent = b.span(f"chunk {i // 50}", parent=root, offset_us=i * 20, duration_us=1_000)
-        else:
-            b.span(f"row {i}", parent=parent, offset_us=i * 20, duration_us=15, index=i)
-    return b.build()
 
 
 def _log(
