@@ -82,7 +82,7 @@ def page(browser: Any) -> Iterator[Any]:
 
     new_page.on("console", on_console)
     new_page.on("dialog", lambda d: problems.append(f"dialog: {d.message}"))
-    new_page.set_default_timeout(5_000)
+    new_page.set_default_timeout(10_000)
     yield new_page
     context.close()
     assert problems == []
@@ -154,7 +154,8 @@ def test_a_large_trace_draws_only_the_rows_on_screen(page: Any, viewer: Seeded) 
     started = time.monotonic()
     page.goto(f"{viewer.url}/jaeger/trace/{viewer.big_trace_id}")
     page.locator(".span-row").first.wait_for()
-    assert time.monotonic() - started < 3
+    # About 0.6 s here; the bound leaves room for a loaded CI machine.
+    assert time.monotonic() - started < 5
     assert page.locator('[data-stat="spans"] dd').inner_text() == str(BIG_TRACE_SPANS)
     assert page.locator(".span-row").count() < 100
 
