@@ -2,8 +2,11 @@
 real Prometheus scraping OneHub, all on loopback ports, configured from the committed files.
 
 What the Compose layout promises, checked end to end: REST calls through nginx's `/api/` reach
-OneHub and work, the web front end is served at `/`, and Prometheus (reached through nginx's
-`/prometheus`) reports OneHub's /metrics target up.
+OneHub and work, the web front end is served at `/`, Prometheus (reached through nginx's
+`/prometheus`) reports OneHub's /metrics target up, and the calls' traces can be found through
+nginx's `/jaeger`. Jaeger's place is taken by OneHub's embedded collector and viewer, which serve
+the same base path and query API; OneHub exports to it over OTLP/gRPC with the resource attributes
+the Compose file sets.
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ from deploy_support import (
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "database": "test"}
-START_SECONDS = 30
+# Time limits: for all processes to start, then for each thing awaited (a scrape, a trace).
+START_SECONDS = 25
+WAIT_SECONDS = 15
 ADMIN = ("admin", "admin123")  # the dev credential scheme; `serve` allows it on loopback
 
 
@@ -105,9 +110,12 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], deadline: flo
     raise AssertionError(f"{url} did not answer 200 in time")
 
 
-def start_onehub(processes: Processes, database: str, workdir: Path, deadline: float) -> int:
-    """`onehub serve` as production runs it, but on loopback; returns the gateway port."""
-    gateway_port = free_port()
+def start_onehub(
+    processes: Processes, database: str, workdir: Path, deadline: float
+) -> tuple[int, int]:
+    """`onehub serve` as production runs it, but on loopback and with the embedded collector in
+    Jaeger's place; returns the gateway's and the trace viewer's ports."""
+    gateway_port, viewer_port = free_port(), free_port()
     args = [
         sys.executable,
         "-m",
@@ -117,18 +125,20 @@ def start_onehub(processes: Processes, database: str, workdir: Path, deadline: f
         f"--gw-addr=127.0.0.1:{gateway_port}",
         f"--otlp-grpc-addr=127.0.0.1:{free_port()}",
         f"--otlp-http-addr=127.0.0.1:{free_port()}",
-        f"--ui-addr=127.0.0.1:{free_port()}",
-        "--collector=none",
+        f"--ui-addr=127.0.0.1:{viewer_port}",
+        "--collector=embedded",
         "--auth=dev",
         f"--db-endpoint=postgres://postgres@127.0.0.1:5432/{database}",
     ]
     env = {
         **os.environ,
         "OTEL_RESOURCE_ATTRIBUTES": "service.name=onehub.backend,service.version=0.0.1",
+        # Export spans promptly, so the test need not wait out the default 5 s batch delay.
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
     }
     onehub = processes.start("onehub", args, cwd=workdir, env=env)
     wait_until_healthy(f"http://127.0.0.1:{gateway_port}/healthz", onehub, deadline)
-    return gateway_port
+    return gateway_port, viewer_port
 
 
 def start_prometheus(
@@ -171,20 +181,19 @@ def onehub_target_health(client: httpx.Client) -> str:
     return next((t["health"] for t in targets if t["labels"]["job"] == "onehub"), "missing")
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(70)
 def test_onehub_behind_nginx_with_prometheus(
     database: str, processes: Processes, tmp_path: Path
 ) -> None:
     deadline = time.monotonic() + START_SECONDS
     try:
-        gateway_port = start_onehub(processes, database, tmp_path, deadline)
+        gateway_port, viewer_port = start_onehub(processes, database, tmp_path, deadline)
         prometheus_port = start_prometheus(processes, gateway_port, tmp_path, deadline)
         nginx_port = start_nginx(
             processes,
-            # Nothing serves traces in this test; Jaeger's upstream is a closed port.
             {
                 "onehub_gateway": gateway_port,
-                "jaeger_ui": free_port(),
+                "jaeger_ui": viewer_port,
                 "prometheus_ui": prometheus_port,
             },
             tmp_path,
@@ -224,10 +233,25 @@ def test_onehub_behind_nginx_with_prometheus(
 
         # Scraped every second: the target turns up within a few scrapes.
         health = "missing"
-        while time.monotonic() < deadline + 20 and health != "up":
+        until = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < until and health != "up":
             health = onehub_target_health(front)
             if health != "up":
                 time.sleep(0.5)
         assert health == "up", processes.logs()
         up = front.get("/prometheus/api/v1/query", params={"query": 'up{job="onehub"}'}).json()
         assert [sample["value"][1] for sample in up["data"]["result"]] == ["1"]
+
+        # The create call's trace, found by id through nginx's /jaeger, under the service name
+        # the Compose file gives OneHub.
+        trace_id = created.headers["traceresponse"].split("-")[1]
+        until = time.monotonic() + WAIT_SECONDS
+        trace = front.get(f"/jaeger/api/traces/{trace_id}")
+        while trace.status_code == 404 and time.monotonic() < until:
+            time.sleep(0.3)
+            trace = front.get(f"/jaeger/api/traces/{trace_id}")
+        assert trace.status_code == 200, f"{trace.text}\n{processes.logs()}"
+        spans = trace.json()["data"][0]["spans"]
+        assert "gateway POST /v1/topics" in {span["operationName"] for span in spans}
+        assert "onehub.backend" in front.get("/jaeger/api/services").json()["data"]
+        assert front.get("/jaeger").status_code == 200
