@@ -2,64 +2,31 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-STARTUP_TIMEOUT_S = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _serve(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "OTEL_SDK_DISABLED": "true"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "onehub", "serve", "--collector", "none", *args],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    pytest.fail("onehub serve did not become healthy")
+from .processes import STARTUP_TIMEOUT_S, free_port, start_serve, wait_healthy
 
 
 @pytest.fixture
 def ports() -> tuple[int, int]:
-    return _free_port(), _free_port()
+    return free_port(), free_port()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_signal_drains_and_exits_zero(tmp_path: Path, ports: tuple[int, int], signum: int) -> None:
     grpc_port, gw_port = ports
-    process = _serve(
+    process = start_serve(
         tmp_path, "--addr", f"127.0.0.1:{grpc_port}", "--gw-addr", f"127.0.0.1:{gw_port}"
     )
     url = f"http://127.0.0.1:{gw_port}"
     try:
-        _wait_healthy(url, process)
+        wait_healthy(url, process)
         created = httpx.post(
             f"{url}/api/v1/topics", json={"topic": {"name": "before"}}, auth=("admin", "admin123")
         )
@@ -100,8 +67,8 @@ def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        process = _serve(
-            tmp_path, "--addr", f"127.0.0.1:{_free_port()}", "--gw-addr", f"127.0.0.1:{port}"
+        process = start_serve(
+            tmp_path, "--addr", f"127.0.0.1:{free_port()}", "--gw-addr", f"127.0.0.1:{port}"
         )
         out, err = process.communicate(timeout=STARTUP_TIMEOUT_S)
     assert process.returncode == 1
@@ -117,8 +84,8 @@ def test_grpc_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        process = _serve(
-            tmp_path, "--addr", f"127.0.0.1:{port}", "--gw-addr", f"127.0.0.1:{_free_port()}"
+        process = start_serve(
+            tmp_path, "--addr", f"127.0.0.1:{port}", "--gw-addr", f"127.0.0.1:{free_port()}"
         )
         _, err = process.communicate(timeout=STARTUP_TIMEOUT_S)
     assert process.returncode == 1
@@ -138,7 +105,7 @@ def test_bad_database_is_one_clear_line_without_the_password(
     tmp_path: Path, ports: tuple[int, int], url: str, expected: str
 ) -> None:
     grpc_port, gw_port = ports
-    process = _serve(
+    process = start_serve(
         tmp_path,
         "--addr",
         f"127.0.0.1:{grpc_port}",
@@ -157,7 +124,7 @@ def test_bad_database_is_one_clear_line_without_the_password(
 
 
 def test_dev_auth_refused_on_public_address(tmp_path: Path) -> None:
-    process = _serve(tmp_path, "--addr", "0.0.0.0:0", "--gw-addr", "127.0.0.1:0")
+    process = start_serve(tmp_path, "--addr", "0.0.0.0:0", "--gw-addr", "127.0.0.1:0")
     _, err = process.communicate(timeout=STARTUP_TIMEOUT_S)
     assert process.returncode == 2
     assert "--auth dev" in err

@@ -1,0 +1,58 @@
+"""Helpers to run `onehub serve` as a real process on free loopback ports."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+STARTUP_TIMEOUT_S = 30
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_serve(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """`onehub serve --collector none ARGS` in `cwd`, telemetry off unless `env` says otherwise."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "onehub", "serve", "--collector", "none", *args],
+        cwd=cwd,
+        env={**os.environ, "OTEL_SDK_DISABLED": "true", **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_healthy(url: str, process: subprocess.Popen[str]) -> None:
+    """Return once `url`/healthz answers 200; fail with the process's output if it died."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            out, err = process.communicate()
+            raise AssertionError(f"onehub serve exited {process.returncode}:\n{out}\n{err}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError("onehub serve did not become healthy")
+
+
+def stop(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """Stop gracefully (SIGTERM), kill if it hangs; return its output."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        return process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.communicate()
