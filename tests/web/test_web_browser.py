@@ -12,7 +12,8 @@ import pytest
 from playwright.sync_api import Browser, Expect, Page, sync_playwright
 from web_support import CHROMIUM_ARGS, require_chromium, run_onehub
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# One worker runs them all (make test uses --dist loadgroup), so they share one server start.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("web-browser")]
 
 # Generous: the machine is shared, and a timeout only matters when something is really wrong.
 TIMEOUT_MS = 15_000
