@@ -51,38 +51,85 @@ def build(now_us: int) -> Dataset:
     t0 = now_us - 60_000 * MS  # a minute ago
     api_resource = {"deployment.environment": "test"}
     root = SpanSpec(
-        "api", "GET /cart", t0, 50 * MS, cart, kind=SERVER,
-        attributes={"http.route": "/cart", "http.status_code": 200}, resource=api_resource,
-        scope="web-framework", scope_version="3.1",
+        "api",
+        "GET /cart",
+        t0,
+        50 * MS,
+        cart,
+        kind=SERVER,
+        attributes={"http.route": "/cart", "http.status_code": 200},
+        resource=api_resource,
+        scope="web-framework",
+        scope_version="3.1",
     )
     selects = [
         SpanSpec(
-            "api", "SELECT items", t0 + (1 + 2 * i) * MS, 1 * MS, cart, parent_id=root.span_id,
-            kind=CLIENT, attributes={"db.statement": STATEMENT, "db.system": "sqlite"},
+            "api",
+            "SELECT items",
+            t0 + (1 + 2 * i) * MS,
+            1 * MS,
+            cart,
+            parent_id=root.span_id,
+            kind=CLIENT,
+            attributes={"db.statement": STATEMENT, "db.system": "sqlite"},
             resource=api_resource,
         )
         for i in range(6)
     ]
     pricing_call = SpanSpec(
-        "api", "call pricing", t0 + 15 * MS, 10 * MS, cart, parent_id=root.span_id,
-        kind=CLIENT, status=OK, resource=api_resource,
+        "api",
+        "call pricing",
+        t0 + 15 * MS,
+        10 * MS,
+        cart,
+        parent_id=root.span_id,
+        kind=CLIENT,
+        status=OK,
+        resource=api_resource,
         events=[("retry", t0 + 20 * MS, {"attempt": 2})],
     )
     stock_call = SpanSpec(
-        "api", "call stock", t0 + 30 * MS, 12 * MS, cart, parent_id=root.span_id, kind=CLIENT,
-        resource=api_resource, links=[(slow, b"\x01" * 8)],
+        "api",
+        "call stock",
+        t0 + 30 * MS,
+        12 * MS,
+        cart,
+        parent_id=root.span_id,
+        kind=CLIENT,
+        resource=api_resource,
+        links=[(slow, b"\x01" * 8)],
     )
     price = SpanSpec(
-        "pricing", "POST /price", t0 + 16 * MS, 8 * MS, cart, parent_id=pricing_call.span_id,
-        kind=SERVER, status=ERROR, status_message="no price",
+        "pricing",
+        "POST /price",
+        t0 + 16 * MS,
+        8 * MS,
+        cart,
+        parent_id=pricing_call.span_id,
+        kind=SERVER,
+        status=ERROR,
+        status_message="no price",
     )
     slow_root = SpanSpec(
-        "api", "GET /slow", t0 + 5_000 * MS, 2_000 * MS, slow, kind=SERVER, status=ERROR,
-        attributes={"http.route": "/slow", "http.status_code": 500}, resource=api_resource,
+        "api",
+        "GET /slow",
+        t0 + 5_000 * MS,
+        2_000 * MS,
+        slow,
+        kind=SERVER,
+        status=ERROR,
+        attributes={"http.route": "/slow", "http.status_code": 500},
+        resource=api_resource,
     )
     old_root = SpanSpec(
-        "api", "GET /cart", now_us - 3 * DAY_US, 40 * MS, old, kind=SERVER,
-        attributes={"http.route": "/cart"}, resource=api_resource,
+        "api",
+        "GET /cart",
+        now_us - 3 * DAY_US,
+        40 * MS,
+        old,
+        kind=SERVER,
+        attributes={"http.route": "/cart"},
+        resource=api_resource,
     )
     traces = traces_request([root, *selects, pricing_call, stock_call, price, slow_root, old_root])
     logs = logs_request(

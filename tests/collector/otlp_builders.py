@@ -99,9 +99,7 @@ def logs_request(
     """Log records (time µs, trace id, span id, body, severity text, severity number)."""
     request = ExportLogsServiceRequest()
     resource_logs = request.resource_logs.add()
-    resource_logs.resource.attributes.add(
-        key="service.name", value=python_to_any_value(service)
-    )
+    resource_logs.resource.attributes.add(key="service.name", value=python_to_any_value(service))
     scope_logs = resource_logs.scope_logs.add()
     scope_logs.scope.name = "tests"
     for time_us, trace_id, span_id, body, severity_text, severity_number in records:

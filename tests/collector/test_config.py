@@ -72,30 +72,46 @@ service:
     ("yaml_text", "message"),
     [
         ("receivers: [", "not valid YAML at line 1"),
-        ("receivers: {zipkin: {}}\nservice: {pipelines: {traces: {exporters: [x]}}}",
-         "receivers: exactly one receiver of type otlp is supported"),
-        ("receivers: {otlp: {protocols: {grpc: {}}}}\nprocessors: {batch: {timeout: soon}}\n"
-         "exporters: {debug: {}}\nservice: {pipelines: {traces: {exporters: [debug]}}}",
-         "processors.batch.timeout: expected a duration like 200ms or 5s, got 'soon'"),
-        ("receivers: {otlp: {protocols: {grpc: {}}}}\nexporters: {kafka: {}}\n"
-         "service: {pipelines: {traces: {exporters: [kafka]}}}",
-         "exporters.kafka: unknown exporter type 'kafka'"),
-        ("receivers: {otlp: {protocols: {grpc: {}}}}\nexporters: {debug: {}}\n"
-         "service: {pipelines: {traces: {exporters: [onehub_store]}}}",
-         "service.pipelines.traces.exporters: 'onehub_store' is not defined under exporters"),
-        ("receivers: {otlp: {protocols: {grpc: {}}}}\nexporters: {otlp: {endpoint: 'x:1'}}\n"
-         "service: {pipelines: {traces: {exporters: [otlp]}}}",
-         "exporters.otlp.tls.insecure: only insecure (plaintext) forwarding is supported"),
-        ("receivers: {otlp: {protocols: {grpc: {}}}}\nexporters: {debug: {}}\n"
-         "service: {pipelines: {spans: {exporters: [debug]}}}",
-         "service.pipelines.spans: a pipeline is named traces, metrics or logs"),
-        ("receivers: {otlp: {protocols: {grpc: {}}}}\nprocessors: "
-         "{attributes: {actions: [{key: k, action: rename}]}}\nexporters: {debug: {}}\n"
-         "service: {pipelines: {traces: {exporters: [debug]}}}",
-         "processors.attributes.actions[0].action: expected one of delete, insert, update, upsert"),
-        ("receivers: {otlp: {protocols: {grpc: {endpoint: 'x:1', tls: {}}}}}\n"
-         "exporters: {debug: {}}\nservice: {pipelines: {traces: {exporters: [debug]}}}",
-         "receivers.otlp.protocols.grpc.tls: unknown key"),
+        (
+            "receivers: {zipkin: {}}\nservice: {pipelines: {traces: {exporters: [x]}}}",
+            "receivers: exactly one receiver of type otlp is supported",
+        ),
+        (
+            "receivers: {otlp: {protocols: {grpc: {}}}}\nprocessors: {batch: {timeout: soon}}\n"
+            "exporters: {debug: {}}\nservice: {pipelines: {traces: {exporters: [debug]}}}",
+            "processors.batch.timeout: expected a duration like 200ms or 5s, got 'soon'",
+        ),
+        (
+            "receivers: {otlp: {protocols: {grpc: {}}}}\nexporters: {kafka: {}}\n"
+            "service: {pipelines: {traces: {exporters: [kafka]}}}",
+            "exporters.kafka: unknown exporter type 'kafka'",
+        ),
+        (
+            "receivers: {otlp: {protocols: {grpc: {}}}}\nexporters: {debug: {}}\n"
+            "service: {pipelines: {traces: {exporters: [onehub_store]}}}",
+            "service.pipelines.traces.exporters: 'onehub_store' is not defined under exporters",
+        ),
+        (
+            "receivers: {otlp: {protocols: {grpc: {}}}}\nexporters: {otlp: {endpoint: 'x:1'}}\n"
+            "service: {pipelines: {traces: {exporters: [otlp]}}}",
+            "exporters.otlp.tls.insecure: only insecure (plaintext) forwarding is supported",
+        ),
+        (
+            "receivers: {otlp: {protocols: {grpc: {}}}}\nexporters: {debug: {}}\n"
+            "service: {pipelines: {spans: {exporters: [debug]}}}",
+            "service.pipelines.spans: a pipeline is named traces, metrics or logs",
+        ),
+        (
+            "receivers: {otlp: {protocols: {grpc: {}}}}\nprocessors: "
+            "{attributes: {actions: [{key: k, action: rename}]}}\nexporters: {debug: {}}\n"
+            "service: {pipelines: {traces: {exporters: [debug]}}}",
+            "processors.attributes.actions[0].action: expected one of delete, insert, update",
+        ),
+        (
+            "receivers: {otlp: {protocols: {grpc: {endpoint: 'x:1', tls: {}}}}}\n"
+            "exporters: {debug: {}}\nservice: {pipelines: {traces: {exporters: [debug]}}}",
+            "receivers.otlp.protocols.grpc.tls: unknown key",
+        ),
     ],
 )
 def test_config_errors_are_one_clear_line(yaml_text: str, message: str) -> None:

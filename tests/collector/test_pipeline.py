@@ -68,7 +68,11 @@ async def test_forwarding_chains_to_a_second_collector_with_processed_attributes
         request = traces_request(
             [
                 SpanSpec(
-                    "edge-svc", "GET /login", now_us(), 20, trace_id,
+                    "edge-svc",
+                    "GET /login",
+                    now_us(),
+                    20,
+                    trace_id,
                     attributes={"http.route": "/login", "password": "hunter2"},
                 )
             ]
@@ -105,7 +109,9 @@ async def test_forwarding_to_a_dead_collector_never_blocks_local_storage(tmp_pat
         async with httpx.AsyncClient() as client:
             response = await client.post(
                 f"http://127.0.0.1:{collector.otlp_http_port}/v1/traces",
-                content=traces_request([SpanSpec("s", "op", now_us(), 1, trace_id)]).SerializeToString(),
+                content=traces_request(
+                    [SpanSpec("s", "op", now_us(), 1, trace_id)]
+                ).SerializeToString(),
                 headers=PROTOBUF,
             )
         assert response.status_code == 200

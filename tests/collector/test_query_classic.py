@@ -25,10 +25,20 @@ async def _search(api: httpx.AsyncClient, **params: object) -> list[str]:
 async def test_services_and_operations(api: httpx.AsyncClient, data: Dataset) -> None:
     services = (await api.get("/jaeger/api/services")).json()
     assert services == {
-        "data": ["api", "pricing"], "total": 2, "limit": 0, "offset": 0, "errors": None,
+        "data": ["api", "pricing"],
+        "total": 2,
+        "limit": 0,
+        "offset": 0,
+        "errors": None,
     }
     legacy = (await api.get("/jaeger/api/services/api/operations")).json()
-    assert legacy["data"] == ["GET /cart", "GET /slow", "SELECT items", "call pricing", "call stock"]
+    assert legacy["data"] == [
+        "GET /cart",
+        "GET /slow",
+        "SELECT items",
+        "call pricing",
+        "call stock",
+    ]
     assert legacy["total"] == 5
     clients = (await api.get("/jaeger/api/operations?service=api&spanKind=client")).json()
     assert clients["data"] == [
@@ -39,15 +49,18 @@ async def test_services_and_operations(api: httpx.AsyncClient, data: Dataset) ->
     every = (await api.get("/jaeger/api/operations?service=pricing")).json()
     assert every["data"] == [{"name": "POST /price", "spanKind": "server"}]
     unknown = (await api.get("/jaeger/api/operations?service=nobody")).json()
-    assert unknown["data"] == [] and unknown["total"] == 0
+    assert unknown["data"] == []
+    assert unknown["total"] == 0
 
 
 async def test_trace_shape_is_jaegers(api: httpx.AsyncClient, data: Dataset) -> None:
     body = (await api.get(f"/jaeger/api/traces/{data.cart.hex()}")).json()
-    assert set(body) == ENVELOPE_KEYS and body["errors"] is None
+    assert set(body) == ENVELOPE_KEYS
+    assert body["errors"] is None
     (trace,) = body["data"]
     assert set(trace) == {"traceID", "spans", "processes", "warnings"}
-    assert trace["traceID"] == data.cart.hex() and trace["warnings"] is None
+    assert trace["traceID"] == data.cart.hex()
+    assert trace["warnings"] is None
     assert len(trace["spans"]) == 10
     spans = {span["spanID"]: span for span in trace["spans"]}
     call = spans[data.pricing_call.span_id.hex()]
@@ -82,7 +95,9 @@ async def test_trace_shape_is_jaegers(api: httpx.AsyncClient, data: Dataset) -> 
     }
     stock = spans[data.stock_call.span_id.hex()]
     assert stock["references"][1] == {
-        "refType": "FOLLOWS_FROM", "traceID": data.slow.hex(), "spanID": "01" * 8,
+        "refType": "FOLLOWS_FROM",
+        "traceID": data.slow.hex(),
+        "spanID": "01" * 8,
     }
     price = spans[data.price.span_id.hex()]
     price_tags = {tag["key"]: tag for tag in price["tags"]}
@@ -101,7 +116,9 @@ async def test_search_filters(api: httpx.AsyncClient, data: Dataset) -> None:
     cart, slow, old = data.cart.hex(), data.slow.hex(), data.old.hex()
     assert await _search(api, service="api") == [slow, cart]  # newest first, old is out of window
     assert await _search(api, service="api", lookback="7d") == [slow, cart, old]
-    assert await _search(api, service="api", start=data.now_us - 4 * DAY_US, end=data.now_us - DAY_US) == [old]
+    assert await _search(
+        api, service="api", start=data.now_us - 4 * DAY_US, end=data.now_us - DAY_US
+    ) == [old]
     assert await _search(api, service="api", limit=1) == [slow]
     assert await _search(api, service="api", operation="SELECT items") == [cart]
     assert await _search(api, service="pricing") == [cart]
@@ -132,7 +149,10 @@ async def test_search_filters(api: httpx.AsyncClient, data: Dataset) -> None:
         ("service=api&tags=%5B1%5D", "malformed 'tags' parameter"),
         ("service=api&tag=novalue", "malformed 'tag' parameter, expecting key:value"),
         ("service=api&minDuration=fast", "unable to parse param 'minDuration'"),
-        ("service=api&minDuration=2s&maxDuration=1s", "'maxDuration' should be greater than 'minDuration'"),
+        (
+            "service=api&minDuration=2s&maxDuration=1s",
+            "'maxDuration' should be greater than 'minDuration'",
+        ),
         ("service=api&limit=ten", "unable to parse param 'limit'"),
         ("service=api&start=yesterday", "unable to parse param 'start'"),
         ("service=api&lookback=long", "unable to parse param 'lookback'"),
@@ -145,16 +165,21 @@ async def test_bad_search_parameters_get_jaegers_400(
     response = await api.get(f"/jaeger/api/traces?{query}")
     assert response.status_code == 400
     body = response.json()
-    assert body["data"] is None and body["total"] == 0
+    assert body["data"] is None
+    assert body["total"] == 0
     (error,) = body["errors"]
-    assert error["code"] == 400 and message in error["msg"]
+    assert error["code"] == 400
+    assert message in error["msg"]
 
 
 async def test_missing_and_malformed_trace_ids(api: httpx.AsyncClient, data: Dataset) -> None:
     missing = await api.get(f"/jaeger/api/traces/{'ab' * 16}")
     assert missing.status_code == 404
     assert missing.json() == {
-        "data": None, "total": 0, "limit": 0, "offset": 0,
+        "data": None,
+        "total": 0,
+        "limit": 0,
+        "offset": 0,
         "errors": [{"code": 404, "msg": "trace not found"}],
     }
     assert (await api.get("/jaeger/api/traces/not-hex")).status_code == 400
@@ -163,7 +188,9 @@ async def test_missing_and_malformed_trace_ids(api: httpx.AsyncClient, data: Dat
     short = data.cart.hex().lstrip("0")
     assert (await api.get(f"/jaeger/api/traces/{short}")).status_code == 200
     assert (await api.get("/jaeger/api/operations")).status_code == 400
-    assert (await api.get("/jaeger/api/operations?service=api&spanKind=sideways")).status_code == 400
+    assert (
+        await api.get("/jaeger/api/operations?service=api&spanKind=sideways")
+    ).status_code == 400
 
 
 async def test_dependencies(api: httpx.AsyncClient, data: Dataset) -> None:
@@ -174,4 +201,5 @@ async def test_dependencies(api: httpx.AsyncClient, data: Dataset) -> None:
     before = await api.get(f"/jaeger/api/dependencies?endTs={end_ms - 3_600_000}&lookback=60000")
     assert before.json()["data"] == []
     bad = await api.get("/jaeger/api/dependencies?endTs=soon")
-    assert bad.status_code == 400 and "unable to parse param 'endTs'" in bad.json()["errors"][0]["msg"]
+    assert bad.status_code == 400
+    assert "unable to parse param 'endTs'" in bad.json()["errors"][0]["msg"]

@@ -65,9 +65,7 @@ async def test_handwritten_otlp_json_is_stored_as_sent(
 ) -> None:
     trace_hex, span_hex = new_trace_id().hex(), "0af7651916cd43dd"
     start_ns = now_us() * 1000
-    response = await otlp_http.post(
-        "/v1/traces", json=_json_request(trace_hex, span_hex, start_ns)
-    )
+    response = await otlp_http.post("/v1/traces", json=_json_request(trace_hex, span_hex, start_ns))
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     assert response.json() == {}
@@ -75,7 +73,11 @@ async def test_handwritten_otlp_json_is_stored_as_sent(
 
     (trace,) = (await api.get(f"/jaeger/api/traces/{trace_hex}")).json()["data"]
     (span,) = trace["spans"]
-    assert (span["spanID"], span["operationName"], span["duration"]) == (span_hex, "POST /json", 1500)
+    assert (span["spanID"], span["operationName"], span["duration"]) == (
+        span_hex,
+        "POST /json",
+        1500,
+    )
     assert span["startTime"] == start_ns // 1000
     tags = {tag["key"]: (tag["type"], tag["value"]) for tag in span["tags"]}
     assert tags["http.status_code"] == ("int64", 201)
@@ -112,8 +114,11 @@ async def test_gzip_and_chunked_bodies(
     [
         (b"\xff\xfe\xfd not protobuf", PROTOBUF, 400),
         (b"{not json", {"Content-Type": "application/json"}, 400),
-        (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "zz"}]}]}]}',
-         {"Content-Type": "application/json"}, 400),
+        (
+            b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "zz"}]}]}]}',
+            {"Content-Type": "application/json"},
+            400,
+        ),
         (b'{"resourceSpans": "nope"}', {"Content-Type": "application/json"}, 400),
         (b"\x1f\x8b garbage", {**PROTOBUF, "Content-Encoding": "gzip"}, 400),
         (b"x", {**PROTOBUF, "Content-Encoding": "br"}, 400),
@@ -132,11 +137,14 @@ async def test_bad_bodies_are_refused_and_the_collector_lives_on(
         assert response.json()["code"] == 3  # INVALID_ARGUMENT, as google.rpc.Status in JSON
     elif status == 400:
         error = status_pb2.Status.FromString(response.content)
-        assert error.code == 3 and error.message
+        assert error.code == 3
+        assert error.message
     trace_id = new_trace_id()
     ok = await otlp_http.post(
         "/v1/traces",
-        content=traces_request([SpanSpec("alive", "still", now_us(), 5, trace_id)]).SerializeToString(),
+        content=traces_request(
+            [SpanSpec("alive", "still", now_us(), 5, trace_id)]
+        ).SerializeToString(),
         headers=PROTOBUF,
     )
     assert ok.status_code == 200
@@ -195,7 +203,7 @@ async def test_full_pipeline_answers_retryable_signals(small: RunningCollector) 
     body = _request_of_size(90_000)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{small.otlp_http_port}") as client:
         statuses = []
-        for _ in range(15):  # 15 × 90 kB > the 1 MiB limit
+        for _ in range(15):  # 15 x 90 kB > the 1 MiB limit
             response = await client.post("/v1/traces", content=body, headers=PROTOBUF)
             statuses.append(response.status_code)
         assert statuses[0] == 200
@@ -226,7 +234,9 @@ async def test_grpc_garbage_and_oversized(small: RunningCollector) -> None:
         small_request = traces_request([SpanSpec("ok", "fine", now_us(), 1, new_trace_id())])
         reply = await export(small_request.SerializeToString())
         assert reply == b""
-        unimplemented = channel.unary_unary("/opentelemetry.proto.collector.logs.v1.LogsService/Export")
+        unimplemented = channel.unary_unary(
+            "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+        )
         with pytest.raises(grpc.aio.AioRpcError) as no_logs:
             await unimplemented(b"")
         assert no_logs.value.code() == grpc.StatusCode.UNIMPLEMENTED

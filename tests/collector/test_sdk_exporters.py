@@ -90,7 +90,9 @@ async def test_grpc_exporters_deliver_traces_logs_and_metrics(
     endpoint = f"127.0.0.1:{collector.otlp_grpc_port}"
     resource = Resource.create({"service.name": "sdk-grpc"})
     tracer_provider = TracerProvider(resource=resource)
-    tracer_provider.add_span_processor(SimpleSpanProcessor(GrpcSpans(endpoint=endpoint, insecure=True)))
+    tracer_provider.add_span_processor(
+        SimpleSpanProcessor(GrpcSpans(endpoint=endpoint, insecure=True))
+    )
     trace_id = await asyncio.to_thread(_emit_trace, tracer_provider)
     logger_provider = LoggerProvider(resource=resource)
     logger_provider.add_log_record_processor(

@@ -27,7 +27,13 @@ from onehub.collector.query.app import ui_app
 from onehub.collector.query.service import QueryService
 from onehub.collector.receivers.grpc_receiver import start_grpc_receiver
 from onehub.collector.receivers.http_receiver import http_receiver_app
-from onehub.collector.servers import CollectorStartError, HttpServer, display_address, listen
+from onehub.collector.servers import (
+    CollectorStartError,
+    HttpServer,
+    display_address,
+    listen,
+    split_address,
+)
 from onehub.collector.store.reader import StoreReader
 from onehub.collector.tail import TailHub
 
@@ -173,6 +179,9 @@ async def start_collector(config: CollectorConfig) -> RunningCollector:
         for exporter in exporters.values():
             await exporter.start()
         if config.otlp_grpc_addr is not None:
+            # Probe the address first: grpc's own failure is a C-core log line, not ours.
+            if split_address(config.otlp_grpc_addr)[1] != 0:
+                listen(config.otlp_grpc_addr, "OTLP/gRPC").close()
             try:
                 running._grpc_server, running.otlp_grpc_port = await start_grpc_receiver(
                     pipelines,

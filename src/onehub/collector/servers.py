@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 from collections.abc import Iterator
 
@@ -32,9 +33,8 @@ def listen(address: str, what: str) -> socket.socket:
     try:
         return socket.create_server((host, port), family=family, backlog=1024)
     except OSError as exc:
-        raise CollectorStartError(
-            f"cannot listen for {what} on {address}: {exc.strerror or exc}"
-        ) from None
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise CollectorStartError(f"cannot listen for {what} on {address}: {reason}") from None
 
 
 def display_address(address: str, port: int) -> str:

@@ -42,8 +42,11 @@ def find_issues(spans: Sequence[StoredSpan], *, min_repeats: int = 5) -> list[di
     found: list[dict[str, Any]] = []
     for parent_id, kids in children.items():
         parent = by_id[parent_id].span
-        found.extend(_n_plus_one(parent, kids, min_repeats))
-        found.extend(_sequential(parent, kids))
+        repeats = _n_plus_one(parent, kids, min_repeats)
+        found.extend(repeats)
+        # Calls already reported as N+1 are not reported again as sequential.
+        repeated = {span_id for finding in repeats for span_id in finding["spanIDs"]}
+        found.extend(_sequential(parent, [k for k in kids if k.span.span_id.hex() not in repeated]))
     found.extend(_swallowed(spans, by_id))
     return found
 

@@ -76,9 +76,11 @@ async def start_grpc_receiver(
     server.add_generic_rpc_handlers(handlers)
     try:
         port = server.add_insecure_port(address)
-    except RuntimeError as exc:
-        raise OSError(f"cannot listen for OTLP/gRPC on {address}: {exc}") from None
+    except RuntimeError:
+        port = 0
     if port == 0:
-        raise OSError(f"cannot listen for OTLP/gRPC on {address}: address in use or invalid")
+        raise OSError(
+            f"cannot listen for OTLP/gRPC on {address}: Address already in use or not available"
+        )
     await server.start()
     return server, port

@@ -57,7 +57,7 @@ def _drop_older_than(conn: sqlite3.Connection, cutoff_us: int) -> bool:
         return False
     last_span_id, last_log_id = row
     conn.execute("BEGIN IMMEDIATE")
-    conn.execute("DELETE FROM spans WHERE id <= ?", (last_span_id,))
+    _delete_spans_before(conn, last_span_id + 1)
     conn.execute("DELETE FROM logs WHERE id <= ?", (last_log_id,))
     conn.execute("DELETE FROM commits WHERE committed_us < ?", (cutoff_us,))
     conn.execute("COMMIT")
@@ -75,14 +75,27 @@ def _drop_to_size(conn: sqlite3.Connection, max_bytes: int) -> bool:
         conn.execute("BEGIN IMMEDIATE")
         for table in ("spans", "logs"):
             low, high = conn.execute(f"SELECT min(id), max(id) FROM {table}").fetchone()
-            if low is not None:
-                cut = low + int((high - low + 1) * share)
-                conn.execute(f"DELETE FROM {table} WHERE id < ?", (cut,))
+            if low is None:
+                continue
+            cut = low + int((high - low + 1) * share)
+            if table == "spans":
+                _delete_spans_before(conn, cut)
+            else:
+                conn.execute("DELETE FROM logs WHERE id < ?", (cut,))
         span_low = conn.execute("SELECT coalesce(min(id), 0) FROM spans").fetchone()[0]
         conn.execute("DELETE FROM commits WHERE last_span_id < ?", (span_low,))
         conn.execute("COMMIT")
         deleted = True
     return deleted
+
+
+def _delete_spans_before(conn: sqlite3.Connection, first_kept_id: int) -> None:
+    """Delete spans stored before `first_kept_id`, and the rest of their traces with them:
+    a trace is kept whole or not at all."""
+    conn.execute(
+        "DELETE FROM spans WHERE trace_id IN (SELECT trace_id FROM spans WHERE id < ?)",
+        (first_kept_id,),
+    )
 
 
 def _drop_orphan_names(conn: sqlite3.Connection) -> None:

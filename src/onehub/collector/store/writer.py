@@ -109,7 +109,12 @@ class StoreWriter:
 
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
+            try:
+                # Wake up now and then even when idle: retention must run without traffic.
+                item = self._queue.get(timeout=self._retention.check_interval_s)
+            except queue.Empty:
+                self._maybe_apply_retention()
+                continue
             if item is _STOP:
                 return
             pending: list[WriteBatch] = [item]
