@@ -197,6 +197,9 @@ async def live_gateway(backend_port: tuple[RecordingBackend, int]) -> AsyncItera
         server = uvicorn.Server(config)
         # A socket already listening: clients queue in its backlog until uvicorn accepts.
         with socket.create_server(("127.0.0.1", 0)) as listening:
+            # asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP, and
+            # create_server leaves it 0: without this, Nagle adds ~40 ms to every response.
+            listening.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             serving = asyncio.create_task(server.serve(sockets=[listening]))
             yield LiveGateway(f"http://127.0.0.1:{listening.getsockname()[1]}", backend)
             server.should_exit = True
