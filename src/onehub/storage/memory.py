@@ -15,6 +15,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
+from opentelemetry.trace import Tracer, TracerProvider
+
 from onehub.domain.errors import Aborted, AlreadyExists, NotFound
 from onehub.domain.models import Message, MessageQuery, Page, PageRequest, Topic, User
 from onehub.services.ports import (
@@ -28,7 +30,7 @@ from onehub.services.ports import (
 from .clock import as_utc, utc_now
 from .keyset import TOPICS_ORDER, USERS_ORDER, topic_messages_order
 from .text_search import search_order, search_words
-from .tracing import db_span
+from .tracing import db_span, storage_tracer
 from .validation import check_id, check_json, check_text
 
 
@@ -105,8 +107,9 @@ def _check_version(kind: str, entity_id: str, stored_version: int, expected: int
 
 
 class MemoryUserStore:
-    def __init__(self, tx: _Transaction) -> None:
+    def __init__(self, tx: _Transaction, tracer: Tracer) -> None:
         self._tx = tx
+        self._tracer = tracer
 
     @db_span("db.GetUser")
     async def get(self, user_id: str) -> User | None:
@@ -178,8 +181,9 @@ def _check_user(user: User) -> None:
 
 
 class MemoryTopicStore:
-    def __init__(self, tx: _Transaction) -> None:
+    def __init__(self, tx: _Transaction, tracer: Tracer) -> None:
         self._tx = tx
+        self._tracer = tracer
 
     @db_span("db.GetTopic")
     async def get(self, topic_id: str) -> Topic | None:
@@ -246,8 +250,9 @@ def _check_topic(topic: Topic) -> None:
 
 
 class MemoryMessageStore:
-    def __init__(self, tx: _Transaction) -> None:
+    def __init__(self, tx: _Transaction, tracer: Tracer) -> None:
         self._tx = tx
+        self._tracer = tracer
 
     @db_span("db.GetMessage")
     async def get(self, message_id: str) -> Message | None:
@@ -342,11 +347,11 @@ def _check_message(message: Message) -> None:
 class MemoryUnitOfWork:
     """One transaction over the memory stores; rolled back unless `commit()` was called."""
 
-    def __init__(self, db: InMemoryDatabase) -> None:
+    def __init__(self, db: InMemoryDatabase, tracer: Tracer) -> None:
         self._tx = _Transaction(db)
-        self.users: UserStore = MemoryUserStore(self._tx)
-        self.topics: TopicStore = MemoryTopicStore(self._tx)
-        self.messages: MessageStore = MemoryMessageStore(self._tx)
+        self.users: UserStore = MemoryUserStore(self._tx, tracer)
+        self.topics: TopicStore = MemoryTopicStore(self._tx, tracer)
+        self.messages: MessageStore = MemoryMessageStore(self._tx, tracer)
 
     async def __aenter__(self) -> Self:
         return self
@@ -363,10 +368,14 @@ class MemoryUnitOfWork:
         self._tx.commit()
 
 
-def memory_uow_factory(db: InMemoryDatabase) -> UnitOfWorkFactory:
-    """Return a factory of units of work over `db`."""
+def memory_uow_factory(
+    db: InMemoryDatabase, tracer_provider: TracerProvider | None = None
+) -> UnitOfWorkFactory:
+    """Return a factory of units of work over `db`; store spans go to `tracer_provider`
+    (the global provider when None)."""
+    tracer = storage_tracer(tracer_provider)
 
     def make() -> UnitOfWork:
-        return MemoryUnitOfWork(db)
+        return MemoryUnitOfWork(db, tracer)
 
     return make

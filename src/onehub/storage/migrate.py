@@ -21,7 +21,7 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 # Held until the migration's transaction ends; keyed by schema so that isolated schemas (tests)
 # migrate in parallel while two processes on one schema take turns.
-_POSTGRES_MIGRATION_LOCK = text(
+POSTGRES_MIGRATION_LOCK = text(
     "SELECT pg_advisory_xact_lock(hashtext('onehub.migrate:' || current_schema()))"
 )
 
@@ -39,11 +39,7 @@ async def migrate(engine: AsyncEngine) -> None:
             await connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             await connection.begin()
-            await connection.execute(
-                text(
-                    "SELECT pg_advisory_xact_lock(hashtext('onehub.migrate:' || current_schema()))"
-                )
-            )
+            await connection.execute(POSTGRES_MIGRATION_LOCK)
         await connection.run_sync(_upgrade)
         await connection.commit()
 

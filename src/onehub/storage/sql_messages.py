@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from opentelemetry.trace import Tracer
 from sqlalchemy import (
     ColumnElement,
     Row,
@@ -88,8 +89,9 @@ def _matches_words(dialect: str, words: Sequence[str]) -> ColumnElement[bool]:
 
 
 class SqlMessageStore:
-    def __init__(self, tx: SqlTransaction) -> None:
+    def __init__(self, tx: SqlTransaction, tracer: Tracer) -> None:
         self._tx = tx
+        self._tracer = tracer
 
     @db_span("db.GetMessage")
     async def get(self, message_id: str) -> Message | None:

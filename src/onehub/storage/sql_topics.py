@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from opentelemetry.trace import Tracer
 from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -41,8 +42,9 @@ def _check(topic: Topic) -> None:
 
 
 class SqlTopicStore:
-    def __init__(self, tx: SqlTransaction) -> None:
+    def __init__(self, tx: SqlTransaction, tracer: Tracer) -> None:
         self._tx = tx
+        self._tracer = tracer
 
     @db_span("db.GetTopic")
     async def get(self, topic_id: str) -> Topic | None:

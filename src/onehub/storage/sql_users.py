@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from opentelemetry.trace import Tracer
 from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -44,8 +45,9 @@ def _profile(user: User) -> dict[str, Any] | None:
 
 
 class SqlUserStore:
-    def __init__(self, tx: SqlTransaction) -> None:
+    def __init__(self, tx: SqlTransaction, tracer: Tracer) -> None:
         self._tx = tx
+        self._tracer = tracer
 
     @db_span("db.GetUser")
     async def get(self, user_id: str) -> User | None:

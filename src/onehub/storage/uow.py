@@ -14,6 +14,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from opentelemetry.trace import Tracer, TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onehub.services.ports import (
@@ -28,16 +29,18 @@ from .sql_messages import SqlMessageStore
 from .sql_topics import SqlTopicStore
 from .sql_transaction import SqlTransaction
 from .sql_users import SqlUserStore
+from .tracing import storage_tracer
 
 
 class SqlUnitOfWork:
     """One pooled connection and transaction for the duration of `async with`."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, tracer: Tracer | None = None) -> None:
+        tracer = tracer or storage_tracer()
         self._tx = SqlTransaction(engine)
-        self.users: UserStore = SqlUserStore(self._tx)
-        self.topics: TopicStore = SqlTopicStore(self._tx)
-        self.messages: MessageStore = SqlMessageStore(self._tx)
+        self.users: UserStore = SqlUserStore(self._tx, tracer)
+        self.topics: TopicStore = SqlTopicStore(self._tx, tracer)
+        self.messages: MessageStore = SqlMessageStore(self._tx, tracer)
 
     async def __aenter__(self) -> Self:
         await self._tx.open()
@@ -56,10 +59,14 @@ class SqlUnitOfWork:
         await self._tx.commit()
 
 
-def sql_uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
-    """Return a factory of units of work over `engine` (migrated with `migrate`)."""
+def sql_uow_factory(
+    engine: AsyncEngine, tracer_provider: TracerProvider | None = None
+) -> UnitOfWorkFactory:
+    """Return a factory of units of work over `engine` (migrated with `migrate`); store spans go
+    to `tracer_provider` (the global provider when None)."""
+    tracer = storage_tracer(tracer_provider)
 
     def make() -> UnitOfWork:
-        return SqlUnitOfWork(engine)
+        return SqlUnitOfWork(engine, tracer)
 
     return make

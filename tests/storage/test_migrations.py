@@ -1,0 +1,106 @@
+"""migrate(): idempotent, safe when run concurrently, and it creates the full-text objects."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from onehub.domain.models import User
+from onehub.storage.engine import SQLITE_MANUAL_BEGIN, create_engine
+from onehub.storage.migrate import POSTGRES_MIGRATION_LOCK, head_revision, migrate
+from onehub.storage.uow import sql_uow_factory
+
+_SCHEMA_QUERIES = {
+    "sqlite": "SELECT type, name, sql FROM sqlite_master ORDER BY type, name",
+    "postgresql": """
+        SELECT 'column', table_name || '.' || column_name,
+               data_type || coalesce(generation_expression, '')
+        FROM information_schema.columns WHERE table_schema = current_schema()
+        UNION ALL
+        SELECT 'index', indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()
+        ORDER BY 1, 2
+    """,
+}
+
+
+async def _schema(engine: AsyncEngine) -> list[tuple[str, str, str]]:
+    async with engine.connect() as connection:
+        rows = await connection.execute(text(_SCHEMA_QUERIES[engine.dialect.name]))
+        return [tuple(row) for row in rows]
+
+
+async def _revisions(engine: AsyncEngine) -> list[str]:
+    async with engine.connect() as connection:
+        return list(
+            (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalars()
+        )
+
+
+async def test_migrating_again_changes_nothing(sql_engine: AsyncEngine) -> None:
+    factory = sql_uow_factory(sql_engine)
+    async with factory() as uow:
+        await uow.users.add(User("u1", "Ann"))
+        await uow.commit()
+    before = await _schema(sql_engine)
+    await migrate(sql_engine)
+    assert await _schema(sql_engine) == before
+    assert await _revisions(sql_engine) == [head_revision()]
+    async with factory() as uow:
+        assert await uow.users.get("u1") is not None
+
+
+async def test_two_processes_migrating_at_once_both_succeed(database_url: str) -> None:
+    engines = [create_engine(database_url) for _ in range(2)]
+    try:
+        await asyncio.gather(*(migrate(engine) for engine in engines))
+        assert await _revisions(engines[0]) == [head_revision()]
+        assert "users" in str(await _schema(engines[1]))
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_sqlite_gets_an_fts5_table_kept_in_sync_by_triggers(sql_engine: AsyncEngine) -> None:
+    objects = {(kind, name): sql for kind, name, sql in await _schema(sql_engine)}
+    assert "USING fts5" in objects[("table", "messages_fts")]
+    assert "content='messages'" in objects[("table", "messages_fts")]
+    for trigger in ("messages_fts_insert", "messages_fts_delete", "messages_fts_update"):
+        assert ("trigger", trigger) in objects
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_postgres_gets_a_generated_tsvector_with_a_gin_index(
+    sql_engine: AsyncEngine,
+) -> None:
+    objects = {(kind, name): definition for kind, name, definition in await _schema(sql_engine)}
+    column = objects[("column", "messages.content_tsv")]
+    assert column.startswith("tsvector")
+    assert "to_tsvector('simple'::regconfig, content_text)" in column
+    assert "USING gin (content_tsv)" in objects[("index", "ix_messages_content_tsv")]
+
+
+async def test_a_migration_waits_for_one_in_progress(database_url: str) -> None:
+    holder, migrator = create_engine(database_url), create_engine(database_url)
+    try:
+        async with holder.connect() as connection:
+            # Take the lock a migrating process holds until it commits.
+            if holder.dialect.name == "sqlite":
+                connection = await connection.execution_options(**{SQLITE_MANUAL_BEGIN: True})
+                await connection.begin()
+                await connection.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                await connection.begin()
+                await connection.execute(POSTGRES_MIGRATION_LOCK)
+            waiting = asyncio.create_task(migrate(migrator))
+            await asyncio.sleep(0.3)
+            assert not waiting.done(), "migrate() did not wait for the migration in progress"
+            await connection.rollback()
+        await asyncio.wait_for(waiting, timeout=10)
+        assert await _revisions(migrator) == [head_revision()]
+    finally:
+        await holder.dispose()
+        await migrator.dispose()
