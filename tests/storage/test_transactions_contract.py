@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onehub.domain.errors import Aborted
 from onehub.domain.models import PageRequest, User
 from onehub.services.ports import UnitOfWorkFactory
+from onehub.storage.memory import InMemoryDatabase, memory_uow_factory
+from onehub.storage.uow import sql_uow_factory
 
 from .helpers import message, seed, topic
 
@@ -112,3 +115,29 @@ async def test_two_updates_from_one_version_exactly_one_wins(
         stored = await uow.users.get("u1")
     assert stored is not None
     assert (stored.name, stored.version) == (winners[0], 2)
+
+
+async def test_a_writer_waiting_too_long_for_the_lock_is_aborted() -> None:
+    # The memory store's stand-in for SQLite's busy timeout, shortened for the test.
+    factory = memory_uow_factory(InMemoryDatabase(lock_timeout=0.05))
+    async with factory() as holder:
+        await holder.users.add(User("u1", "Ann"))
+        async with factory() as waiter:
+            with pytest.raises(Aborted, match="busy"):
+                await waiter.users.add(User("u2", "Bob"))
+            # Reads never wait for the writer.
+            assert await waiter.users.get("u1") is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_sqlite_writer_kept_waiting_past_the_busy_timeout_is_aborted(
+    sql_engine: AsyncEngine,
+) -> None:
+    factory = sql_uow_factory(sql_engine)
+    async with factory() as holder:
+        await holder.users.add(User("u1", "Ann"))
+        async with factory() as waiter:
+            with pytest.raises(Aborted, match="busy"):
+                await waiter.users.add(User("u2", "Bob"))
+            assert await waiter.users.get("u1") is None

@@ -83,8 +83,20 @@ async def test_adding_a_taken_id_names_it(uow_factory: UnitOfWorkFactory) -> Non
         User("u1", "n", profile_data={"k": "v\x00"}),
         User("u1", "n", profile_data={"k": float("nan")}),
         User("u1", "n", profile_data={"k": object()}),
+        User("u1", "lone \ud800 surrogate"),
+        User("u1", "n", profile_data={"\udfff": 1}),
     ],
-    ids=["empty-id", "nul-id", "nul-name", "nul-avatar", "nul-json", "nan-json", "not-json"],
+    ids=[
+        "empty-id",
+        "nul-id",
+        "nul-name",
+        "nul-avatar",
+        "nul-json",
+        "nan-json",
+        "not-json",
+        "surrogate-name",
+        "surrogate-json",
+    ],
 )
 async def test_unstorable_users_are_invalid_argument(
     uow_factory: UnitOfWorkFactory, user: User

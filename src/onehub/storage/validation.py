@@ -14,9 +14,19 @@ from onehub.domain.errors import InvalidArgument
 
 
 def check_text(field: str, value: str) -> None:
-    """Raise InvalidArgument if `value` contains a NUL character."""
+    """Raise InvalidArgument if `value` has a NUL character or is not encodable as UTF-8."""
     if "\x00" in value:
         raise InvalidArgument(f"{field} must not contain NUL characters")
+    if not _is_utf8(value):
+        raise InvalidArgument(f"{field} must be valid Unicode text (no lone surrogates)")
+
+
+def _is_utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_json(field: str, value: Mapping[str, Any] | None) -> None:
@@ -27,17 +37,17 @@ def check_json(field: str, value: Mapping[str, Any] | None) -> None:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError):
         raise InvalidArgument(f"{field} must be a JSON object") from None
-    if _has_nul(value):
-        raise InvalidArgument(f"{field} must not contain NUL characters")
+    if _has_bad_text(value):
+        raise InvalidArgument(f"{field} must not contain NUL characters or lone surrogates")
 
 
-def _has_nul(value: object) -> bool:
+def _has_bad_text(value: object) -> bool:
     if isinstance(value, str):
-        return "\x00" in value
+        return "\x00" in value or not _is_utf8(value)
     if isinstance(value, Mapping):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return any(_has_bad_text(k) or _has_bad_text(v) for k, v in value.items())
     if isinstance(value, list | tuple):
-        return any(_has_nul(item) for item in value)
+        return any(_has_bad_text(item) for item in value)
     return False
 
 
