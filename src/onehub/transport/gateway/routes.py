@@ -3,6 +3,7 @@ method of the given services, matched by HTTP method and path template."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -42,16 +43,16 @@ class Binding:
     body: str
     response_body: str
     path_fields: tuple[tuple[str, tuple[FieldDescriptor, ...]], ...]
+    # The template written OpenAPI-style (`/v1/topics/{id}`): the span's route name.
+    route: str = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "route", self.template.openapi_path)
 
     @property
     def rpc_path(self) -> str:
         """The gRPC method path, `/onehub.v1.TopicService/GetTopic`."""
         return f"/{self.method.containing_service.full_name}/{self.method.name}"
-
-    @property
-    def route(self) -> str:
-        """The template written OpenAPI-style: the span's and the document's route name."""
-        return self.template.openapi_path
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,8 @@ class PathTemplate:
     segments: tuple[str, ...]
     variables: tuple[Variable, ...]
     verb: str | None
+    # Where `**` is, or -1: fixed at parse time, read on every match.
+    multi_at: int = -1
 
     @property
     def openapi_path(self) -> str:
@@ -75,7 +77,7 @@ class PathTemplate:
         """Bind the path segments (raw and percent-decoded, verb already removed) to the
         variables, or return None when the path does not fit the template."""
         count = len(self.segments)
-        multi_at = self.segments.index(MULTI) if MULTI in self.segments else -1
+        multi_at = self.multi_at
         if multi_at < 0:
             if len(decoded) != count:
                 return None
@@ -156,7 +158,8 @@ def parse_template(source: str) -> PathTemplate:
     paths = [v.field_path for v in variables]
     if len(set(paths)) != len(paths):
         raise TemplateError(f"path template {source!r} binds a field twice")
-    return PathTemplate(source, tuple(segments), tuple(variables), verb)
+    multi_at = segments.index(MULTI) if MULTI in segments else -1
+    return PathTemplate(source, tuple(segments), tuple(variables), verb, multi_at)
 
 
 def _parse_segments(text: str, source: str) -> list[str]:
