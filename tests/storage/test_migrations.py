@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import text
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onehub.domain.models import User
 from onehub.storage.engine import SQLITE_MANUAL_BEGIN, create_engine
 from onehub.storage.migrate import POSTGRES_MIGRATION_LOCK, head_revision, migrate
+from onehub.storage.tables import Base
 from onehub.storage.uow import sql_uow_factory
 
 _SCHEMA_QUERIES = {
@@ -104,3 +107,24 @@ async def test_a_migration_waits_for_one_in_progress(database_url: str) -> None:
     finally:
         await holder.dispose()
         await migrator.dispose()
+
+
+def _is_full_text_object(name: str | None, type_: str, parent_names: object) -> bool:
+    return bool(name) and ("messages_fts" in str(name) or "content_tsv" in str(name))
+
+
+async def test_the_orm_models_match_the_migrated_schema(sql_engine: AsyncEngine) -> None:
+    def differences(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "compare_type": True,
+                "include_name": lambda name, type_, parents: (
+                    not _is_full_text_object(name, type_, parents)
+                ),
+            },
+        )
+        return list(compare_metadata(context, Base.metadata))
+
+    async with sql_engine.connect() as connection:
+        assert await connection.run_sync(differences) == []
