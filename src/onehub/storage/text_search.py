@@ -48,7 +48,7 @@ def search_order(query: MessageQuery) -> KeysetOrder:
         keys.append(SortKey(field, descending))
     if not keys:
         keys = list(_DEFAULT_SEARCH_ORDER)
-    if keys[-1].field != "id" and all(key.field != "id" for key in keys):
+    if all(key.field != "id" for key in keys):
         keys.append(SortKey("id", keys[-1].descending))
     filters = json.dumps([query.phrase, query.sender_id, query.topic_id])
     scope = "search:" + hashlib.sha256(filters.encode()).hexdigest()[:16]
