@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Expect, Page, sync_playwright
-from web_support import CHROMIUM_ARGS, require_chromium, run_onehub
+from web_support import CALL_FAILED, CHROMIUM_ARGS, require_chromium, run_onehub
 
 # One worker runs them all (make test uses --dist loadgroup), so they share one server start.
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("web-browser")]
@@ -42,22 +43,34 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(browser: Browser, site: str) -> Iterator[Page]:
+def page(browser: Browser, site: str, request: pytest.FixtureRequest) -> Iterator[Page]:
     context = browser.new_context(base_url=site, viewport={"width": 1280, "height": 800})
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     # Script errors, and anything the page's Content-Security-Policy refused, fail the test.
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on(
-        "console",
-        lambda message: (
-            problems.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
+    page.on("console", lambda message: note_csp_violation(message.text, problems))
+    # The page's calls, printed if the test fails.
+    calls: list[str] = []
+    started = time.monotonic()
+
+    def log(event: str) -> None:
+        calls.append(f"{time.monotonic() - started:6.2f}s {event}")
+
+    page.on("request", lambda r: log(f"> {r.method} {r.url}"))
+    page.on("response", lambda r: log(f"< {r.status} {r.request.method} {r.url}"))
+    page.on("requestfailed", lambda r: log(f"! {r.failure} {r.method} {r.url}"))
     yield page
     context.close()
+    if request.node.stash.get(CALL_FAILED, False):
+        print("\n".join(calls))
     assert not problems
+
+
+def note_csp_violation(text: str, problems: list[str]) -> None:
+    if "Content Security Policy" in text:
+        problems.append(text)
 
 
 def basic(user: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -25,6 +26,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# Set by conftest.py once a test's body has run: whether it failed.
+CALL_FAILED = pytest.StashKey[bool]()
 # Serialises apt-get between parallel test workers (dpkg allows one at a time).
 _APT_LOCK = Path("/tmp/onehub-tests-apt.lock")
 
