@@ -366,6 +366,8 @@ function wire() {
 }
 
 wire();
+// On a narrow screen the members drawer would cover the conversation: start it closed.
+if (matchMedia("(max-width: 900px)").matches) $("toggle-members").setAttribute("aria-expanded", "false");
 const saved = loadCredentials();
 if (saved) enter(new OneHubApi(saved));
 else showLogin();
