@@ -239,15 +239,17 @@ async def test_malformed_or_mistyped_bodies_are_400_with_a_clear_message(
     assert gateway.backend.calls == []
 
 
-async def test_a_non_json_content_type_is_400(gateway: Gateway) -> None:
-    response = await gateway.client.post(
-        "/v1/topics",
-        content=b"name=x",
-        headers={"content-type": "application/x-www-form-urlencoded"},
+async def test_a_form_body_is_parsed_as_json_like_grpc_gateway(gateway: Gateway) -> None:
+    # `curl -d '{...}'` sends application/x-www-form-urlencoded; the original accepted it.
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    accepted = await gateway.client.post(
+        "/v1/topics", content=b'{"topic": {"name": "x"}}', headers=form
     )
+    refused = await gateway.client.post("/v1/topics", content=b"name=x", headers=form)
 
-    assert response.status_code == 400
-    assert "application/json" in response.json()["message"]
+    assert accepted.status_code == 200
+    assert refused.status_code == 400
+    assert refused.json()["code"] == 3
 
 
 @pytest.mark.parametrize(
