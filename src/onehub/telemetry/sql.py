@@ -41,6 +41,17 @@ _OPERATIONS: Final = frozenset(
 _instrumented: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
+class _EngineTracer(EngineTracer):
+    """Contrib's tracer, but naming SQLite statement spans after the database file's name
+    (`SELECT onehub.db`) rather than its full path, which floods span names and leaks paths."""
+
+    def _operation_name(self, db_name: object, statement: object) -> str:
+        if isinstance(db_name, str) and "/" in db_name:
+            db_name = db_name.rsplit("/", 1)[1]
+        name: str = super()._operation_name(db_name, statement)  # type: ignore[no-untyped-call]  # contrib is unannotated
+        return name
+
+
 def instrument_sqlalchemy(engines: Sequence[AsyncEngine]) -> None:
     """Trace and time every statement on these engines. Engines already instrumented are left
     as they are, so calling this twice never doubles spans."""
@@ -54,7 +65,7 @@ def instrument_sqlalchemy(engines: Sequence[AsyncEngine]) -> None:
         engine = async_engine.sync_engine
         if engine in _instrumented:
             continue
-        engine_tracer = EngineTracer(tracer, engine, connections)  # type: ignore[no-untyped-call]  # contrib/SDK leave it unannotated
+        engine_tracer = _EngineTracer(tracer, engine, connections)  # type: ignore[no-untyped-call]  # contrib/SDK leave it unannotated
         # The stable database conventions (db.query.text, db.system.name) are opt-in through a
         # process-wide variable read once by whoever initialises contrib first; ask for them on
         # our engines unless the user chose a mode (e.g. database/dup) themselves.
