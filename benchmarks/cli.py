@@ -1,0 +1,169 @@
+"""`python -m benchmarks`: run the service and telemetry benchmarks, print their tables, then
+hand over to the collector's benchmarks (`python -m benchmarks.collector`) if they exist.
+
+Exit status: 0 when every selected benchmark ran and every call succeeded; 1 when one could not
+start (its reason is printed and the others still run) or saw failed calls; 2 for bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+from benchmarks.load import LoadError, LoadPool
+from benchmarks.runs import QUICK, RunSettings
+from benchmarks.servers import BenchSetupError
+from benchmarks.service_bench import BACKENDS, run_service_benchmark, service_report
+from benchmarks.telemetry_bench import run_telemetry_benchmark, telemetry_report
+
+SERVICE_NAMES = BACKENDS
+NAMES = (*SERVICE_NAMES, "telemetry", "collector")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="OneHub's benchmarks: REST vs gRPC on SQLite and PostgreSQL, the cost of "
+        "telemetry, then the collector's own benchmarks if present.",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="one short repetition of each scenario (a smoke run; numbers are rough)",
+    )
+    parser.add_argument("--duration", type=_positive, metavar="S", help="measured seconds per run")
+    parser.add_argument("--warmup", type=_positive, metavar="S", help="warm-up seconds per run")
+    parser.add_argument("--repetitions", type=_count, metavar="N", help="runs per scenario")
+    parser.add_argument("--concurrency", type=_count, metavar="N", help="calls in flight")
+    parser.add_argument("--processes", type=_count, metavar="N", help="load worker processes")
+    parser.add_argument(
+        "--server-command",
+        metavar="CMD",
+        help="how to start onehub, e.g. 'python patched.py' to compare a patched build "
+        "(default: this interpreter with -m onehub)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=NAMES,
+        metavar="NAME",
+        help=f"run only this benchmark (repeatable): {', '.join(NAMES)}",
+    )
+    return parser
+
+
+def _positive(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a positive number of seconds")
+    return value
+
+
+def _count(raw: str) -> int:
+    if not raw.isdigit() or int(raw) < 1:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a positive whole number")
+    return int(raw)
+
+
+def settings_from_args(args: argparse.Namespace) -> RunSettings:
+    base = QUICK if args.quick else RunSettings()
+    return RunSettings(
+        duration_s=args.duration or base.duration_s,
+        warmup_s=args.warmup or base.warmup_s,
+        repetitions=args.repetitions or base.repetitions,
+        concurrency=args.concurrency or base.concurrency,
+        processes=args.processes or base.processes,
+        server_command=_command(args.server_command)
+        if args.server_command
+        else base.server_command,
+    )
+
+
+def _command(raw: str) -> tuple[str, ...]:
+    # Servers run in their own scratch directory: a relative program path must not break there.
+    program, *rest = shlex.split(raw) or [""]
+    return (os.path.abspath(program) if os.sep in program else program, *rest)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = settings_from_args(args)
+    selected = tuple(args.only) if args.only else NAMES
+    started = time.monotonic()
+    print(_header(settings), flush=True)
+    ok = True
+    with LoadPool(settings.processes) as pool:
+        for backend in (name for name in SERVICE_NAMES if name in selected):
+            _section(f"REST vs gRPC on {backend}")
+            try:
+                rows = run_service_benchmark(backend, settings, pool)
+            except (BenchSetupError, LoadError) as error:
+                print(f"{backend}: could not run: {error}", flush=True)
+                ok = False
+                continue
+            print(service_report(rows), flush=True)
+            ok = ok and not any(row.summary.failures for row in rows)
+        if "telemetry" in selected:
+            _section("Telemetry cost: GET topic via the gateway, traced vs untraced (SQLite)")
+            try:
+                result = run_telemetry_benchmark(settings, pool)
+            except (BenchSetupError, LoadError) as error:
+                print(f"telemetry: could not run: {error}", flush=True)
+                ok = False
+            else:
+                print(telemetry_report(result), flush=True)
+                ok = ok and not (result.traced.failures or result.untraced.failures)
+    print(f"\nservice benchmarks took {time.monotonic() - started:.0f} s", flush=True)
+    if "collector" in selected:
+        ok = _run_collector_benchmarks(args.quick) and ok
+    return 0 if ok else 1
+
+
+def _header(settings: RunSettings) -> str:
+    cores = os.cpu_count() or 0
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    return "\n".join(
+        [
+            "OneHub benchmarks",
+            f"machine: {cores} CPU cores ({platform.machine()}, Python "
+            f"{platform.python_version()}), load average {load} at start",
+            f"  only {cores} cores: the server, the load workers (and the collector) share them, "
+            "so absolute numbers",
+            "  are low and noisy; compare the ratios, measured side by side in the same run.",
+            f"load: {settings.concurrency} calls in flight from {settings.processes} worker "
+            f"process(es), warm-up {settings.warmup_s:g} s, {settings.duration_s:g} s measured, "
+            f"median of {settings.repetitions} run(s)",
+            "REST: raw HTTP/1.1 keep-alive, Basic admin; gRPC: grpc.aio stubs; dev auth",
+        ]
+    )
+
+
+def _section(title: str) -> None:
+    print(f"\n== {title}", flush=True)
+
+
+def _run_collector_benchmarks(quick: bool) -> bool:
+    """Run `python -m benchmarks.collector` in its own process, if that module exists."""
+    try:
+        spec = importlib.util.find_spec("benchmarks.collector.__main__")
+    except ImportError:
+        spec = None
+    if spec is None:
+        print("\ncollector benchmarks: not present (benchmarks/collector/__main__.py)", flush=True)
+        return True
+    _section("Collector benchmarks (python -m benchmarks.collector)")
+    command = [sys.executable, "-m", "benchmarks.collector", *(["--quick"] if quick else [])]
+    status = subprocess.run(command, check=False).returncode
+    if status != 0:
+        print(f"collector benchmarks exited with status {status}", flush=True)
+    return status == 0
