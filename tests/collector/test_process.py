@@ -197,3 +197,15 @@ def test_kill_9_during_ingest_loses_at_most_the_last_batch(tmp_path: Path) -> No
     finally:
         restarted.send_signal(signal.SIGTERM)
         assert restarted.wait(20) == 0
+
+
+def test_listening_sockets_say_tcp_so_asyncio_turns_nagle_off() -> None:
+    # With proto 0, asyncio leaves Nagle on for accepted connections and every keep-alive
+    # response waits ~40 ms for the client's delayed ACK.
+    from onehub.collector.servers import listen
+
+    sock = listen("127.0.0.1:0", "test")
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()

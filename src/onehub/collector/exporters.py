@@ -82,7 +82,9 @@ class StoreExporter:
             return
         traces = [r for r in batch.requests if isinstance(r, ExportTraceServiceRequest)]
         logs = [r for r in batch.requests if isinstance(r, ExportLogsServiceRequest)]
-        self.writer.submit(WriteBatch(traces=traces, logs=logs, on_done=batch.done))
+        self.writer.submit(
+            WriteBatch(traces=traces, logs=logs, items=batch.items, on_done=batch.done)
+        )
 
     async def stop(self, grace_s: float) -> None:
         await asyncio.to_thread(self.writer.stop, grace_s)

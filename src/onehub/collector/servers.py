@@ -30,11 +30,18 @@ def listen(address: str, what: str) -> socket.socket:
     """A listening TCP socket; CollectorStartError naming `what` and the address on failure."""
     host, port = split_address(address)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP, not 0: asyncio turns Nagle off only on sockets whose proto says TCP, and
+    # with Nagle on every keep-alive response waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
-        return socket.create_server((host, port), family=family, backlog=1024)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
     except OSError as exc:
+        sock.close()
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
         raise CollectorStartError(f"cannot listen for {what} on {address}: {reason}") from None
+    return sock
 
 
 def display_address(address: str, port: int) -> str:

@@ -174,11 +174,10 @@ class StoreReader:
             if scope_ids is None:
                 return []
             column, key = scope_ids
-            span_filter = compile_tags(
-                query.tags,
-                {rid: texts for rid, (_, texts) in self._resources.items()},
-                {sid: texts for sid, (_, texts) in self._scopes.items()},
-            )
+            with self._lock:  # another query thread may be adding entries right now
+                resources = {rid: texts for rid, (_, texts) in self._resources.items()}
+                scopes = {sid: texts for sid, (_, texts) in self._scopes.items()}
+            span_filter = compile_tags(query.tags, resources, scopes)
             where = [f"{column} = ?", "start_us >= ?", "start_us <= ?"]
             params: list[object] = [key, query.start_min_us, query.start_max_us]
             if query.duration_min_us is not None:
@@ -301,19 +300,17 @@ class StoreReader:
 
 
 def _first_traces(cursor: sqlite3.Cursor, span_filter: SpanFilter, limit: int) -> list[bytes]:
+    # Row by row, never fetchmany: SQLite would have to find a whole page of matches first,
+    # which for a selective filter means scanning far past the `limit` traces needed.
     found: dict[bytes, None] = {}
-    while len(found) < limit:
-        rows = cursor.fetchmany(256)
-        if not rows:
+    for row in cursor:
+        trace_id = row[0]
+        if trace_id in found:
+            continue
+        if span_filter.needs_body and not span_filter.matches(row[1], row[2], row[3]):
+            continue
+        found[trace_id] = None
+        if len(found) >= limit:
             break
-        for row in rows:
-            trace_id = row[0]
-            if trace_id in found:
-                continue
-            if span_filter.needs_body and not span_filter.matches(row[1], row[2], row[3]):
-                continue
-            found[trace_id] = None
-            if len(found) >= limit:
-                break
     cursor.close()
     return list(found)

@@ -2,13 +2,15 @@
 
 A tag matches a span's own attributes, its scope's or its resource's. Jaeger's synthetic tags
 are columns: `error=true` is error status, `span.kind` the kind, `otel.status_code` the status.
-Span attributes live in the span's protobuf bytes, where every key and every string value
-appears verbatim, so SQLite's `instr` discards most non-matching rows at C speed; the rows
-left are decoded and checked exactly.
+Span attributes live in the span's protobuf bytes, where an attribute is one run of bytes
+that can be computed from the tag (key and value encoded as a KeyValue), so SQLite's `instr`
+discards non-matching rows at C speed; the few rows left are decoded and checked exactly.
 """
 
 from __future__ import annotations
 
+import math
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -89,12 +91,9 @@ def _compile_attribute(
 ) -> None:
     resource_ids = frozenset(i for i, texts in resource_texts.items() if texts.get(key) == value)
     scope_ids = frozenset(i for i, texts in scope_texts.items() if texts.get(key) == value)
-    # Only a string value is stored as its own bytes; numbers and booleans are encoded.
-    in_body = "instr(body, ?) > 0"
-    body_params: list[object] = [key.encode()]
-    if not _looks_encoded(value):
-        in_body += " AND instr(body, ?) > 0"
-        body_params.append(value.encode())
+    encodings = encoded_key_values(key, value)
+    in_body = " OR ".join(["instr(body, ?) > 0"] * len(encodings))
+    body_params: list[object] = list(encodings)
     alternatives = [f"({in_body})"]
     if resource_ids:
         alternatives.append(f"resource_id IN ({','.join(map(str, sorted(resource_ids)))})")
@@ -105,11 +104,39 @@ def _compile_attribute(
     compiled.attribute_tags.append(_AttributeTag(key, value, resource_ids, scope_ids))
 
 
-def _looks_encoded(value: str) -> bool:
+def _varint(number: int) -> bytes:
+    number &= (1 << 64) - 1  # negative int64 values are ten-byte two's complement varints
+    out = bytearray()
+    while True:
+        low = number & 0x7F
+        number >>= 7
+        if number:
+            out.append(low | 0x80)
+        else:
+            out.append(low)
+            return bytes(out)
+
+
+def _delimited(tag: int, payload: bytes) -> bytes:
+    return bytes([tag]) + _varint(len(payload)) + payload
+
+
+def encoded_key_values(key: str, value: str) -> list[bytes]:
+    """The protobuf encodings of an attribute `key` whose value reads as `value`: as a string,
+    and also as a bool, int64 or double when the text is one. Every OTLP encoder writes a
+    KeyValue's fields in field order, so a span with that attribute contains one of these."""
+    any_values = [_delimited(0x0A, value.encode())]  # AnyValue.string_value
     if value in ("true", "false"):
-        return True
+        any_values.append(b"\x10" + (b"\x01" if value == "true" else b"\x00"))
     try:
-        float(value)
+        any_values.append(b"\x18" + _varint(int(value)))
     except ValueError:
-        return False
-    return True
+        try:
+            number = float(value)
+        except ValueError:
+            pass
+        else:
+            if math.isfinite(number):
+                any_values.append(b"\x21" + struct.pack("<d", number))
+    prefix = _delimited(0x0A, key.encode())
+    return [prefix + _delimited(0x12, any_value) for any_value in any_values]

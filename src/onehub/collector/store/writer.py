@@ -27,6 +27,16 @@ from onehub.collector.store.schema import connect, create_schema
 logger = logging.getLogger(__name__)
 
 _STATUS_ERROR = 2
+_MAX_JOINED_ITEMS = 16_384
+_INSERT_SPAN = (
+    "INSERT OR IGNORE INTO spans(trace_id, span_id, parent_id, service_id, operation_id, kind,"
+    " start_us, duration_us, status, resource_id, scope_id, body)"
+    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+_INSERT_LOG = (
+    "INSERT INTO logs(trace_id, span_id, time_us, service_id, resource_id, scope_id, body)"
+    " VALUES(?,?,?,?,?,?,?)"
+)
 
 
 @dataclass(frozen=True)
@@ -44,10 +54,12 @@ class StoredRoot:
 
 @dataclass
 class WriteBatch:
-    """Requests of one signal to commit together; `on_done` runs after commit or failure."""
+    """Requests to commit together; `on_done` runs after commit or failure. `items` (spans
+    plus log records) only bounds how many batches share one transaction."""
 
     traces: Sequence[ExportTraceServiceRequest] = ()
     logs: Sequence[ExportLogsServiceRequest] = ()
+    items: int = 0
     on_done: Callable[[], None] = field(default=lambda: None)
 
 
@@ -118,9 +130,11 @@ class StoreWriter:
             if item is _STOP:
                 return
             pending: list[WriteBatch] = [item]
-            # Whatever else already waits joins the same transaction: fewer commits under load.
+            # Whatever else already waits joins the same transaction (fewer commits under load),
+            # up to a bound so one transaction's rows never hold much memory.
             stop_after = False
-            while len(pending) < 64:
+            joined = item.items
+            while joined < _MAX_JOINED_ITEMS:
                 try:
                     more = self._queue.get_nowait()
                 except queue.Empty:
@@ -129,6 +143,7 @@ class StoreWriter:
                     stop_after = True
                     break
                 pending.append(more)
+                joined += more.items
             self._commit(pending)
             self._maybe_apply_retention()
             if stop_after:
@@ -138,25 +153,20 @@ class StoreWriter:
         roots: list[tuple[bytes, str, str, int, int]] | None = [] if self._wants_roots() else None
         try:
             self._conn.execute("BEGIN IMMEDIATE")
-            span_rows: list[tuple[Any, ...]] = []
-            log_rows: list[tuple[Any, ...]] = []
+            spans = logs = 0
+            # Row by request, not for the whole transaction: the rows of one request at a time.
             for batch in batches:
                 for request in batch.traces:
+                    span_rows: list[tuple[Any, ...]] = []
                     self._span_rows(request, span_rows, roots)
+                    self._conn.executemany(_INSERT_SPAN, span_rows)
+                    spans += len(span_rows)
                 for log_request in batch.logs:
+                    log_rows: list[tuple[Any, ...]] = []
                     self._log_rows(log_request, log_rows)
-            self._conn.executemany(
-                "INSERT OR IGNORE INTO spans(trace_id, span_id, parent_id, service_id,"
-                " operation_id, kind, start_us, duration_us, status, resource_id, scope_id,"
-                " body) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
-                span_rows,
-            )
-            self._conn.executemany(
-                "INSERT INTO logs(trace_id, span_id, time_us, service_id, resource_id,"
-                " scope_id, body) VALUES(?,?,?,?,?,?,?)",
-                log_rows,
-            )
-            if span_rows or log_rows:
+                    self._conn.executemany(_INSERT_LOG, log_rows)
+                    logs += len(log_rows)
+            if spans or logs:
                 self._conn.execute(
                     "INSERT INTO commits(committed_us, last_span_id, last_log_id)"
                     " VALUES(?, (SELECT coalesce(max(id), 0) FROM spans),"
@@ -165,8 +175,8 @@ class StoreWriter:
                 )
             stored_roots = self._describe_roots(roots) if roots else []
             self._conn.execute("COMMIT")
-            self.counters.spans_stored += len(span_rows)
-            self.counters.logs_stored += len(log_rows)
+            self.counters.spans_stored += spans
+            self.counters.logs_stored += logs
             self.counters.commits += 1
         except sqlite3.Error:
             # The batch is lost, the collector lives on: a full disk must not kill ingest.
