@@ -1,0 +1,69 @@
+"""The arithmetic the benchmark tables rest on: percentiles, the profile summary, the table."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.load import WorkerSample, merge
+from benchmarks.profile import area_of, parse_raw
+from benchmarks.stats import percentile, ratio, render_table
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"), [(50, 50.0), (99, 99.0), (100, 100.0), (1, 1.0), (0.1, 1.0)]
+)
+def test_nearest_rank_percentile_of_one_to_a_hundred(q: float, expected: float) -> None:
+    assert percentile([float(value) for value in range(1, 101)], q) == expected
+
+
+def test_percentile_of_nothing_is_zero_and_ratio_of_nothing_is_zero() -> None:
+    assert percentile([], 99) == 0.0
+    assert ratio(3.0, 0.0) == 0.0
+
+
+def test_merge_adds_each_workers_rate_and_pools_latencies() -> None:
+    def sample(latencies: list[float], window_s: float) -> WorkerSample:
+        return WorkerSample(len(latencies), 5, 1, "HTTP 500", latencies, window_s, 0.5)
+
+    merged = merge([sample([0.001] * 99, 1.0), sample([0.1], 0.5)])
+
+    assert merged.throughput == pytest.approx(99 + 2)
+    assert merged.p50_ms == pytest.approx(1.0)
+    assert merged.p99_ms == pytest.approx(1.0)
+    assert merged.completed == 100
+    assert merged.total_calls == 110
+    assert (merged.failures, merged.first_failure) == (2, "HTTP 500")
+
+
+def test_profile_summary_charges_self_time_to_the_innermost_frame() -> None:
+    raw = "\n".join(
+        [
+            "main (onehub/cli/main.py);serve (onehub/transport/gateway/app.py) 3",
+            "main (onehub/cli/main.py);execute (sqlalchemy/engine/base.py) 1",
+            "not a sample line",
+        ]
+    )
+    profile = parse_raw(raw)
+
+    assert profile.samples == 4
+    assert profile.by_area == {"onehub gateway": 3, "SQLAlchemy": 1}
+    assert profile.self_time["serve (onehub/transport/gateway/app.py)"] == 3
+    assert profile.inclusive["main (onehub/cli/main.py)"] == 4
+
+
+def test_areas_prefer_the_more_specific_prefix() -> None:
+    assert area_of("f (onehub/telemetry/rpc.py)") == "onehub telemetry"
+    assert area_of("f (opentelemetry/exporter/otlp/x.py)") == "OTel exporters"
+    assert area_of("f (opentelemetry/sdk/trace/__init__.py)") == "OTel SDK/API"
+    assert area_of("f (<frozen abc>)") == "other (stdlib, native)"
+
+
+def test_table_pads_text_left_and_numbers_right() -> None:
+    table = render_table(["name", "req/s"], [["a", "1"], ["long name", "1000"]])
+
+    assert table.splitlines() == [
+        "name       req/s",
+        "---------  -----",
+        "a              1",
+        "long name   1000",
+    ]
