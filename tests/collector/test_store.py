@@ -69,6 +69,9 @@ def test_retried_spans_are_stored_once(tmp_path: Path) -> None:
     _write(writer, spans)
     _write(writer, spans)  # an exporter retry resends the same spans
     writer.stop()
+    # Stopping checkpoints the write-ahead log into the database file and empties it.
+    wal = tmp_path / "t.db-wal"
+    assert not wal.exists() or wal.stat().st_size == 0
     reader = StoreReader(tmp_path / "t.db")
     assert len(reader.spans_of([trace_id])[trace_id]) == 3
     reader.close()

@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 _STATUS_ERROR = 2
 _MAX_JOINED_ITEMS = 16_384
+_WRITER_CHECKPOINT_PAGES = 65_536  # 256 MiB of WAL: only if the checkpointer falls behind
+_CHECKPOINT_INTERVAL_S = 0.5
 _INSERT_SPAN = (
     "INSERT OR IGNORE INTO spans(trace_id, span_id, parent_id, service_id, operation_id, kind,"
     " start_us, duration_us, status, resource_id, scope_id, body)"
@@ -93,6 +95,10 @@ class StoreWriter:
         self._wants_roots = wants_roots
         self._conn = connect(path, cache_mib=cache_mib)
         create_schema(self._conn, path)
+        # Checkpoints (copying the WAL into the database, with its fsync) run on their own
+        # thread; the writer checkpoints itself only if that thread falls far behind.
+        self._conn.execute(f"PRAGMA wal_autocheckpoint={_WRITER_CHECKPOINT_PAGES}")
+        self._checkpointer = Checkpointer(path)
         self._ids = DimensionIds(self._conn)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="trace-store-writer", daemon=True)
@@ -101,6 +107,7 @@ class StoreWriter:
 
     def start(self) -> None:
         self._thread.start()
+        self._checkpointer.start()
 
     def submit(self, batch: WriteBatch) -> None:
         self._queue.put(batch)
@@ -116,6 +123,7 @@ class StoreWriter:
         if self._thread.is_alive():
             self._queue.put(_STOP)
             self._thread.join(timeout)
+        self._checkpointer.stop()
         if not self._thread.is_alive():
             self._conn.close()
 
@@ -285,3 +293,39 @@ class StoreWriter:
             logger.exception("trace store: retention failed; will retry")
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
+
+
+class Checkpointer:
+    """Copies committed WAL frames into the database file in the background (PASSIVE: never
+    blocks the writer or readers), and truncates the WAL when stopping."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name="trace-store-checkpoint", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._stop.set()
+            self._thread.join(30)
+
+    def _run(self) -> None:
+        conn = connect(self._path, cache_mib=1)
+        try:
+            while not self._stop.wait(_CHECKPOINT_INTERVAL_S):
+                self._checkpoint(conn, "PASSIVE")
+            self._checkpoint(conn, "TRUNCATE")
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _checkpoint(conn: sqlite3.Connection, mode: str) -> None:
+        try:
+            conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
+        except sqlite3.Error:
+            logger.warning("trace store: WAL checkpoint (%s) failed; will retry", mode)
