@@ -146,7 +146,9 @@ async function openTopic(topicId) {
   $("message-list").replaceChildren();
   await loadOlder(seq);
   scrollToLatest();
-  $("composer-text").focus();
+  // Ready to type, unless the person already went on typing somewhere else meanwhile.
+  const active = document.activeElement;
+  if (!active || active === document.body || active.closest(".sidebar")) $("composer-text").focus();
   startPolling();
 }
 
