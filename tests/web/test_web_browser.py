@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Expect, Page, sync_playwright
+from playwright.sync_api import Browser, Expect, Page, Route, sync_playwright
 from web_support import CALL_FAILED, CHROMIUM_ARGS, require_chromium, run_onehub
 
 # One worker runs them all (make test uses --dist loadgroup), so they share one server start.
@@ -134,12 +134,28 @@ def test_failed_call_shows_the_error_and_links_its_trace(
     page.goto("/")
     page.screenshot(path=tmp_path / "login.png")
     sign_in(page, "alice", "alice123")
-    page.get_by_role("button", name=re.compile("Ops")).click()
+    # Hold the topic's first page of messages, to type while it is still loading.
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route("**/api/v1/messages?*", hold)
+    with page.expect_request("**/api/v1/messages?*"):
+        page.get_by_role("button", name=re.compile("Ops")).click()
     expect(page.locator("#topic-title")).to_have_text("# Ops")
+    page.get_by_label("User id to add").fill("alice")
+    assert len(held) == 1
+    held[0].continue_()
+    page.unroute("**/api/v1/messages?*")
+    expect(page.get_by_text("No messages yet")).to_be_visible()
+    # The end of loading did not pull the typing over into the message box.
+    expect(page.get_by_label("User id to add")).to_be_focused()
+    expect(page.get_by_label("User id to add")).to_have_value("alice")
+    expect(page.get_by_label("Message", exact=True)).to_have_value("")
 
     # Only the creator (bob) or admin may change a topic's members.
     with page.expect_response(lambda r: r.request.method == "PATCH") as answer:
-        page.get_by_label("User id to add").fill("alice")
         page.get_by_role("button", name="Add", exact=True).click()
     trace_id = answer.value.headers["traceresponse"].split("-")[1]
     # serve fills the page's meta tag with its embedded viewer's address.
