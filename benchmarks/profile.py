@@ -43,32 +43,36 @@ from benchmarks.stats import render_table
 SCENARIOS = ("rest", "grpc", "traced")
 _TOP = 25
 
-# Innermost-frame file prefixes (as py-spy shortens them) → the layer they belong to. First
-# match wins, so the more specific prefixes come first.
+# Innermost-frame file paths (py-spy records full paths) → the layer they belong to. First match
+# wins, so the more specific fragments come first.
 AREAS: tuple[tuple[str, str], ...] = (
-    ("onehub/transport/gateway", "onehub gateway"),
-    ("onehub/transport/grpc", "onehub gRPC servicers"),
-    ("onehub/telemetry", "onehub telemetry"),
-    ("onehub/services", "onehub services"),
-    ("onehub/storage", "onehub storage"),
-    ("onehub/", "onehub other"),
-    ("opentelemetry/exporter", "OTel exporters"),
-    ("opentelemetry/instrumentation", "OTel instrumentation"),
-    ("opentelemetry/", "OTel SDK/API"),
-    ("grpc/", "grpcio (Python part)"),
-    ("google/protobuf", "protobuf"),
-    ("sqlalchemy/", "SQLAlchemy"),
-    ("aiosqlite/", "aiosqlite"),
-    ("asyncpg/", "asyncpg"),
-    ("starlette/", "Starlette"),
-    ("uvicorn/", "uvicorn"),
-    ("h11/", "h11 (HTTP parsing)"),
-    ("asyncio/", "asyncio"),
-    ("json/", "json"),
-    ("threading.py", "threads"),
-    ("concurrent/", "threads"),
-    ("logging/", "logging"),
+    ("/onehub/transport/gateway/", "onehub gateway"),
+    ("/onehub/transport/grpc/", "onehub gRPC servicers"),
+    ("/onehub/telemetry/", "onehub telemetry"),
+    ("/onehub/services/", "onehub services"),
+    ("/onehub/storage/", "onehub storage"),
+    ("/onehub/", "onehub other"),
+    ("/opentelemetry/exporter/", "OTel exporters (encoding, export)"),
+    ("/opentelemetry/instrumentation/", "OTel instrumentation"),
+    ("/opentelemetry/sdk/metrics/", "OTel SDK metrics"),
+    ("/opentelemetry/sdk/", "OTel SDK traces, logs"),
+    ("/opentelemetry/", "OTel API"),
+    ("/grpc/", "grpcio (Python part)"),
+    ("/google/protobuf/", "protobuf"),
+    ("/sqlalchemy/", "SQLAlchemy"),
+    ("/aiosqlite/", "aiosqlite"),
+    ("/asyncpg/", "asyncpg"),
+    ("/starlette/", "Starlette"),
+    ("/uvicorn/", "uvicorn"),
+    ("/h11/", "h11 (HTTP parsing)"),
+    ("/asyncio/", "asyncio"),
+    ("/json/", "json"),
+    ("/logging/", "logging"),
+    ("/threading.py", "threads"),
+    ("/concurrent/", "threads"),
 )
+# Path prefixes dropped when showing a frame: site-packages, the source tree, the stdlib.
+_NOISE = ("site-packages/", "/src/", "/lib/python3.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +107,24 @@ def parse_raw(text: str) -> Profile:
 
 
 def area_of(frame: str) -> str:
-    """The layer of a frame written `function (path/to/file.py)` (or with `:line`)."""
+    """The layer of a frame written `function (/full/path/to/file.py)` (or with `:line`)."""
     location = frame.rpartition("(")[2].rstrip(")")
-    for prefix, area in AREAS:
-        if prefix in location:
+    for fragment, area in AREAS:
+        if fragment in location:
             return area
     return "other (stdlib, native)"
+
+
+def short(frame: str) -> str:
+    """`function (package/module.py)`: the frame without its site-packages or tree prefix."""
+    name, _, location = frame.rpartition(" (")
+    for noise in _NOISE:
+        if noise in location:
+            location = location.rpartition(noise)[2]
+            if noise == "/lib/python3.":
+                location = location.partition("/")[2]  # drop the minor version
+            break
+    return f"{name} ({location}" if name else frame
 
 
 def profile_report(profile: Profile, title: str) -> str:
@@ -116,7 +132,7 @@ def profile_report(profile: Profile, title: str) -> str:
         return f"{count / profile.samples:.1%}" if profile.samples else "-"
 
     def rows(counter: Counter[str]) -> list[list[str]]:
-        return [[name[:110], share(count)] for name, count in counter.most_common(_TOP)]
+        return [[short(name)[:110], share(count)] for name, count in counter.most_common(_TOP)]
 
     return "\n\n".join(
         [
@@ -129,14 +145,17 @@ def profile_report(profile: Profile, title: str) -> str:
 
 
 def start_recording(
-    pid: int, seconds: float, output: Path, *, gil_only: bool, rate: int
+    pid: int, seconds: float, output: Path, *, gil_only: bool, native: bool, rate: int
 ) -> subprocess.Popen[str]:
     """Start py-spy sampling `pid` for `seconds` into `output` (raw format)."""
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     command = [py_spy, "record", "--pid", str(pid), "--duration", str(max(1, round(seconds)))]
-    command += ["--rate", str(rate), "--format", "raw", "--nolineno", "--output", str(output)]
+    command += ["--rate", str(rate), "--format", "raw", "--nolineno", "--full-filenames"]
+    command += ["--output", str(output)]
     if gil_only:
         command.append("--gil")
+    if native:
+        command.append("--native")
     try:
         return subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -160,6 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rate", type=int, default=200, help="samples per second")
     parser.add_argument("--gil", action="store_true", help="only samples holding the GIL")
+    parser.add_argument("--native", action="store_true", help="include C/Cython frames")
     parser.add_argument("--out", type=Path, default=Path(".data/profiles"))
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -201,7 +221,7 @@ def _profile_under_load(
     pool.run(job(1.0))  # warm-up, not sampled
     # py-spy stops by itself before the load does, so every sample is taken under load.
     recording = start_recording(
-        server.pid, args.duration, output, gil_only=args.gil, rate=args.rate
+        server.pid, args.duration, output, gil_only=args.gil, native=args.native, rate=args.rate
     )
     result = pool.run(job(args.duration + 1.5))
     finish_recording(recording)

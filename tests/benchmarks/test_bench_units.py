@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.load import WorkerSample, merge
-from benchmarks.profile import area_of, parse_raw
+from benchmarks.profile import area_of, parse_raw, short
 from benchmarks.stats import percentile, ratio, render_table
 
 
@@ -38,8 +38,8 @@ def test_merge_adds_each_workers_rate_and_pools_latencies() -> None:
 def test_profile_summary_charges_self_time_to_the_innermost_frame() -> None:
     raw = "\n".join(
         [
-            "main (onehub/cli/main.py);serve (onehub/transport/gateway/app.py) 3",
-            "main (onehub/cli/main.py);execute (sqlalchemy/engine/base.py) 1",
+            "main (/w/src/onehub/cli/main.py);serve (/w/src/onehub/transport/gateway/app.py) 3",
+            "main (/w/src/onehub/cli/main.py);execute (/v/site-packages/sqlalchemy/base.py) 1",
             "not a sample line",
         ]
     )
@@ -47,15 +47,25 @@ def test_profile_summary_charges_self_time_to_the_innermost_frame() -> None:
 
     assert profile.samples == 4
     assert profile.by_area == {"onehub gateway": 3, "SQLAlchemy": 1}
-    assert profile.self_time["serve (onehub/transport/gateway/app.py)"] == 3
-    assert profile.inclusive["main (onehub/cli/main.py)"] == 4
+    assert profile.self_time["serve (/w/src/onehub/transport/gateway/app.py)"] == 3
+    assert profile.inclusive["main (/w/src/onehub/cli/main.py)"] == 4
 
 
-def test_areas_prefer_the_more_specific_prefix() -> None:
-    assert area_of("f (onehub/telemetry/rpc.py)") == "onehub telemetry"
-    assert area_of("f (opentelemetry/exporter/otlp/x.py)") == "OTel exporters"
-    assert area_of("f (opentelemetry/sdk/trace/__init__.py)") == "OTel SDK/API"
+def test_areas_prefer_the_more_specific_fragment() -> None:
+    packages = "/venv/lib/python3.11/site-packages"
+    assert area_of("f (/w/src/onehub/telemetry/rpc.py)") == "onehub telemetry"
+    exporter = f"f ({packages}/opentelemetry/exporter/otlp/x.py)"
+    assert area_of(exporter) == "OTel exporters (encoding, export)"
+    assert area_of(f"f ({packages}/opentelemetry/sdk/trace/__init__.py)") == "OTel SDK traces, logs"
     assert area_of("f (<frozen abc>)") == "other (stdlib, native)"
+
+
+def test_frames_are_shown_without_install_prefixes() -> None:
+    assert short("f (/venv/lib/python3.11/site-packages/grpc/aio/_call.py)") == (
+        "f (grpc/aio/_call.py)"
+    )
+    assert short("g (/work/main/src/onehub/app/serve.py)") == "g (onehub/app/serve.py)"
+    assert short("h (/usr/lib/python3.11/asyncio/events.py)") == "h (asyncio/events.py)"
 
 
 def test_table_pads_text_left_and_numbers_right() -> None:
