@@ -22,7 +22,8 @@ from opentelemetry.metrics import CallbackT
 from opentelemetry.trace import Link, Span, SpanKind
 from opentelemetry.util.types import Attributes
 
-_lock = threading.Lock()
+# Re-entrant: installing calls the API, whose proxies call back into get_meter/get_tracer.
+_lock = threading.RLock()
 
 
 class SwitchingTracerProvider(trace.TracerProvider):
