@@ -149,3 +149,21 @@ def test_a_bad_database_url_is_one_line(
     assert result.err.strip() == (
         "error: unsupported database 'mysql': use sqlite:///path/to.db or postgresql://..."
     )
+
+
+def test_the_first_admin_password_creates_the_admin_record(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    password_server: RunningServer,
+    db_url: str,
+) -> None:
+    # A fresh `--auth password` deployment has no admin record; setting its password makes one.
+    monkeypatch.setattr("sys.stdin", io.StringIO(NEW_PASSWORD + "\n"))
+    result = set_password(capsys, db_url, "admin", "--password-stdin")
+    assert result.status == 0, result.err
+
+    admin = run(
+        capsys, "--server", password_server.address, "--user", "admin", "--password", NEW_PASSWORD,
+        "users", "create", "bob", "--name", "Bob",
+    )  # fmt: skip
+    assert admin.status == 0, admin.err

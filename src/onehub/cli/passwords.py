@@ -12,8 +12,8 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from onehub.domain.errors import OneHubError
-from onehub.domain.models import ADMIN_ID, Principal
+from onehub.domain.errors import NotFound, OneHubError
+from onehub.domain.models import ADMIN_ID, Principal, User
 from onehub.services.users import UserService
 from onehub.storage.engine import create_engine, parse_database_url
 from onehub.storage.errors import StorageConfigError
@@ -37,15 +37,24 @@ async def set_password(db_endpoint: str, user_id: str, password: str) -> None:
     Acts with admin rights: whoever can open the database could write the hash anyway. The
     schema is brought up to date first. Raise StorageConfigError for an unusable URL or a SQLite
     file that does not exist (rather than creating an empty database), InvalidArgument for a
-    password of the wrong length, NotFound if there is no such user; errors reaching the
-    database propagate from SQLAlchemy.
+    password of the wrong length, NotFound if there is no such user (except `admin`, whose
+    record is created on first use: on a fresh database only admin can create users, so this is
+    how a `--auth password` deployment gets its first account); errors reaching the database
+    propagate from SQLAlchemy.
     """
     _require_existing_sqlite_file(db_endpoint)
     engine = create_engine(db_endpoint)
     try:
         await migrate(engine)
         users = UserService(sql_uow_factory(engine))
-        await users.set_password(Principal(user_id=ADMIN_ID), user_id, password)
+        admin = Principal(user_id=ADMIN_ID)
+        try:
+            await users.set_password(admin, user_id, password)
+        except NotFound:
+            if user_id != ADMIN_ID:
+                raise
+            await users.create_user(admin, User(id=ADMIN_ID, name="Administrator"))
+            await users.set_password(admin, user_id, password)
     finally:
         await engine.dispose()
 
