@@ -19,6 +19,7 @@ ENV_AUTH = "ONEHUB_AUTH"
 # The original's variable: host:port of an OTLP/gRPC collector.
 ENV_COLLECTOR = "OTEL_COLLECTOR_ADDR"
 ENV_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
+ENV_VIEWER_URL = "ONEHUB_VIEWER_URL"
 
 DEFAULT_ADDR = "127.0.0.1:9000"
 DEFAULT_GW_ADDR = "127.0.0.1:9080"
@@ -48,6 +49,9 @@ class Settings:
     # The dev checker is refused on a non-loopback bind unless this is set.
     force_dev_auth: bool = False
     collector_config: str | None = None
+    # Where the web front end links trace ids (e.g. "/jaeger" behind nginx); None: the embedded
+    # viewer, or the page's host on port 16686.
+    viewer_url: str | None = None
     collector_data_dir: str = ".data/collector"
     max_body_bytes: int = 1 << 20
     grace_seconds: float = 5.0
@@ -119,6 +123,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add("--force-dev-auth", action="store_true", help="allow --auth dev on a non-loopback address")
     add("--collector-config", help="collector pipeline YAML (OpenTelemetry Collector shape)")
+    add(
+        "--viewer-url",
+        help=f"trace viewer the web page links to, e.g. /jaeger behind nginx ({ENV_VIEWER_URL})",
+    )
     add("--max-body-bytes", type=int, help="largest accepted REST request body (default 1 MiB)")
     add(
         "--grace-seconds",
@@ -155,6 +163,7 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
         auth=pick("auth", ENV_AUTH, base.auth),
         force_dev_auth=bool(getattr(args, "force_dev_auth", False)),
         collector_config=getattr(args, "collector_config", None),
+        viewer_url=pick("viewer_url", ENV_VIEWER_URL, "") or None,
         max_body_bytes=int(pick("max_body_bytes", None, str(base.max_body_bytes))),
         grace_seconds=float(pick("grace_seconds", None, str(base.grace_seconds))),
         log_level=pick("log_level", None, base.log_level).upper(),

@@ -81,7 +81,7 @@ class RunningOneHub:
 
     @property
     def viewer_url(self) -> str | None:
-        return self.collector.viewer_url if self.collector else None
+        return self.settings.viewer_url or (self.collector.viewer_url if self.collector else None)
 
     async def stop(self) -> None:
         """Stop accepting, let in-flight requests finish within the grace period, flush
@@ -126,7 +126,8 @@ async def start_onehub(
             collector = await start_embedded_collector(settings)
             undo.push_async_callback(collector.stop)
         if telemetry is None:
-            telemetry = _telemetry(settings, env)
+            otlp_addr = collector.otlp_grpc_addr if collector else settings.otlp_grpc_addr
+            telemetry = _telemetry(settings, env, otlp_addr)
             undo.callback(telemetry.shutdown)
         engine = await _database(settings.db_endpoint)
         undo.push_async_callback(engine.dispose)
@@ -151,7 +152,7 @@ async def start_onehub(
             interceptors=grpc_client_interceptors(telemetry),
         )
         undo.push_async_callback(channel.close, None)
-        viewer_url = collector.viewer_url if collector else None
+        viewer_url = settings.viewer_url or (collector.viewer_url if collector else None)
         app = create_gateway_app(
             channel,
             SERVICES,
@@ -176,10 +177,10 @@ async def start_onehub(
     return running
 
 
-def _telemetry(settings: Settings, env: Mapping[str, str]) -> Telemetry:
+def _telemetry(settings: Settings, env: Mapping[str, str], embedded_otlp_addr: str) -> Telemetry:
     collector = None if settings.collector == "env" else settings.collector
     config = telemetry_config_from_env(
-        env, collector=collector, embedded_collector=settings.otlp_grpc_addr
+        env, collector=collector, embedded_collector=embedded_otlp_addr
     )
     telemetry = setup_telemetry(config)
     configure_logging(telemetry, settings.log_level)
