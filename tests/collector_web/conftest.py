@@ -51,8 +51,11 @@ def chromium_path() -> str:
     return str(CHROMIUM)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Any]:
+    # Module scope, not session: Playwright's sync API keeps an event loop marked as running in
+    # this thread until it exits, and every asyncio test that runs meanwhile in the same xdist
+    # worker would fail with "Cannot run the event loop while another loop is running".
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -20,7 +20,7 @@ from onehub.collector.web.assets import load_assets
 from tests.collector_web import jaeger_traces, otlp_feed
 from tests.collector_web.otlp_feed import CollectorThread, OtlpFeed
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("viewer-browser")]
 
 BIG_TRACE_SPANS = 1500
 LIST_TOPICS_SPANS = 5 + otlp_feed.SELECT_REPEATS
