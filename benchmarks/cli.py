@@ -123,7 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 print(telemetry_report(result), flush=True)
                 ok = ok and not (result.traced.failures or result.untraced.failures)
-    print(f"\nservice benchmarks took {time.monotonic() - started:.0f} s", flush=True)
+    if any(name in selected for name in (*SERVICE_NAMES, "telemetry")):
+        print(f"\nservice benchmarks took {time.monotonic() - started:.0f} s", flush=True)
     if "collector" in selected:
         ok = _run_collector_benchmarks(args.quick) and ok
     return 0 if ok else 1

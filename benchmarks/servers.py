@@ -182,7 +182,8 @@ def postgres_schema() -> Iterator[str]:
     schema = f"bench_{uuid.uuid4().hex[:12]}"
     asyncio.run(_postgres_execute(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield f"{POSTGRES_URL}?options={quote(f'-c search_path={schema}')}"
+        separator = "&" if "?" in POSTGRES_URL else "?"
+        yield f"{POSTGRES_URL}{separator}options={quote(f'-c search_path={schema}')}"
     finally:
         asyncio.run(_postgres_execute(f'DROP SCHEMA "{schema}" CASCADE'))
 
