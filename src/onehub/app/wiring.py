@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from onehub.app.embedded_collector import EmbeddedCollector, start_embedded_collector
 from onehub.config import Settings, split_host_port
@@ -208,9 +209,21 @@ def _extra_routes(telemetry: Telemetry, viewer_url: str | None) -> list[BaseRout
 
     return [
         Route("/healthz", healthz, methods=["GET"]),
-        Mount("/metrics", metrics_asgi_app(telemetry)),
+        # A Route, not a Mount: a Mount would redirect /metrics to /metrics/.
+        Route("/metrics", _AsgiEndpoint(metrics_asgi_app(telemetry)), methods=["GET"]),
         *web_routes(viewer_url),
     ]
+
+
+class _AsgiEndpoint:
+    """Lets Starlette's Route serve a plain ASGI callable (it would take a function for a
+    request handler)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)
 
 
 class _EmbeddedUvicorn(uvicorn.Server):

@@ -8,7 +8,7 @@ from typing import Any
 
 import grpc
 from google.protobuf.descriptor import ServiceDescriptor
-from opentelemetry import trace
+from opentelemetry import metrics, trace
 from starlette.applications import Starlette
 from starlette.datastructures import URLPath
 from starlette.requests import Request
@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from onehub.transport.gateway.openapi import openapi_document
 from onehub.transport.gateway.routes import bindings_for
+from onehub.transport.gateway.telemetry import RequestDurations
 from onehub.transport.gateway.transcoder import Transcoder
 
 API_SEGMENT = "api"
@@ -57,6 +58,7 @@ def create_gateway_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     call_timeout: float = DEFAULT_CALL_TIMEOUT_SECONDS,
     tracer_provider: trace.TracerProvider | None = None,
+    meter_provider: metrics.MeterProvider | None = None,
     extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """A Starlette app serving every `google.api.http` binding of `services` over `channel`.
@@ -66,15 +68,18 @@ def create_gateway_app(
     shadow it. Every request under the templates' first segments or under `/api` is answered
     by the gateway: a path no template matches is 404, a known path with another method 405,
     both with the error body. Each RPC call gets `call_timeout` seconds; bodies larger than
-    `max_body_bytes` are refused with 413. Spans go to `tracer_provider` (the global one when
+    `max_body_bytes` are refused with 413. Spans go to `tracer_provider` and the
+    `http.server.request.duration` histogram to `meter_provider` (the global ones when
     None). Raise ValueError at once when a service's http rules cannot be served.
     """
     bindings = bindings_for(services)
     tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
+    meter = metrics.get_meter(__name__, meter_provider=meter_provider)
     transcoder = Transcoder(
         channel,
         bindings,
         tracer=tracer,
+        durations=RequestDurations(meter),
         max_body_bytes=max_body_bytes,
         call_timeout=call_timeout,
     )

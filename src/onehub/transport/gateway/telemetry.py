@@ -8,11 +8,12 @@ a gRPC client interceptor on the channel continues the same trace.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from opentelemetry import context, propagate, trace
+from opentelemetry import context, metrics, propagate, trace
 from opentelemetry.trace import Span, SpanContext, SpanKind, Status, StatusCode
 
 _KNOWN_METHODS = frozenset(
@@ -57,6 +58,44 @@ def server_span(
             yield span
     finally:
         context.detach(token)
+
+
+class RequestDurations:
+    """`http.server.request.duration` (seconds) with low-cardinality attributes: method, route
+    template (never the raw path), status and scheme. Recorded while the request's span is
+    current, so an SDK that keeps exemplars links them to the trace."""
+
+    def __init__(self, meter: metrics.Meter) -> None:
+        self._histogram = meter.create_histogram(
+            "http.server.request.duration",
+            unit="s",
+            description="Duration of HTTP server requests handled by the gateway",
+        )
+        self._attributes: dict[tuple[str, str | None, int, str], dict[str, str | int]] = {}
+
+    @staticmethod
+    def start() -> float:
+        return time.perf_counter()
+
+    def record(
+        self, started: float, method: str, route: str | None, status: int, scheme: str
+    ) -> None:
+        key = (method, route, status, scheme)
+        attributes = self._attributes.get(key)
+        if attributes is None:
+            attributes = {
+                "http.request.method": method if method in _KNOWN_METHODS else "_OTHER",
+                "http.response.status_code": status,
+                "url.scheme": scheme,
+            }
+            if route:
+                attributes["http.route"] = route
+            if status >= 500:
+                attributes["error.type"] = str(status)
+            # Bounded: methods outside the known set fold into _OTHER, routes are templates.
+            if len(self._attributes) < 4096:
+                self._attributes[key] = attributes
+        self._histogram.record(time.perf_counter() - started, attributes)
 
 
 def record_status(span: Span, status: int) -> None:

@@ -20,6 +20,7 @@ from onehub.transport.gateway.errors import GatewayError, error_body, from_rpc_e
 from onehub.transport.gateway.mapping import build_request
 from onehub.transport.gateway.routes import Binding, RouteMatch, RouteTable
 from onehub.transport.gateway.telemetry import (
+    RequestDurations,
     record_status,
     server_span,
     trace_id_of,
@@ -50,11 +51,13 @@ class Transcoder:
         bindings: Sequence[Binding],
         *,
         tracer: trace.Tracer,
+        durations: RequestDurations,
         max_body_bytes: int,
         call_timeout: float,
     ) -> None:
         self.routes = RouteTable(bindings)
         self._tracer = tracer
+        self._durations = durations
         self._max_body_bytes = max_body_bytes
         self._call_timeout = call_timeout
         self._rpcs: dict[str, _Rpc] = {}
@@ -72,6 +75,7 @@ class Transcoder:
     async def serve(self, scope: Scope, receive: Receive, send: Send, drop_segments: int) -> None:
         """Answer one HTTP request whose path, after `drop_segments` leading segments (the
         `/api` prefix), is matched against the templates."""
+        started = self._durations.start()
         method: str = scope["method"]
         raw_path = _raw_path(scope)
         route_path = "/" + raw_path[1:].split("/", drop_segments)[-1] if drop_segments else raw_path
@@ -109,6 +113,7 @@ class Transcoder:
                 {"type": "http.response.start", "status": status, "headers": response_headers}
             )
             await send({"type": "http.response.body", "body": body})
+            self._durations.record(started, method, route, status, scope.get("scheme", "http"))
 
     async def _transcode(
         self, match: RouteMatch, scope: Scope, receive: Receive, headers: Mapping[str, str]
