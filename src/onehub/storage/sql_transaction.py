@@ -53,10 +53,9 @@ class SqlTransaction:
             return
         connection, self._connection = self._connection, None
         self._writing = False
-        try:
-            await connection.rollback()
-        finally:
-            await connection.close()
+        # close() rolls back an open transaction itself and tells the pool that the connection
+        # needs no reset: one ROLLBACK round trip instead of two.
+        await connection.close()
 
     async def commit(self) -> None:
         connection = self._require()

@@ -56,10 +56,9 @@ def instrument_sqlalchemy(engines: Sequence[AsyncEngine]) -> None:
     """Trace and time every statement on these engines. Engines already instrumented are left
     as they are, so calling this twice never doubles spans."""
     tracer = trace.get_tracer("opentelemetry.instrumentation.sqlalchemy")
-    meter = metrics.get_meter("opentelemetry.instrumentation.sqlalchemy")
-    connections = meter.create_up_down_counter(
-        "db.client.connection.count", unit="{connection}", description="Pooled connections"
-    )
+    # Contrib adds to this counter on every pool checkout and checkin (four times a unit of
+    # work, 3.3% of a traced request as profiled); the spec does not ask for the metric.
+    connections = metrics.NoOpUpDownCounter("db.client.connection.count")
     recorder = _DurationRecorder()
     for async_engine in engines:
         engine = async_engine.sync_engine
