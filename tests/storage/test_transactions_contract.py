@@ -141,3 +141,30 @@ async def test_a_sqlite_writer_kept_waiting_past_the_busy_timeout_is_aborted(
             with pytest.raises(Aborted, match="busy"):
                 await waiter.users.add(User("u2", "Bob"))
             assert await waiter.users.get("u1") is None
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_sqlite_writers_of_one_engine_get_the_write_lock_in_arrival_order(
+    sql_engine: AsyncEngine,
+) -> None:
+    # SQLite's own busy handler is not fair (it polls with growing sleeps); writers of one
+    # engine queue instead, so under contention each waits its turn rather than some waiting
+    # for seconds.
+    factory = sql_uow_factory(sql_engine)
+    granted: list[int] = []
+
+    async def writer(n: int) -> None:
+        async with factory() as uow:
+            await uow.users.add(User(f"u{n}", f"user {n}"))
+            granted.append(n)
+            await asyncio.sleep(0.02)  # hold the write lock while the others queue
+            await uow.commit()
+
+    tasks = []
+    for n in range(8):
+        tasks.append(asyncio.create_task(writer(n)))
+        await asyncio.sleep(0.005)  # arrive in a known order
+    await asyncio.gather(*tasks)
+    assert granted == list(range(8))
+    async with factory() as uow:
+        assert len((await uow.users.list(PageRequest(page_size=100))).items) == 8
