@@ -22,7 +22,7 @@ import grpc
 import grpc.aio
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, propagate, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from onehub.telemetry.metrics import REQUEST_DURATION_BUCKETS, RPC_SERVER_CALL_DURATION
 
@@ -167,12 +167,56 @@ class TracingServerInterceptor(_ServerInterceptor):
         return traced
 
 
-class TracingClientInterceptor(_UnaryUnaryClientInterceptor):
-    """A CLIENT span per unary call; its context goes out in the call's metadata."""
+class ClientCallTracing:
+    """Starts and ends the CLIENT span of one unary call, for the interceptor or for a caller
+    that makes the call itself (the gateway, which skips the grpc.aio interceptor machinery:
+    ~40 µs of CPU per call). Same span either way: named after the method, a child of the
+    current span, its context sent as `traceparent` (and `baggage`) metadata.
+    """
 
     def __init__(self) -> None:
         self._tracer = trace.get_tracer(SCOPE)
         self._methods: dict[str | bytes, _Method] = {}
+
+    def start(self, raw_method: str | bytes) -> tuple[Span, list[tuple[str, str]]]:
+        """Start the span of a call to `raw_method` (`/pkg.Service/Method`); return it with the
+        metadata entries that carry its context to the server."""
+        method = self._methods.get(raw_method)
+        if method is None:
+            name = raw_method.decode() if isinstance(raw_method, bytes) else raw_method
+            method = self._methods[raw_method] = _Method(name)
+        span = self._tracer.start_span(method.name, None, SpanKind.CLIENT, method.span_attributes)
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier, trace.set_span_in_context(span))
+        return span, list(carrier.items())
+
+    @staticmethod
+    def end(span: Span, code: grpc.StatusCode) -> None:
+        """End the span of a call that completed with `code`; any code but OK is an ERROR."""
+        if span.is_recording():
+            span.set_attribute(RPC_STATUS_CODE, code.name)
+            if code is not grpc.StatusCode.OK:
+                span.set_status(Status(StatusCode.ERROR, code.name))
+        span.end()
+
+    @staticmethod
+    def fail(span: Span, exc: BaseException) -> None:
+        """End the span of a call that raised something other than an RPC status (a cancelled
+        task, a serialisation bug): ERROR, with the exception as an event."""
+        span.record_exception(exc)
+        span.set_status(Status(StatusCode.ERROR, type(exc).__qualname__))
+        span.end()
+
+
+class TracingClientInterceptor(_UnaryUnaryClientInterceptor):
+    """A CLIENT span per unary call; its context goes out in the call's metadata.
+
+    `call_tracing` is public so that a caller owning the channel can make the span itself and
+    leave this interceptor out of its calls (see the gateway's transcoder).
+    """
+
+    def __init__(self) -> None:
+        self.call_tracing = ClientCallTracing()
 
     async def intercept_unary_unary(
         self,
@@ -181,15 +225,9 @@ class TracingClientInterceptor(_UnaryUnaryClientInterceptor):
         client_call_details: grpc.aio.ClientCallDetails,
         request: Any,
     ) -> Any:
-        raw_method = client_call_details.method
-        method = self._methods.get(raw_method)
-        if method is None:
-            name = raw_method.decode() if isinstance(raw_method, bytes) else raw_method
-            method = self._methods[raw_method] = _Method(name)
-        span = self._tracer.start_span(method.name, None, SpanKind.CLIENT, method.span_attributes)
-        carrier: dict[str, str] = {}
-        propagate.inject(carrier, trace.set_span_in_context(span))
-        metadata = grpc.aio.Metadata(*(client_call_details.metadata or ()), *carrier.items())
+        tracing = self.call_tracing
+        span, context_metadata = tracing.start(client_call_details.method)
+        metadata = grpc.aio.Metadata(*(client_call_details.metadata or ()), *context_metadata)
         details = grpc.aio.ClientCallDetails(
             client_call_details.method,
             client_call_details.timeout,
@@ -201,15 +239,9 @@ class TracingClientInterceptor(_UnaryUnaryClientInterceptor):
             call = await continuation(details, request)
             code = _code(await call.code(), grpc.StatusCode.UNKNOWN)
         except BaseException as exc:
-            span.record_exception(exc)
-            span.set_status(Status(StatusCode.ERROR, type(exc).__qualname__))
-            span.end()
+            tracing.fail(span, exc)
             raise
-        if span.is_recording():
-            span.set_attribute(RPC_STATUS_CODE, code.name)
-            if code is not grpc.StatusCode.OK:
-                span.set_status(Status(StatusCode.ERROR, code.name))
-        span.end()
+        tracing.end(span, code)
         return call
 
 

@@ -4,21 +4,62 @@ The span is named `gateway {METHOD} {route}` (route: the OpenAPI-style template,
 prefix), or `gateway {METHOD}` when no route matched; the raw path goes in `url.path`. An
 incoming `traceparent` (and baggage) is extracted and made current for the whole request, so
 a gRPC client interceptor on the channel continues the same trace.
+
+When the channel's tracing interceptor offers its `call_tracing`, the transcoder makes the
+CLIENT span itself and leaves the interceptor out of its calls (`take_over_client_tracing`):
+the same span, without the grpc.aio interceptor machinery on every request.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
+import grpc
+import grpc.aio
 from opentelemetry import context, metrics, propagate, trace
 from opentelemetry.trace import Span, SpanContext, SpanKind, Status, StatusCode
 
 _KNOWN_METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
 )
+
+
+class ClientCallTracing(Protocol):
+    """What a tracing client interceptor offers to a caller that makes its CLIENT span itself."""
+
+    def start(self, raw_method: str | bytes) -> tuple[Span, list[tuple[str, str]]]: ...
+    def end(self, span: Span, code: grpc.StatusCode) -> None: ...
+    def fail(self, span: Span, exc: BaseException) -> None: ...
+
+
+def take_over_client_tracing(
+    call: grpc.aio.UnaryUnaryMultiCallable[Any, Any],
+) -> ClientCallTracing | None:
+    """Leave the channel's tracing interceptor out of `call` and return its `call_tracing`,
+    for the caller to make the same CLIENT span; None (and `call` untouched) when the channel
+    has no such interceptor, or this grpc version keeps interceptors where we do not look.
+
+    grpc.aio has no public way to skip an interceptor for one method, so this replaces the
+    multicallable's private interceptor list (never the channel's own list, which other
+    multicallables share); an unexpected shape leaves the interceptor in place.
+    """
+    interceptors: object = getattr(call, "_interceptors", None)
+    if not isinstance(interceptors, Sequence):
+        return None
+    tracing: ClientCallTracing | None = None
+    rest: list[object] = []
+    for interceptor in interceptors:
+        offered = getattr(interceptor, "call_tracing", None)
+        if tracing is None and offered is not None:
+            tracing = offered
+        else:
+            rest.append(interceptor)
+    if tracing is not None:
+        call._interceptors = rest  # type: ignore[attr-defined]
+    return tracing
 
 
 @contextmanager

@@ -20,9 +20,11 @@ from onehub.transport.gateway.errors import GatewayError, error_body, from_rpc_e
 from onehub.transport.gateway.mapping import build_request
 from onehub.transport.gateway.routes import Binding, RouteMatch, RouteTable
 from onehub.transport.gateway.telemetry import (
+    ClientCallTracing,
     RequestDurations,
     record_status,
     server_span,
+    take_over_client_tracing,
     trace_id_of,
     traceresponse,
 )
@@ -36,6 +38,9 @@ _JSON = (b"content-type", b"application/json")
 class _Rpc:
     call: grpc.aio.UnaryUnaryMultiCallable[Message, Message]
     request_class: type[Message]
+    path: str
+    #: Set when the transcoder makes the call's CLIENT span instead of the channel's interceptor.
+    tracing: ClientCallTracing | None
 
 
 class Transcoder:
@@ -70,7 +75,8 @@ class Transcoder:
                     request_serializer=request_class.SerializeToString,
                     response_deserializer=response_class.FromString,
                 )
-                self._rpcs[binding.rpc_path] = _Rpc(call, request_class)
+                tracing = take_over_client_tracing(call)
+                self._rpcs[binding.rpc_path] = _Rpc(call, request_class, binding.rpc_path, tracing)
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, drop_segments: int) -> None:
         """Answer one HTTP request whose path, after `drop_segments` leading segments (the
@@ -125,10 +131,24 @@ class Transcoder:
         request = build_request(
             binding, rpc.request_class(), match.path_values, scope.get("query_string", b""), body
         )
+        if rpc.tracing is None:
+            try:
+                response = await rpc.call(request, timeout=self._call_timeout, metadata=metadata)
+            except grpc.aio.AioRpcError as rpc_error:
+                raise from_rpc_error(rpc_error) from None
+            return _render(response, binding)
+        span, context_metadata = rpc.tracing.start(rpc.path)
         try:
-            response = await rpc.call(request, timeout=self._call_timeout, metadata=metadata)
+            response = await rpc.call(
+                request, timeout=self._call_timeout, metadata=(*metadata, *context_metadata)
+            )
         except grpc.aio.AioRpcError as rpc_error:
+            rpc.tracing.end(span, rpc_error.code())
             raise from_rpc_error(rpc_error) from None
+        except BaseException as exc:
+            rpc.tracing.fail(span, exc)
+            raise
+        rpc.tracing.end(span, grpc.StatusCode.OK)
         return _render(response, binding)
 
     async def _read_body(self, receive: Receive, headers: Mapping[str, str]) -> bytes:
