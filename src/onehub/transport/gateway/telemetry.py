@@ -87,18 +87,24 @@ def server_span(
         attributes["server.address"] = server[0]
         if server[1] is not None:
             attributes["server.port"] = server[1]
-    token = context.attach(propagate.extract(headers))
+    parent = propagate.extract(headers)
+    # One attach of the caller's context with our span in it, rather than attaching the caller's
+    # context and then start_as_current_span's own (two generator context managers, two
+    # attach/detach pairs).
+    span = tracer.start_span(
+        name,
+        parent,
+        kind=SpanKind.SERVER,
+        attributes=attributes,
+        record_exception=False,
+        set_status_on_exception=False,
+    )
+    token = context.attach(trace.set_span_in_context(span, parent))
     try:
-        with tracer.start_as_current_span(
-            name,
-            kind=SpanKind.SERVER,
-            attributes=attributes,
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
-            yield span
+        yield span
     finally:
         context.detach(token)
+        span.end()
 
 
 class RequestDurations:
