@@ -105,6 +105,7 @@ class TracingServerInterceptor(_ServerInterceptor):
         self._handlers: dict[
             str, tuple[grpc.RpcMethodHandler[Any, Any], grpc.RpcMethodHandler[Any, Any]]
         ] = {}
+        self._methods: dict[str, _Method] = {}
 
     async def intercept_service(
         self,
@@ -122,9 +123,14 @@ class TracingServerInterceptor(_ServerInterceptor):
         cached = self._handlers.get(method_name)
         if cached is not None and cached[0] is handler:
             return cached[1]
+        # Inner interceptors may hand out a new handler on every call; what we know about the
+        # method (names, attribute sets per status code) is kept per method all the same.
+        method = self._methods.get(method_name)
+        if method is None:
+            method = self._methods[method_name] = _Method(method_name)
         wrapped = grpc.unary_unary_rpc_method_handler(
             # On an aio server the behaviour is a coroutine function; the stubs only know sync.
-            self._traced(cast(Behavior, handler.unary_unary), _Method(method_name)),
+            self._traced(cast(Behavior, handler.unary_unary), method),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
