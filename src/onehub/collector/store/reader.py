@@ -170,16 +170,19 @@ class StoreReader:
         """Ids of up to `limit` matching traces, most recently started match first."""
         self._load_dimensions()
         with self._conn() as conn:
-            scope_ids = self._ids_of(conn, query)
-            if scope_ids is None:
+            ids = self._ids_of(conn, query)
+            if ids is None:
                 return []
-            column, key = scope_ids
+            service_id, operation_id = ids
             with self._lock:  # another query thread may be adding entries right now
                 resources = {rid: texts for rid, (_, texts) in self._resources.items()}
                 scopes = {sid: texts for sid, (_, texts) in self._scopes.items()}
             span_filter = compile_tags(query.tags, resources, scopes)
-            where = [f"{column} = ?", "start_us >= ?", "start_us <= ?"]
-            params: list[object] = [key, query.start_min_us, query.start_max_us]
+            where = ["service_id = ?", "start_us >= ?", "start_us <= ?"]
+            params: list[object] = [service_id, query.start_min_us, query.start_max_us]
+            if operation_id is not None:
+                where.append("operation_id = ?")
+                params.append(operation_id)
             if query.duration_min_us is not None:
                 where.append("duration_us >= ?")
                 params.append(query.duration_min_us)
@@ -188,25 +191,26 @@ class StoreReader:
                 params.append(query.duration_max_us)
             where.extend(span_filter.sql)
             params.extend(span_filter.params)
-            index = "spans_by_operation" if column == "operation_id" else "spans_by_service"
             body = ", body" if span_filter.needs_body else ""
             cursor = conn.execute(
-                f"SELECT trace_id, resource_id, scope_id{body} FROM spans INDEXED BY {index}"
-                f" WHERE {' AND '.join(where)} ORDER BY start_us DESC",
+                f"SELECT trace_id, resource_id, scope_id{body} FROM spans"
+                f" INDEXED BY spans_by_service WHERE {' AND '.join(where)}"
+                " ORDER BY start_us DESC",
                 params,
             )
             return _first_traces(cursor, span_filter, query.limit)
 
-    def _ids_of(self, conn: sqlite3.Connection, query: TraceQuery) -> tuple[str, int] | None:
+    def _ids_of(self, conn: sqlite3.Connection, query: TraceQuery) -> tuple[int, int | None] | None:
+        """(service id, operation id or None); None when either name is unknown."""
         if query.operation:
             row = conn.execute(
-                "SELECT o.id FROM operations o JOIN services s ON s.id = o.service_id"
-                " WHERE s.name = ? AND o.name = ?",
+                "SELECT o.service_id, o.id FROM operations o JOIN services s"
+                " ON s.id = o.service_id WHERE s.name = ? AND o.name = ?",
                 (query.service, query.operation),
             ).fetchone()
-            return None if row is None else ("operation_id", int(row[0]))
+            return None if row is None else (int(row[0]), int(row[1]))
         row = conn.execute("SELECT id FROM services WHERE name = ?", (query.service,)).fetchone()
-        return None if row is None else ("service_id", int(row[0]))
+        return None if row is None else (int(row[0]), None)
 
     # -- whole traces ------------------------------------------------------------------------
 

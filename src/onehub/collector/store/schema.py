@@ -1,10 +1,14 @@
 """The trace store's SQLite schema and connection settings.
 
 One row per span. The columns a search filters on are plain integers (service, operation,
-start, duration, status) in two narrow indexes; everything else stays in the span's own
-protobuf bytes (`body`), decoded only for the spans a query returns. Resources and scopes are
-stored once and referred to by id. `commits` maps commit time to row ids, so time windows
-and age retention can walk row-id ranges instead of needing a third index on start time.
+start, duration, status); one index, by service and start time, carries the operation and
+`tag_bloom` (a signature of the span's attributes, see `tag_filter`), so a search by operation
+or by tag steps through index entries alone and reads only the spans that may match. Version 1
+had a second index by operation instead: one index fewer pays for the signature's cost at
+ingest. Everything else stays in the span's own protobuf bytes (`body`), decoded only for the
+spans a query returns. Resources and scopes are stored once and referred to by id.
+`commits` maps commit time to row ids, so time windows and age retention can walk row-id
+ranges instead of needing another index on start time.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -48,10 +52,11 @@ CREATE TABLE IF NOT EXISTS spans(
     status INTEGER NOT NULL,
     resource_id INTEGER NOT NULL,
     scope_id INTEGER NOT NULL,
-    body BLOB NOT NULL);
+    body BLOB NOT NULL,
+    tag_bloom INTEGER NOT NULL DEFAULT -1);
 CREATE UNIQUE INDEX IF NOT EXISTS spans_by_trace ON spans(trace_id, span_id);
-CREATE INDEX IF NOT EXISTS spans_by_service ON spans(service_id, start_us);
-CREATE INDEX IF NOT EXISTS spans_by_operation ON spans(operation_id, start_us);
+CREATE INDEX IF NOT EXISTS spans_by_service
+    ON spans(service_id, start_us, operation_id, tag_bloom);
 CREATE TABLE IF NOT EXISTS logs(
     id INTEGER PRIMARY KEY,
     trace_id BLOB NOT NULL,
@@ -97,19 +102,46 @@ def connect(path: Path, *, cache_mib: int, readonly: bool = False) -> sqlite3.Co
         raise StoreOpenError(f"cannot open trace store {path}: {exc}") from exc
 
 
+# Version 1 had no tag_bloom: its rows get every bit set, so tag searches still find them.
+_FROM_V1 = """
+ALTER TABLE spans ADD COLUMN tag_bloom INTEGER NOT NULL DEFAULT -1;
+DROP INDEX spans_by_service;
+DROP INDEX spans_by_operation;
+CREATE INDEX spans_by_service ON spans(service_id, start_us, operation_id, tag_bloom);
+"""
+
+
 def create_schema(conn: sqlite3.Connection, path: Path) -> None:
-    """Create the tables if missing; refuse a file written by a newer schema."""
+    """Create the tables if missing and upgrade a version 1 file (once, in one transaction;
+    rebuilding its search indexes takes a few seconds per million spans); refuse a file
+    written by a newer schema."""
     try:
         conn.executescript(_DDL)
-        row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if row is None:
-            conn.execute(
-                "INSERT INTO meta(key, value) VALUES('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
-        elif int(row[0]) != SCHEMA_VERSION:
+        version = _version(conn)
+        if version in (None, 1):
+            conn.execute("BEGIN IMMEDIATE")  # the check again, now as the only writer
+            version = _version(conn)
+            if version == 1:
+                for statement in filter(str.strip, _FROM_V1.split(";")):
+                    conn.execute(statement)
+            if version in (None, 1):
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+                version = SCHEMA_VERSION
+            conn.execute("COMMIT")
+        if version != SCHEMA_VERSION:
             raise StoreOpenError(
-                f"trace store {path} has schema version {row[0]}, this collector reads "
+                f"trace store {path} has schema version {version}, this collector reads "
                 f"{SCHEMA_VERSION}; move the file away or use another --data-dir"
             )
     except sqlite3.DatabaseError as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise StoreOpenError(f"trace store {path} is not usable: {exc}") from exc
+
+
+def _version(conn: sqlite3.Connection) -> int | None:
+    row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    return None if row is None else int(row[0])

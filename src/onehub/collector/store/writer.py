@@ -23,6 +23,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from onehub.collector.store.ids import DimensionIds
 from onehub.collector.store.retention import Retention, apply_retention
 from onehub.collector.store.schema import connect, create_schema
+from onehub.collector.store.tag_filter import attribute_signature
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +33,8 @@ _WRITER_CHECKPOINT_PAGES = 65_536  # 256 MiB of WAL: only if the checkpointer fa
 _CHECKPOINT_INTERVAL_S = 0.5
 _INSERT_SPAN = (
     "INSERT OR IGNORE INTO spans(trace_id, span_id, parent_id, service_id, operation_id, kind,"
-    " start_us, duration_us, status, resource_id, scope_id, body)"
-    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)"
+    " start_us, duration_us, status, resource_id, scope_id, body, tag_bloom)"
+    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 _INSERT_LOG = (
     "INSERT INTO logs(trace_id, span_id, time_us, service_id, resource_id, scope_id, body)"
@@ -210,6 +211,7 @@ class StoreWriter:
         operations = ids.operations
         kinds = ids.operation_kinds
         append = rows.append
+        signature = attribute_signature
         for resource_spans in request.resource_spans:
             resource_id, service_id, service = ids.resource(resource_spans.resource)
             for scope_spans in resource_spans.scope_spans:
@@ -230,6 +232,7 @@ class StoreWriter:
                     start_us = span.start_time_unix_nano // 1000
                     duration_us = max(span.end_time_unix_nano // 1000 - start_us, 0)
                     parent_id = span.parent_span_id
+                    body = span.SerializeToString()
                     append(
                         (
                             trace_id,
@@ -243,7 +246,8 @@ class StoreWriter:
                             span.status.code,
                             resource_id,
                             scope_id,
-                            span.SerializeToString(),
+                            body,
+                            signature(body),
                         )
                     )
                     if roots is not None and not parent_id:
