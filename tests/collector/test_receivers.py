@@ -4,6 +4,7 @@ status the OTLP specification gives it, after which the collector still works.""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 from collections.abc import AsyncIterator
@@ -220,6 +221,22 @@ async def test_full_pipeline_answers_retryable_signals(small: RunningCollector) 
     await small.flush()
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{small.otlp_http_port}") as client:
         assert (await client.post("/v1/traces", content=body, headers=PROTOBUF)).status_code == 200
+
+
+async def test_full_pipeline_holds_a_request_until_the_store_frees_room(
+    small: RunningCollector,
+) -> None:
+    body = _request_of_size(90_000)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{small.otlp_http_port}") as client:
+        while small.pipelines.pending_bytes() + len(body) <= 1024 * 1024:
+            response = await client.post("/v1/traces", content=body, headers=PROTOBUF)
+            assert response.status_code == 200
+        # Full now: this request waits (up to ROOM_WAIT_S) instead of being refused at once...
+        waiting = asyncio.create_task(client.post("/v1/traces", content=body, headers=PROTOBUF))
+        await asyncio.sleep(0.1)
+        assert not waiting.done()
+        await small.flush()  # ...and is taken when the store has written the batch.
+        assert (await waiting).status_code == 200
 
 
 async def test_grpc_garbage_and_oversized(small: RunningCollector) -> None:

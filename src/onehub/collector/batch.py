@@ -41,6 +41,10 @@ class MemoryLimiter:
     def used_bytes(self) -> int:
         return self._used
 
+    def has_room(self, size: int) -> bool:
+        """Whether `acquire(size)` would succeed now."""
+        return self._used + size <= self.limit_bytes or self._used == 0
+
     def acquire(self, size: int) -> None:
         """Charge `size` bytes; PipelineFullError when that would pass the limit. A single request
         larger than the whole budget is admitted only into an empty pipeline, so it cannot

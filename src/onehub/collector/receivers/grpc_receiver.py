@@ -18,7 +18,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from onehub.collector.config import SIGNALS, Signal
 from onehub.collector.pipeline import Pipelines
-from onehub.collector.receivers.ingest import ReceiveError, decode, ingest
+from onehub.collector.receivers.ingest import ReceiveError, decode, ingest, wait_for_room
 
 _SERVICES: dict[Signal, str] = {
     "traces": "opentelemetry.proto.collector.trace.v1.TraceService",
@@ -46,6 +46,7 @@ Handler = Callable[[bytes, grpc.aio.ServicerContext[bytes, bytes]], Awaitable[by
 def _export_handler(pipelines: Pipelines, signal: Signal) -> Handler:
     async def export(raw: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
         try:
+            await wait_for_room(pipelines, signal, len(raw))
             request = decode(signal, raw, "protobuf")
             ingest(pipelines, signal, request, len(raw))
         except ReceiveError as exc:

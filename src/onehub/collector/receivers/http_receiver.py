@@ -33,6 +33,7 @@ from onehub.collector.receivers.ingest import (
     UnsupportedMediaTypeError,
     decode,
     ingest,
+    wait_for_room,
 )
 
 _PROTOBUF = "application/x-protobuf"
@@ -77,6 +78,7 @@ def _endpoint(
         try:
             encoding = _content_encoding_of(request.headers.get("content-type", ""))
             body = await _read_body(request, max_bytes)
+            await wait_for_room(pipelines, signal, len(body))
             message = decode(signal, body, encoding)
             ingest(pipelines, signal, message, len(body))
         except ReceiveError as exc:

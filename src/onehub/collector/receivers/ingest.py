@@ -17,6 +17,8 @@ from onehub.collector.pipeline import Pipelines
 
 Encoding = Literal["protobuf", "json"]
 RETRY_AFTER_S = 1
+# How long a request may wait for room in a full pipeline before it is refused as busy.
+ROOM_WAIT_S = 0.5
 
 
 class ReceiveError(Exception):
@@ -65,6 +67,12 @@ def decode(signal: Signal, body: bytes, encoding: Encoding) -> ExportRequest:
         return request_type.FromString(body)
     except DecodeError:
         raise BadRequestError(f"invalid OTLP/protobuf {signal} request: cannot decode") from None
+
+
+async def wait_for_room(pipelines: Pipelines, signal: Signal, size: int) -> None:
+    """Before decoding: wait a little (ROOM_WAIT_S at most) while the pipeline is full, so a
+    steady sender is slowed down rather than refused (see Pipelines.wait_for_room)."""
+    await pipelines.wait_for_room(signal, size, ROOM_WAIT_S)
 
 
 def ingest(pipelines: Pipelines, signal: Signal, request: ExportRequest, size: int) -> int:
