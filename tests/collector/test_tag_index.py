@@ -9,8 +9,15 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
+
+from onehub.collector import start_collector
+from onehub.collector.exporters import STORE_FILE
 from onehub.collector.otlp_values import python_to_any_value, value_as_text
-from onehub.collector.store.reader import StoreReader, TraceQuery
+from onehub.collector.query.routes_jaeger import PARTIAL_SEARCH
+from onehub.collector.store import reader as reader_module
+from onehub.collector.store.reader import StoreReader, TraceQuery, TraceSearch
 from onehub.collector.store.retention import Retention
 from onehub.collector.store.tag_filter import (
     attribute_signature,
@@ -18,7 +25,7 @@ from onehub.collector.store.tag_filter import (
     signature_masks,
 )
 from onehub.collector.store.writer import StoreWriter, WriteBatch
-from tests.collector.conftest import now_us
+from tests.collector.conftest import loopback_config, now_us
 from tests.collector.otlp_builders import SpanSpec, new_trace_id, traces_request
 
 # Values chosen to trip the signature: a 0x4A byte ("J", the int 74, a double whose bytes
@@ -145,3 +152,40 @@ def test_a_version_1_store_is_upgraded_and_its_spans_found_by_tag(tmp_path: Path
     }
     assert "spans_by_operation" not in indexes
     conn.close()
+
+
+def test_search_budget_returns_what_it_found_and_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    spans = _random_spans(random.Random(7), "svc", 2000)
+    _write(path, spans)
+    query = TraceQuery(service="svc", tags={"no.such.key": "x"}, limit=20)
+    reader = StoreReader(path)
+    assert reader.search(query) == TraceSearch([], complete=True)
+    reader.close()
+    # No time at all: stopped at the first check (every ~1000 SQLite steps; this scan is more).
+    hurried = StoreReader(path, search_budget_s=0.0)
+    assert hurried.search(query) == TraceSearch([], complete=False)
+    every = TraceQuery(service="svc", limit=5000)
+    partial = hurried.search(every)
+    assert not partial.complete
+    assert len(partial.trace_ids) < len(spans)
+    hurried.close()
+
+
+async def test_partial_search_carries_a_jaeger_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reader_module, "SEARCH_BUDGET_S", 0.0)
+    _write(tmp_path / STORE_FILE, _random_spans(random.Random(8), "svc", 2000))
+    running = await start_collector(loopback_config(tmp_path))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{running.ui_port}") as api:
+            response = await api.get(
+                "/jaeger/api/traces", params={"service": "svc", "tags": '{"no.such.key":"x"}'}
+            )
+    finally:
+        await running.stop()
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"] == []
+    assert body["errors"] == [{"code": 504, "msg": PARTIAL_SEARCH}]

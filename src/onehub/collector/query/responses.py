@@ -8,9 +8,12 @@ from typing import Any
 from starlette.responses import JSONResponse
 
 
-def envelope(data: Any, *, total: int = 0, status: int = 200) -> JSONResponse:
+def envelope(
+    data: Any, *, total: int = 0, status: int = 200, errors: list[dict[str, Any]] | None = None
+) -> JSONResponse:
+    """Success; `errors` carries warnings about a partial answer, as Jaeger does."""
     return JSONResponse(
-        {"data": data, "total": total, "limit": 0, "offset": 0, "errors": None},
+        {"data": data, "total": total, "limit": 0, "offset": 0, "errors": errors},
         status_code=status,
     )
 

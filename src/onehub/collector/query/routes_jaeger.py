@@ -18,6 +18,10 @@ from onehub.collector.query.service import QueryService
 from onehub.collector.store.tag_filter import SPAN_KINDS
 
 _DEFAULT_DEPENDENCY_LOOKBACK_MS = 24 * 3600 * 1000
+PARTIAL_SEARCH = (
+    "search stopped at its time budget: these are the newest matches found, older ones may"
+    " exist; narrow the time range or add a service operation to search further back"
+)
 
 
 def _kind_param(raw: str) -> int | None:
@@ -63,7 +67,10 @@ def jaeger_routes(service: QueryService) -> list[BaseRoute]:
             )
         except ParamError as exc:
             return envelope_error(400, str(exc))
-        return envelope(await service.find_jaeger_traces(query))
+        traces, complete = await service.find_jaeger_traces(query)
+        if complete:
+            return envelope(traces)
+        return envelope(traces, errors=[{"code": 504, "msg": PARTIAL_SEARCH}])
 
     async def trace(request: Request) -> Response:
         try:

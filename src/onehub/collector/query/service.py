@@ -38,16 +38,23 @@ class QueryService:
     async def operations(self, service: str, kind: int | None) -> list[tuple[str, int]]:
         return await self._run(lambda: self._reader.operations(service, kind))
 
-    async def find_jaeger_traces(self, query: TraceQuery) -> list[dict[str, Any]]:
-        """Matching traces in Jaeger's model, newest first."""
-        return await self._run(lambda: [self._jaeger(t, s) for t, s in self._find(query)])
+    async def find_jaeger_traces(self, query: TraceQuery) -> tuple[list[dict[str, Any]], bool]:
+        """Matching traces in Jaeger's model, newest first, and whether the search completed
+        (False: the store's search budget ran out, older matches may exist)."""
+
+        def run() -> tuple[list[dict[str, Any]], bool]:
+            traces, complete = self._find(query)
+            return [self._jaeger(t, s) for t, s in traces], complete
+
+        return await self._run(run)
 
     async def find_resource_spans(self, query: TraceQuery) -> list[dict[str, Any]]:
-        """Matching traces as one OTLP/JSON `resourceSpans` list (v3)."""
+        """Matching traces as one OTLP/JSON `resourceSpans` list (v3, whose answer has no
+        place for a warning: a search cut short by the budget returns what it found)."""
 
         def run() -> list[dict[str, Any]]:
             found: list[dict[str, Any]] = []
-            for _, spans in self._find(query):
+            for _, spans in self._find(query)[0]:
                 found.extend(self._otlp(spans))
             return found
 
@@ -96,13 +103,13 @@ class QueryService:
     async def dependencies(self, since_us: int, until_us: int) -> list[tuple[str, str, int]]:
         return await self._run(lambda: self._reader.dependencies(since_us, until_us))
 
-    def _find(self, query: TraceQuery) -> list[tuple[bytes, list[StoredSpan]]]:
-        trace_ids = self._reader.find_trace_ids(query)
-        found = self._reader.spans_of(trace_ids)
-        traces = [(t, found[t]) for t in trace_ids if t in found]
+    def _find(self, query: TraceQuery) -> tuple[list[tuple[bytes, list[StoredSpan]]], bool]:
+        search = self._reader.search(query)
+        found = self._reader.spans_of(search.trace_ids)
+        traces = [(t, found[t]) for t in search.trace_ids if t in found]
         # Newest first by the trace's own start (its earliest span).
         traces.sort(key=lambda item: item[1][0].span.start_time_unix_nano, reverse=True)
-        return traces
+        return traces, search.complete
 
     def _jaeger(self, trace_id: bytes, spans: list[StoredSpan]) -> dict[str, Any]:
         return trace_to_jaeger(trace_id, spans, self._reader.resource, self._reader.scope)
