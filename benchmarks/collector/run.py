@@ -5,7 +5,8 @@
    /jaeger/api/x/status), not what was acknowledged; the table shows the median run.
 2. Queries on the full store (the spans of both runs): trace search (limit 20, by service,
    service and operation, a tag, a minimum duration) and trace fetch by id, as latency
-   percentiles through the HTTP query API.
+   percentiles through the HTTP query API; then a tag no span has (the worst case, reported
+   apart from the others with how many answers the search budget cut short).
 3. Memory: the collector's resident set with everything stored, and its peak.
 """
 
@@ -43,6 +44,8 @@ class Results:
     ingest: dict[str, list[float]] = field(default_factory=dict)
     search_ms: dict[str, list[float]] = field(default_factory=dict)
     fetch_ms: list[float] = field(default_factory=list)
+    rare_ms: list[float] = field(default_factory=list)
+    rare_partial: int = 0
     rss_mb: float = 0.0
     peak_rss_mb: float = 0.0
     stored_spans: int = 0
@@ -156,6 +159,16 @@ def query(collector: CollectorProcess, rounds: int, results: Results) -> None:
             trace_ids.extend(trace["traceID"] for trace in response.json()["data"])
     if not trace_ids:
         raise BenchError("searches found no traces")
+    # The worst case of a tag search: a value no span has, so the whole window is scanned
+    # (or the store's search budget stops it, with a warning in `errors`).
+    for _ in range(max(2, rounds // 5)):
+        rare = {"service": rng.choice(SERVICES), "tags": json.dumps({"attr.1": "no-such"})}
+        started = time.perf_counter()
+        response = collector.api.get("/traces", params={**window, **rare})
+        results.rare_ms.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200 or response.json()["data"]:
+            raise BenchError(f"rare-tag search: {response.status_code} {response.text[:200]}")
+        results.rare_partial += bool(response.json()["errors"])
     for _ in range(rounds * 4):
         trace_id = rng.choice(trace_ids)
         started = time.perf_counter()
@@ -184,6 +197,13 @@ def report(results: Results, quick: bool) -> str:
     rows.append(_latency_row("trace search, limit 20 (ms)", every_search, "p95 < 50"))
     rows.extend(
         _latency_row(f"  by {name}", values, "") for name, values in results.search_ms.items()
+    )
+    rows.append(
+        _latency_row(
+            f"  tag no span has ({results.rare_partial}/{len(results.rare_ms)} partial)",
+            results.rare_ms,
+            "bounded",
+        )
     )
     rows.append(_latency_row("trace fetch by id (ms)", results.fetch_ms, "p95 < 20"))
     rows.append(
