@@ -42,6 +42,7 @@ from onehub.telemetry.exporters import (
     span_export_timeout_s,
     span_exporters,
 )
+from onehub.telemetry.fast_tracer import FastChildTracerProvider
 from onehub.telemetry.metrics import PrometheusEndpoint, duration_views
 from onehub.telemetry.processor import BoundedBatchSpanProcessor
 from onehub.telemetry.resource import build_resource
@@ -158,7 +159,7 @@ def setup_telemetry(
         )
         for exporter in span_exporters(config)
     ]
-    tracer_provider = TracerProvider(
+    tracer_provider = FastChildTracerProvider(
         resource=resource, sampler=_sampler(config), shutdown_on_exit=False
     )
     for processor in [*queues, *span_processors]:
