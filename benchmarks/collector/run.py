@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,7 +134,7 @@ def query(collector: CollectorProcess, rounds: int, results: Results) -> None:
     rng = random.Random(3)
     now_us = time.time_ns() // 1000
     window = {"start": now_us - 2 * 3600 * 1_000_000, "end": now_us, "limit": 20}
-    shapes = {
+    shapes: dict[str, Callable[[], dict[str, str]]] = {
         "service": lambda: {"service": rng.choice(SERVICES)},
         "service+operation": lambda: {
             "service": rng.choice(SERVICES),
