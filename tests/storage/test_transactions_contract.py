@@ -152,18 +152,26 @@ async def test_sqlite_writers_of_one_engine_get_the_write_lock_in_arrival_order(
     # for seconds.
     factory = sql_uow_factory(sql_engine)
     granted: list[int] = []
+    go = [asyncio.Event() for _ in range(8)]
+    opened = asyncio.Semaphore(0)
 
     async def writer(n: int) -> None:
+        # Open the unit of work (a pooled connection, real I/O) before the race, so that only
+        # the order of their first writes decides who queues first.
         async with factory() as uow:
+            opened.release()
+            await go[n].wait()
             await uow.users.add(User(f"u{n}", f"user {n}"))
             granted.append(n)
             await asyncio.sleep(0.02)  # hold the write lock while the others queue
             await uow.commit()
 
-    tasks = []
-    for n in range(8):
-        tasks.append(asyncio.create_task(writer(n)))
-        await asyncio.sleep(0.005)  # arrive in a known order
+    tasks = [asyncio.create_task(writer(n)) for n in range(8)]
+    for _ in range(8):
+        await opened.acquire()
+    for event in go:
+        event.set()
+        await asyncio.sleep(0.005)  # let this writer reach the lock before the next starts
     await asyncio.gather(*tasks)
     assert granted == list(range(8))
     async with factory() as uow:
