@@ -42,7 +42,6 @@ from onehub.telemetry.exporters import (
     span_export_timeout_s,
     span_exporters,
 )
-from onehub.telemetry.fast_tracer import FastChildTracerProvider
 from onehub.telemetry.metrics import PrometheusEndpoint, duration_views
 from onehub.telemetry.processor import BoundedBatchSpanProcessor
 from onehub.telemetry.resource import build_resource
@@ -159,7 +158,7 @@ def setup_telemetry(
         )
         for exporter in span_exporters(config)
     ]
-    tracer_provider = FastChildTracerProvider(
+    tracer_provider = TracerProvider(
         resource=resource, sampler=_sampler(config), shutdown_on_exit=False
     )
     for processor in [*queues, *span_processors]:
