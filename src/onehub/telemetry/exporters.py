@@ -8,7 +8,7 @@ waits on a collector.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import grpc
 from grpc import Compression as GrpcCompression
@@ -96,26 +96,32 @@ def span_export_timeout_s(config: TelemetryConfig) -> float:
     return min(config.otlp_timeout_ms, config.batch.export_timeout_ms) / 1000
 
 
+def _grpc_options(config: TelemetryConfig, timeout: float) -> dict[str, Any]:
+    return {
+        "endpoint": config.otlp_endpoint,
+        "insecure": _insecure(config),
+        "headers": dict(config.otlp_headers),
+        "timeout": timeout,
+        "compression": _grpc_compression(config),
+    }
+
+
+def _http_options(config: TelemetryConfig, signal: str, timeout: float) -> dict[str, Any]:
+    return {
+        "endpoint": _signal_url(config, signal),
+        "headers": dict(config.otlp_headers),
+        "timeout": timeout,
+        "compression": _http_compression(config),
+    }
+
+
 def _span_exporter(config: TelemetryConfig, choice: Exporter) -> SpanExporter:
     if choice == "console":
         return ConsoleSpanExporter()
     timeout = span_export_timeout_s(config)
     if config.otlp_protocol == "grpc":
-        return encode_spans_directly(
-            GrpcSpanExporter(
-                endpoint=config.otlp_endpoint,
-                insecure=_insecure(config),
-                headers=dict(config.otlp_headers),
-                timeout=timeout,
-                compression=_grpc_compression(config),
-            )
-        )
-    return HttpSpanExporter(
-        endpoint=_signal_url(config, "traces"),
-        headers=dict(config.otlp_headers),
-        timeout=timeout,
-        compression=_http_compression(config),
-    )
+        return encode_spans_directly(GrpcSpanExporter(**_grpc_options(config, timeout)))
+    return HttpSpanExporter(**_http_options(config, "traces", timeout))
 
 
 def _metric_exporter(config: TelemetryConfig, choice: Exporter) -> MetricExporter:
@@ -123,19 +129,8 @@ def _metric_exporter(config: TelemetryConfig, choice: Exporter) -> MetricExporte
         return ConsoleMetricExporter()
     timeout = config.otlp_timeout_ms / 1000
     if config.otlp_protocol == "grpc":
-        return GrpcMetricExporter(
-            endpoint=config.otlp_endpoint,
-            insecure=_insecure(config),
-            headers=dict(config.otlp_headers),
-            timeout=timeout,
-            compression=_grpc_compression(config),
-        )
-    return HttpMetricExporter(
-        endpoint=_signal_url(config, "metrics"),
-        headers=dict(config.otlp_headers),
-        timeout=timeout,
-        compression=_http_compression(config),
-    )
+        return GrpcMetricExporter(**_grpc_options(config, timeout))
+    return HttpMetricExporter(**_http_options(config, "metrics", timeout))
 
 
 def _log_exporter(config: TelemetryConfig, choice: Exporter) -> LogRecordExporter:
@@ -143,19 +138,8 @@ def _log_exporter(config: TelemetryConfig, choice: Exporter) -> LogRecordExporte
         return ConsoleLogRecordExporter()
     timeout = config.otlp_timeout_ms / 1000
     if config.otlp_protocol == "grpc":
-        return GrpcLogExporter(
-            endpoint=config.otlp_endpoint,
-            insecure=_insecure(config),
-            headers=dict(config.otlp_headers),
-            timeout=timeout,
-            compression=_grpc_compression(config),
-        )
-    return HttpLogExporter(
-        endpoint=_signal_url(config, "logs"),
-        headers=dict(config.otlp_headers),
-        timeout=timeout,
-        compression=_http_compression(config),
-    )
+        return GrpcLogExporter(**_grpc_options(config, timeout))
+    return HttpLogExporter(**_http_options(config, "logs", timeout))
 
 
 def _insecure(config: TelemetryConfig) -> bool:
