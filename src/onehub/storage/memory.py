@@ -31,7 +31,7 @@ from .clock import as_utc, utc_now
 from .keyset import TOPICS_ORDER, USERS_ORDER, topic_messages_order
 from .text_search import search_order, search_words
 from .tracing import db_span, storage_tracer
-from .validation import check_id, check_json, check_text
+from .validation import check_id, check_json, check_message, check_message_batch, check_text
 
 
 @dataclass
@@ -272,12 +272,7 @@ class MemoryMessageStore:
 
     @db_span("db.SaveMessages")
     async def add_many(self, messages: Sequence[Message]) -> Sequence[Message]:
-        seen: set[str] = set()
-        for message in messages:
-            _check_message(message)
-            if message.id in seen:
-                raise AlreadyExists(f"message {message.id!r} appears twice in the batch")
-            seen.add(message.id)
+        check_message_batch(messages)
         if not messages:
             return []
         tables = await self._tx.write()
@@ -297,7 +292,7 @@ class MemoryMessageStore:
 
     @db_span("db.UpdateMessage")
     async def update(self, message: Message, expected_version: int) -> Message:
-        _check_message(message)
+        check_message(message)
         tables = await self._tx.write()
         current = tables.messages.get(message.id)
         if current is None:
@@ -332,16 +327,6 @@ class MemoryMessageStore:
         ]
         items, key, more = order.page_in_memory(rows, page, order.values_of)
         return Page(items, key, more, len(rows))
-
-
-def _check_message(message: Message) -> None:
-    check_id("message id", message.id)
-    check_id("topic_id", message.topic_id)
-    check_text("creator_id", message.creator_id)
-    check_text("content_type", message.content_type)
-    check_text("content_text", message.content_text)
-    check_text("parent_message_id", message.parent_message_id)
-    check_json("content_data", message.content_data)
 
 
 class MemoryUnitOfWork:

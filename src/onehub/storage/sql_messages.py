@@ -33,7 +33,7 @@ from .tables import messages as message_rows
 from .tables import topics as topic_rows
 from .text_search import search_order, search_words
 from .tracing import db_span
-from .validation import check_id, check_json, check_text
+from .validation import check_message, check_message_batch
 
 
 def _message(row: Row[Any]) -> Message:
@@ -49,16 +49,6 @@ def _message(row: Row[Any]) -> Message:
         updated_at=row.updated_at,
         version=row.version,
     )
-
-
-def _check(message: Message) -> None:
-    check_id("message id", message.id)
-    check_id("topic_id", message.topic_id)
-    check_text("creator_id", message.creator_id)
-    check_text("content_type", message.content_type)
-    check_text("content_text", message.content_text)
-    check_text("parent_message_id", message.parent_message_id)
-    check_json("content_data", message.content_data)
 
 
 def _content(message: Message) -> dict[str, Any]:
@@ -111,12 +101,7 @@ class SqlMessageStore:
 
     @db_span("db.SaveMessages")
     async def add_many(self, messages: Sequence[Message]) -> Sequence[Message]:
-        seen: set[str] = set()
-        for message in messages:
-            _check(message)
-            if message.id in seen:
-                raise AlreadyExists(f"message {message.id!r} appears twice in the batch")
-            seen.add(message.id)
+        check_message_batch(messages)
         if not messages:
             return []
         stored: list[Message] = []
@@ -160,7 +145,7 @@ class SqlMessageStore:
 
     @db_span("db.UpdateMessage")
     async def update(self, message: Message, expected_version: int) -> Message:
-        _check(message)
+        check_message(message)
         now = utc_now()
         statement = (
             update(message_rows)

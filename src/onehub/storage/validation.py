@@ -7,10 +7,11 @@ refusing these up front turns a driver error (a 500) into a clear InvalidArgumen
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from onehub.domain.errors import InvalidArgument
+from onehub.domain.errors import AlreadyExists, InvalidArgument
+from onehub.domain.models import Message
 
 
 def check_text(field: str, value: str) -> None:
@@ -56,3 +57,24 @@ def check_id(field: str, value: str) -> None:
     if not value:
         raise InvalidArgument(f"{field} must not be empty")
     check_text(field, value)
+
+
+def check_message(message: Message) -> None:
+    """Raise InvalidArgument for a message no backend may store (bad ids, text or JSON)."""
+    check_id("message id", message.id)
+    check_id("topic_id", message.topic_id)
+    check_text("creator_id", message.creator_id)
+    check_text("content_type", message.content_type)
+    check_text("content_text", message.content_text)
+    check_text("parent_message_id", message.parent_message_id)
+    check_json("content_data", message.content_data)
+
+
+def check_message_batch(messages: Sequence[Message]) -> None:
+    """Check every message of a batch; AlreadyExists if one id appears twice in it."""
+    seen: set[str] = set()
+    for message in messages:
+        check_message(message)
+        if message.id in seen:
+            raise AlreadyExists(f"message {message.id!r} appears twice in the batch")
+        seen.add(message.id)
