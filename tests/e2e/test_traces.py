@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 
 import httpx
@@ -13,10 +14,28 @@ from onehub.telemetry.testing import InMemoryTelemetry
 Tree = tuple[str, SpanKind, list["Tree"]]
 
 
-def _trace_of(telemetry: InMemoryTelemetry, trace_id: str) -> list[ReadableSpan]:
-    spans = [s for s in telemetry.spans() if format(s.context.trace_id, "032x") == trace_id]
-    assert spans, f"no spans for trace {trace_id}"
-    return spans
+async def _trace_of(telemetry: InMemoryTelemetry, trace_id: str) -> list[ReadableSpan]:
+    """The trace's finished spans, once it is whole.
+
+    The client has its response before the server side has necessarily ended its spans (the
+    gRPC server span ends after the status is on the wire), so wait until every span's local
+    parent has ended too: an ended child whose parent is missing means the trace is still
+    closing.
+    """
+    deadline = asyncio.get_running_loop().time() + 5.0
+    while True:
+        spans = [s for s in telemetry.spans() if format(s.context.trace_id, "032x") == trace_id]
+        ids = {s.context.span_id for s in spans}
+        open_parents = [
+            s.name
+            for s in spans
+            if s.parent is not None and not s.parent.is_remote and s.parent.span_id not in ids
+        ]
+        if spans and not open_parents:
+            return spans
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"trace {trace_id} incomplete: {open_parents or 'no spans'}")
+        await asyncio.sleep(0.01)
 
 
 def _tree(spans: Sequence[ReadableSpan]) -> Tree:
@@ -66,7 +85,7 @@ async def test_list_topics_is_one_six_level_trace(
     telemetry.clear()
     response = await api.get("/api/v1/topics")
     assert response.status_code == 200
-    spans = _trace_of(telemetry, _trace_id(response))
+    spans = await _trace_of(telemetry, _trace_id(response))
     chain = _chain(_tree(spans))
     assert chain[:5] == [
         ("gateway GET /v1/topics", SpanKind.SERVER),
@@ -105,7 +124,7 @@ async def test_get_topic_route_is_the_template_not_the_path(
     ]["id"]
     telemetry.clear()
     response = await api.get(f"/v1/topics/{topic_id}")
-    spans = _trace_of(telemetry, _trace_id(response))
+    spans = await _trace_of(telemetry, _trace_id(response))
     names = [name for name, _ in _chain(_tree(spans))]
     assert names[:5] == [
         "gateway GET /v1/topics/{id}",
@@ -129,7 +148,7 @@ async def test_create_messages_trace_and_counter(
         json={"messages": [{"contentBase": {"contentText": f"m{i}"}} for i in range(3)]},
     )
     assert response.status_code == 200
-    spans = _trace_of(telemetry, _trace_id(response))
+    spans = await _trace_of(telemetry, _trace_id(response))
     names = {s.name for s in spans}
     assert {
         "gateway POST /v1/topics/{topic_id}/messages",
@@ -151,7 +170,7 @@ async def test_not_found_is_an_error_on_the_client_span_only(
     assert response.status_code == 404
     trace_id = _trace_id(response)
     assert response.json()["traceId"] == trace_id
-    spans = _trace_of(telemetry, trace_id)
+    spans = await _trace_of(telemetry, trace_id)
     client = next(s for s in spans if s.kind == SpanKind.CLIENT and s.name.startswith("onehub.v1"))
     server = next(s for s in spans if s.kind == SpanKind.SERVER and s.name.startswith("onehub.v1"))
     gateway = _by_name(spans, "gateway GET /v1/topics/{id}")
@@ -175,7 +194,7 @@ async def test_unauthenticated_call_trace_carries_no_credentials(
     response = await intruder.get("/api/v1/topics")
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Basic")
-    spans = _trace_of(telemetry, _trace_id(response))
+    spans = await _trace_of(telemetry, _trace_id(response))
     names = [s.name for s in spans]
     assert "gateway GET /v1/topics" in names
     assert "ListTopics" not in names, "the service must not run for an unauthenticated call"
@@ -198,7 +217,7 @@ async def test_incoming_traceparent_is_continued(
         "/v1/topics", headers={"traceparent": f"00-{caller_trace}-00f067aa0ba902b7-01"}
     )
     assert _trace_id(response) == caller_trace
-    spans = _trace_of(telemetry, caller_trace)
+    spans = await _trace_of(telemetry, caller_trace)
     gateway = _by_name(spans, "gateway GET /v1/topics")
     assert gateway.parent is not None
     assert format(gateway.parent.span_id, "016x") == "00f067aa0ba902b7"
