@@ -7,6 +7,7 @@ import signal
 import sys
 
 from onehub.app.embedded_collector import CollectorStartError
+from onehub.app.gc_tuning import tune_for_serving
 from onehub.app.wiring import RunningOneHub, StartupError, start_onehub
 from onehub.config import Settings
 
@@ -29,6 +30,7 @@ async def _serve(settings: Settings) -> int:
     except (StartupError, CollectorStartError) as error:
         print(f"onehub: {error}", file=sys.stderr, flush=True)
         return 1
+    tune_for_serving()
     _announce(running)
     await stop.wait()
     print("onehub: shutting down (draining in-flight requests)", file=sys.stderr, flush=True)
