@@ -3,9 +3,10 @@
 CPython's defaults suit short scripts: a young-generation collection every 700 net container
 allocations, and full collections that rescan everything alive, including the tens of thousands
 of objects made once at start-up (modules, protobuf descriptors, SQLAlchemy's compiled
-statements, route tables). A OneHub request allocates a few hundred short-lived objects (more
-when it is traced), so with the defaults the server collected about once every five requests and
-ran a ~35 ms full collection every two seconds under load, which showed in the p99.
+statements, route tables). A OneHub request leaves about 50 net container allocations for the
+collector to count, about 120 when it is traced, so with the defaults a traced server collected
+once every five or six requests and ran a ~35 ms full collection every two seconds under load,
+which showed in the p99.
 
 After start-up the server therefore freezes what exists (moves it to a generation that is never
 scanned) and collects the young generation every 10,000 net allocations. Measured by timing
