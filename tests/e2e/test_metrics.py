@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -13,6 +15,24 @@ from onehub.telemetry.testing import InMemoryTelemetry
 def _points(telemetry: InMemoryTelemetry, name: str) -> list[Any]:
     metric = telemetry.metrics()[name]
     return list(metric.data.data_points)  # type: ignore[union-attr]
+
+
+RpcKey = tuple[str, str]
+
+
+async def _rpc_durations_once(
+    telemetry: InMemoryTelemetry, ready: Callable[[dict[RpcKey, Any]], bool]
+) -> dict[RpcKey, Any]:
+    """rpc.server.call.duration points by (method, status), once `ready` holds (at most 5 s)."""
+    deadline = asyncio.get_running_loop().time() + 5.0
+    while True:
+        found = {
+            (p.attributes["rpc.method"], p.attributes["rpc.status_code"]): p
+            for p in _points(telemetry, "rpc.server.call.duration")
+        }
+        if ready(found) or asyncio.get_running_loop().time() > deadline:
+            return found
+        await asyncio.sleep(0.01)
 
 
 async def test_red_metrics_count_each_request(
@@ -32,10 +52,11 @@ async def test_red_metrics_count_each_request(
         assert "url.path" not in point.attributes, "raw paths would explode cardinality"
         assert point.sum > 0
 
-    rpc = {
-        (p.attributes["rpc.method"], p.attributes["rpc.status_code"]): p
-        for p in _points(telemetry, "rpc.server.call.duration")
-    }
+    # An aborted call's status is on the wire before the server interceptor records its
+    # duration, so the 404 can reach the client first: wait for the server side to finish.
+    rpc = await _rpc_durations_once(
+        telemetry, lambda found: ("onehub.v1.TopicService/GetTopic", "NOT_FOUND") in found
+    )
     assert rpc[("onehub.v1.TopicService/ListTopics", "OK")].count == 3
     assert rpc[("onehub.v1.TopicService/GetTopic", "NOT_FOUND")].count == 1
 
