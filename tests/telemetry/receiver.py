@@ -1,4 +1,5 @@
-"""Stand-ins for a collector: a real OTLP/gRPC trace receiver, and one that never answers."""
+"""Stand-ins for a collector: real OTLP/gRPC trace and metrics receivers, and one that never
+answers."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ from concurrent import futures
 from contextlib import contextmanager
 
 import grpc
+from opentelemetry.proto.collector.metrics.v1 import (
+    metrics_service_pb2,
+    metrics_service_pb2_grpc,
+)
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 
@@ -54,6 +59,42 @@ def otlp_receiver(port: int = 0) -> Iterator[tuple[OtlpTraceReceiver, int]]:
     server.start()
     try:
         yield receiver, bound
+    finally:
+        server.stop(None)
+
+
+class OtlpMetricsReceiver(metrics_service_pb2_grpc.MetricsServiceServicer):
+    """Accepts OTLP metric exports and keeps every request."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: list[metrics_service_pb2.ExportMetricsServiceRequest] = []
+
+    def Export(
+        self,
+        request: metrics_service_pb2.ExportMetricsServiceRequest,
+        context: grpc.ServicerContext,
+    ) -> metrics_service_pb2.ExportMetricsServiceResponse:
+        with self._lock:
+            self._requests.append(request)
+        return metrics_service_pb2.ExportMetricsServiceResponse()
+
+    @property
+    def requests(self) -> list[metrics_service_pb2.ExportMetricsServiceRequest]:
+        with self._lock:
+            return list(self._requests)
+
+
+@contextmanager
+def otlp_metrics_receiver() -> Iterator[tuple[OtlpMetricsReceiver, int]]:
+    """Serve OTLP/gRPC metrics on 127.0.0.1 (a port the OS picks) until the block ends."""
+    receiver = OtlpMetricsReceiver()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(receiver, server)  # type: ignore[no-untyped-call]  # generated without annotations
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield receiver, port
     finally:
         server.stop(None)
 

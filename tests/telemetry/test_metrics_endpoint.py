@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import math
 import re
 
 import httpx
-from opentelemetry import metrics
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import (
-    HistogramDataPoint,
-    MetricExporter,
-    MetricExportResult,
-    MetricsData,
-)
+from opentelemetry import metrics, trace
 
 from onehub.gen.onehub.v1 import users_pb2
 from onehub.telemetry import metrics_asgi_app, setup_telemetry, telemetry_config_from_env
-from onehub.telemetry.metrics import CUMULATIVE, PrometheusEndpoint, ScrapeablePeriodicReader
 from onehub.telemetry.testing import InMemoryTelemetry
 
+from .receiver import otlp_metrics_receiver
 from .support import UserServer, finished_spans
 
 
@@ -92,67 +84,6 @@ async def test_disabled_telemetry_serves_an_empty_exposition() -> None:
     assert (await scrape(metrics_asgi_app(disabled))).strip() == ""
 
 
-class RecordingExporter(MetricExporter):
-    """A metric exporter keeping what it was given."""
-
-    def __init__(self) -> None:
-        super().__init__(preferred_temporality=CUMULATIVE)
-        self.exports: list[MetricsData] = []
-
-    def export(
-        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: object
-    ) -> MetricExportResult:
-        self.exports.append(metrics_data)
-        return MetricExportResult.SUCCESS
-
-    def force_flush(self, timeout_millis: float = 10_000) -> bool:
-        return True
-
-    def shutdown(self, timeout_millis: float = 30_000, **kwargs: object) -> None:
-        pass
-
-
-def exported_count(data: MetricsData, name: str) -> int:
-    counts = [
-        point.count
-        for resource in data.resource_metrics
-        for scope in resource.scope_metrics
-        for metric in scope.metrics
-        if metric.name == name
-        for point in metric.data.data_points
-        if isinstance(point, HistogramDataPoint)
-    ]
-    assert len(counts) == 1, counts
-    return counts[0]
-
-
-async def test_scrapes_and_exports_read_one_set_of_aggregations() -> None:
-    exporter = RecordingExporter()
-    reader = ScrapeablePeriodicReader(
-        exporter, export_interval_millis=math.inf, export_timeout_millis=1000
-    )
-    endpoint = PrometheusEndpoint(reader)
-    provider = MeterProvider(metric_readers=[reader], shutdown_on_exit=False)
-    try:
-        duration = provider.get_meter("t").create_histogram("work.duration", unit="s")
-        for _ in range(3):
-            duration.record(0.01, {"kind": "a"})
-
-        first = await scrape(endpoint.asgi_app())
-        assert sample(first, "onehub_work_duration_seconds_count", kind="a") == 3
-        assert exporter.exports == [], "a scrape must not export over OTLP"
-
-        reader.collect()  # what the export thread does every interval
-        assert [exported_count(data, "work.duration") for data in exporter.exports] == [3]
-
-        duration.record(0.02, {"kind": "a"})
-        second = await scrape(endpoint.asgi_app())
-        assert sample(second, "onehub_work_duration_seconds_count", kind="a") == 4, "cumulative"
-        assert len(exporter.exports) == 1
-    finally:
-        provider.shutdown()
-
-
 async def test_prometheus_follows_the_exported_metrics_of_a_configured_process() -> None:
     telemetry = setup_telemetry(
         telemetry_config_from_env({"OTEL_METRICS_EXPORTER": "console"}, collector="none")
@@ -163,3 +94,34 @@ async def test_prometheus_follows_the_exported_metrics_of_a_configured_process()
     finally:
         telemetry.shutdown()
     assert sample(text, "onehub_messages_total") == 5
+
+
+async def test_a_scrape_leaves_the_exemplars_to_the_otlp_export() -> None:
+    with otlp_metrics_receiver() as (receiver, port):
+        env = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
+            "OTEL_TRACES_EXPORTER": "none",
+            "OTEL_LOGS_EXPORTER": "none",
+        }
+        telemetry = setup_telemetry(telemetry_config_from_env(env, collector=None))
+        try:
+            histogram = metrics.get_meter("t").create_histogram("work.duration", unit="s")
+            with trace.get_tracer("t").start_as_current_span("work") as span:
+                histogram.record(0.02)
+            scraped = await scrape(metrics_asgi_app(telemetry))
+            assert sample(scraped, "onehub_work_duration_seconds_count") == 1
+        finally:
+            telemetry.shutdown()  # the reader's last collection goes out over OTLP
+
+    exemplars = [
+        exemplar
+        for request in receiver.requests
+        for resource in request.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "work.duration"
+        for point in metric.histogram.data_points
+        for exemplar in point.exemplars
+    ]
+    trace_id = span.get_span_context().trace_id.to_bytes(16, "big")
+    assert [exemplar.trace_id for exemplar in exemplars] == [trace_id]

@@ -37,7 +37,6 @@ from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, MetricExport
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
 from onehub.telemetry.config import Exporter, TelemetryConfig
-from onehub.telemetry.metrics import CUMULATIVE
 from onehub.telemetry.span_encoding import SpanEncoder
 
 _TRACE_EXPORT_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
@@ -126,18 +125,12 @@ def _span_exporter(config: TelemetryConfig, choice: Exporter) -> SpanExporter:
 
 
 def _metric_exporter(config: TelemetryConfig, choice: Exporter) -> MetricExporter:
-    # Cumulative, whatever OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE says: Prometheus
-    # scrapes read the same aggregations (see telemetry/metrics.py).
     if choice == "console":
-        return ConsoleMetricExporter(preferred_temporality=CUMULATIVE)
+        return ConsoleMetricExporter()
     timeout = config.otlp_timeout_ms / 1000
     if config.otlp_protocol == "grpc":
-        return GrpcMetricExporter(
-            **_grpc_options(config, timeout), preferred_temporality=CUMULATIVE
-        )
-    return HttpMetricExporter(
-        **_http_options(config, "metrics", timeout), preferred_temporality=CUMULATIVE
-    )
+        return GrpcMetricExporter(**_grpc_options(config, timeout))
+    return HttpMetricExporter(**_http_options(config, "metrics", timeout))
 
 
 def _log_exporter(config: TelemetryConfig, choice: Exporter) -> LogRecordExporter:

@@ -21,7 +21,7 @@ from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider, TraceBasedExemplarFilter
-from opentelemetry.sdk.metrics.export import MetricReader
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.sampling import (
@@ -42,7 +42,7 @@ from onehub.telemetry.exporters import (
     span_export_timeout_s,
     span_exporters,
 )
-from onehub.telemetry.metrics import PrometheusEndpoint, ScrapeablePeriodicReader, duration_views
+from onehub.telemetry.metrics import PrometheusEndpoint, duration_views
 from onehub.telemetry.processor import BoundedBatchSpanProcessor
 from onehub.telemetry.resource import build_resource
 
@@ -164,21 +164,17 @@ def setup_telemetry(
     for processor in [*queues, *span_processors]:
         tracer_provider.add_span_processor(processor)
 
-    periodic = [
-        ScrapeablePeriodicReader(
+    prometheus = PrometheusEndpoint() if config.prometheus else None
+    readers: list[MetricReader] = [
+        PeriodicExportingMetricReader(
             exporter,
             export_interval_millis=config.metric_export_interval_ms,
             export_timeout_millis=config.otlp_timeout_ms,
         )
         for exporter in metric_exporters(config)
     ]
-    readers: list[MetricReader] = [*periodic]
-    prometheus = None
-    if config.prometheus:
-        # Scrapes read the first periodic reader's aggregations rather than keeping their own.
-        prometheus = PrometheusEndpoint(periodic[0] if periodic else None)
-        if prometheus.reader is not None:
-            readers.append(prometheus.reader)
+    if prometheus is not None:
+        readers.append(prometheus.reader)
     readers.extend(metric_readers)
     meter_provider = MeterProvider(
         metric_readers=readers,
