@@ -11,6 +11,7 @@ from onehub.collector import ConfigError, default_pipeline_config, load_config_f
 from onehub.collector.config import (
     AttributesConfig,
     BatchConfig,
+    ClientTls,
     MemoryLimiterConfig,
     OtlpExporterConfig,
     StoreExporterConfig,
@@ -92,9 +93,28 @@ service:
             "service.pipelines.traces.exporters: 'onehub_store' is not defined under exporters",
         ),
         (
-            "receivers: {otlp: {protocols: {grpc: {}}}}\nexporters: {otlp: {endpoint: 'x:1'}}\n"
+            "receivers: {otlp: {protocols: {grpc: {}}}}\n"
+            "exporters: {otlp: {endpoint: 'x:1', tls: {insecure: true, ca_file: ca.pem}}}\n"
             "service: {pipelines: {traces: {exporters: [otlp]}}}",
-            "exporters.otlp.tls.insecure: only insecure (plaintext) forwarding is supported",
+            "exporters.otlp.tls.ca_file: has no effect with insecure: true",
+        ),
+        (
+            "receivers: {otlp: {protocols: {grpc: {}}}}\n"
+            "exporters: {otlp: {endpoint: 'x:1', tls: {insecure: 'yes'}}}\n"
+            "service: {pipelines: {traces: {exporters: [otlp]}}}",
+            "exporters.otlp.tls.insecure: expected true or false, got 'yes'",
+        ),
+        (
+            "receivers: {otlp: {protocols: {grpc: {}}}}\n"
+            "exporters: {otlp: {endpoint: 'x:1', tls: {insecure_skip_verify: true}}}\n"
+            "service: {pipelines: {traces: {exporters: [otlp]}}}",
+            "exporters.otlp.tls.insecure_skip_verify: unknown key",
+        ),
+        (
+            "receivers: {otlp: {protocols: {grpc: {}}}}\n"
+            "exporters: {otlp: {endpoint: 'x:1', tls: {ca_file: /nonexistent/ca.pem}}}\n"
+            "service: {pipelines: {traces: {exporters: [otlp]}}}",
+            "exporters.otlp.tls.ca_file: cannot read '/nonexistent/ca.pem'",
         ),
         (
             "receivers: {otlp: {protocols: {grpc: {}}}}\nexporters: {debug: {}}\n"
@@ -126,3 +146,35 @@ def test_config_errors_are_one_clear_line(yaml_text: str, message: str) -> None:
 def test_missing_config_file_names_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"cannot read collector config .*nope\.yaml"):
         load_config_file(tmp_path / "nope.yaml")
+
+
+def _forwarding(tls_yaml: str) -> str:
+    return (
+        "receivers: {otlp: {protocols: {grpc: {}}}}\n"
+        f"exporters: {{otlp/next: {{endpoint: 'https://next:4317', tls: {tls_yaml}}}}}\n"
+        "service: {pipelines: {traces: {exporters: [otlp/next]}}}"
+    )
+
+
+def test_forwarding_is_tls_unless_insecure_as_in_the_collector() -> None:
+    secure = parse_config(_forwarding("{}")).exporters["otlp/next"]
+    plain = parse_config(_forwarding("{insecure: true}")).exporters["otlp/next"]
+    assert secure == OtlpExporterConfig("next:4317", tls=ClientTls())
+    assert plain == OtlpExporterConfig("next:4317", tls=None)
+
+
+def test_forwarding_tls_files_are_read_and_checked(tmp_path: Path) -> None:
+    pem = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    (tmp_path / "ca.pem").write_bytes(pem)
+    (tmp_path / "client.pem").write_bytes(pem)
+    (tmp_path / "not-pem.txt").write_text("hello")
+    ca, client, junk = (tmp_path / name for name in ("ca.pem", "client.pem", "not-pem.txt"))
+
+    config = parse_config(_forwarding(f"{{ca_file: '{ca}', server_name_override: next.internal}}"))
+    assert config.exporters["otlp/next"] == OtlpExporterConfig(
+        "next:4317", tls=ClientTls(ca_pem=pem, server_name_override="next.internal")
+    )
+    with pytest.raises(ConfigError, match=r"tls\.key_file: cert_file and key_file go together"):
+        parse_config(_forwarding(f"{{cert_file: '{client}'}}"))
+    with pytest.raises(ConfigError, match=r"tls\.ca_file: .*not-pem\.txt' is not a PEM file"):
+        parse_config(_forwarding(f"{{ca_file: '{junk}'}}"))

@@ -1,19 +1,23 @@
 """Pipelines end to end: the attributes processor changes what is stored, the debug exporter
-reports batches, and the otlp exporter chains one collector to another."""
+reports batches, and the otlp exporter chains one collector to another, in plaintext or TLS."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import grpc
 import httpx
 import pytest
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
-from onehub.collector import start_collector
+from onehub.collector import RunningCollector, start_collector
 from tests.collector.conftest import loopback_config, now_us
 from tests.collector.otlp_builders import SpanSpec, new_trace_id, traces_request
+from tests.collector.tls_material import TlsMaterial, make_tls_material
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 
@@ -118,5 +122,126 @@ async def test_forwarding_to_a_dead_collector_never_blocks_local_storage(tmp_pat
         await collector.flush()
         await _tags_of_only_span(collector.ui_port or 0, trace_id.hex())
         assert collector.pipelines.pending_bytes() == 0
+    finally:
+        await collector.stop()
+
+
+class _TraceSink(trace_service_pb2_grpc.TraceServiceServicer):
+    """The next collector, reduced to what it received."""
+
+    def __init__(self) -> None:
+        self.trace_ids: list[bytes] = []
+
+    async def Export(
+        self, request: trace_service_pb2.ExportTraceServiceRequest, context: object
+    ) -> trace_service_pb2.ExportTraceServiceResponse:
+        self.trace_ids.extend(
+            span.trace_id
+            for resource in request.resource_spans
+            for scope in resource.scope_spans
+            for span in scope.spans
+        )
+        return trace_service_pb2.ExportTraceServiceResponse()
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
+    return make_tls_material(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+async def mutual_tls_sink(tls: TlsMaterial) -> AsyncIterator[tuple[_TraceSink, int]]:
+    """An OTLP/gRPC trace receiver that speaks only TLS and wants a client certificate."""
+    sink = _TraceSink()
+    server = grpc.aio.server()
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(sink, server)  # type: ignore[no-untyped-call]  # generated without annotations
+    credentials = grpc.ssl_server_credentials(
+        [(tls.server_key.read_bytes(), tls.server_cert.read_bytes())],
+        root_certificates=tls.ca.read_bytes(),
+        require_client_auth=True,
+    )
+    port = server.add_secure_port("127.0.0.1:0", credentials)
+    await server.start()
+    try:
+        yield sink, port
+    finally:
+        await server.stop(None)
+
+
+def _tls_chain_yaml(port: int, tls_settings: str) -> str:
+    return f"""
+receivers:
+  otlp:
+    protocols:
+      http: {{endpoint: 127.0.0.1:0}}
+processors:
+  batch: {{send_batch_size: 100, timeout: 10ms}}
+exporters:
+  onehub_store: {{}}
+  otlp/secure: {{endpoint: "localhost:{port}", tls: {tls_settings}}}
+service:
+  pipelines:
+    traces: {{receivers: [otlp], processors: [batch], exporters: [onehub_store, otlp/secure]}}
+"""
+
+
+async def _send_one_trace(collector: RunningCollector) -> bytes:
+    trace_id = new_trace_id()
+    request = traces_request([SpanSpec("edge-svc", "GET /", now_us(), 5, trace_id)])
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            f"http://127.0.0.1:{collector.otlp_http_port}/v1/traces",
+            content=request.SerializeToString(),
+            headers=PROTOBUF,
+        )
+    assert response.status_code == 200
+    await collector.flush()
+    return trace_id
+
+
+async def test_forwarding_over_mutual_tls(
+    tmp_path: Path, tls: TlsMaterial, mutual_tls_sink: tuple[_TraceSink, int]
+) -> None:
+    sink, port = mutual_tls_sink
+    settings = (
+        f"{{ca_file: '{tls.ca}', cert_file: '{tls.client_cert}', key_file: '{tls.client_key}'}}"
+    )
+    collector = await start_collector(loopback_config(tmp_path, _tls_chain_yaml(port, settings)))
+    try:
+        trace_id = await _send_one_trace(collector)
+        for _ in range(200):
+            if sink.trace_ids:
+                break
+            await asyncio.sleep(0.05)
+        assert sink.trace_ids == [trace_id]
+        assert collector.status()["forward"]["otlp/secure"]["sent_items"] == 1
+    finally:
+        await collector.stop()
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        # A client certificate but no ca_file: the system's roots do not know the test CA.
+        pytest.param(
+            "{{cert_file: '{cert}', key_file: '{key}'}}", id="server-not-trusted-by-system-roots"
+        ),
+        pytest.param("{{ca_file: '{ca}'}}", id="no-client-certificate"),
+        pytest.param("{{insecure: true}}", id="plaintext"),
+    ],
+)
+async def test_forwarding_refuses_what_tls_should_refuse(
+    tmp_path: Path, tls: TlsMaterial, mutual_tls_sink: tuple[_TraceSink, int], settings: str
+) -> None:
+    sink, port = mutual_tls_sink
+    filled = settings.format(ca=tls.ca, cert=tls.client_cert, key=tls.client_key)
+    yaml_text = _tls_chain_yaml(port, filled)
+    config = dataclasses.replace(loopback_config(tmp_path, yaml_text), shutdown_grace_s=0.2)
+    collector = await start_collector(config)
+    try:
+        await _send_one_trace(collector)
+        await asyncio.sleep(1.0)  # several attempts, each refused at the handshake
+        assert sink.trace_ids == []
+        assert collector.status()["forward"]["otlp/secure"]["sent_items"] == 0
     finally:
         await collector.stop()

@@ -64,9 +64,19 @@ class StoreExporterConfig:
 
 
 @dataclass(frozen=True)
+class ClientTls:
+    """TLS towards the next collector. The PEM files are read when the configuration is."""
+
+    ca_pem: bytes | None = None  # None: the system's trusted roots
+    cert_pem: bytes | None = None  # with key_pem: a client certificate (mutual TLS)
+    key_pem: bytes | None = field(default=None, repr=False)
+    server_name_override: str | None = None
+
+
+@dataclass(frozen=True)
 class OtlpExporterConfig:
     endpoint: str
-    insecure: bool = True
+    tls: ClientTls | None = None  # None: plaintext (`tls: {insecure: true}`)
     timeout_s: float = 10.0
     queue_size: int = 100
 

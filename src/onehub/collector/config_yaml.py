@@ -15,8 +15,10 @@ processors:
                           value: V | from_attribute: K2}]}   # span, log and point attributes
 exporters:
   onehub_store: {retention: {max_age: 168h, max_size_mib: 1024}}   # alias: jaeger_store
-  otlp: {endpoint: HOST:PORT, tls: {insecure: true}, timeout: 10s,
-         sending_queue: {queue_size: 100}}
+  otlp: {endpoint: HOST:PORT, timeout: 10s, sending_queue: {queue_size: 100},
+         tls: {insecure: true}}   # plaintext. Without `tls`, TLS with the system's roots (as
+                                  # the Collector); or tls: {ca_file: PEM, cert_file: PEM,
+                                  # key_file: PEM, server_name_override: NAME} (mutual TLS)
   debug: {verbosity: basic|normal|detailed}
 service:
   pipelines:
@@ -41,6 +43,7 @@ from onehub.collector.config import (
     AttributeAction,
     AttributesConfig,
     BatchConfig,
+    ClientTls,
     ConfigError,
     DebugExporterConfig,
     ExporterConfig,
@@ -127,6 +130,46 @@ def _only(section: dict[str, Any], allowed: set[str], where: str) -> None:
         raise _InvalidError(
             f"{where}.{unknown[0]}: unknown key (supported: {', '.join(sorted(allowed))})"
         )
+
+
+_CLIENT_TLS_KEYS = {"insecure", "ca_file", "cert_file", "key_file", "server_name_override"}
+
+
+def _client_tls(tls: dict[str, Any], where: str) -> ClientTls | None:
+    """The Collector's client TLS settings: TLS unless `insecure: true`, verified against
+    `ca_file` (or the system's roots), with a client certificate when both files are given."""
+    _only(tls, _CLIENT_TLS_KEYS, where)
+    insecure = tls.get("insecure", False)
+    if not isinstance(insecure, bool):
+        raise _InvalidError(f"{where}.insecure: expected true or false, got {insecure!r}")
+    if insecure:
+        extra = sorted(set(tls) - {"insecure"})
+        if extra:
+            raise _InvalidError(f"{where}.{extra[0]}: has no effect with insecure: true")
+        return None
+    cert = _pem_file(tls.get("cert_file"), f"{where}.cert_file")
+    key = _pem_file(tls.get("key_file"), f"{where}.key_file")
+    if (cert is None) != (key is None):
+        missing = "key_file" if key is None else "cert_file"
+        raise _InvalidError(f"{where}.{missing}: cert_file and key_file go together")
+    name = tls.get("server_name_override")
+    if name is not None and (not isinstance(name, str) or not name):
+        raise _InvalidError(f"{where}.server_name_override: expected a host name")
+    return ClientTls(_pem_file(tls.get("ca_file"), f"{where}.ca_file"), cert, key, name)
+
+
+def _pem_file(value: Any, where: str) -> bytes | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise _InvalidError(f"{where}: expected a file path")
+    try:
+        data = Path(value).read_bytes()
+    except OSError as exc:
+        raise _InvalidError(f"{where}: cannot read {value!r} ({exc.strerror})") from None
+    if b"-----BEGIN " not in data:
+        raise _InvalidError(f"{where}: {value!r} is not a PEM file")
+    return data
 
 
 def _type_of(name: str) -> str:
@@ -289,15 +332,10 @@ class _Parser:
                 raise _InvalidError(
                     f"{where}.endpoint: required (host:port of an OTLP/gRPC collector)"
                 )
-            tls = _mapping(body.get("tls"), f"{where}.tls")
-            if tls.get("insecure") is not True:
-                raise _InvalidError(
-                    f"{where}.tls.insecure: only insecure (plaintext) forwarding is supported;"
-                    " set it to true"
-                )
             queue = _mapping(body.get("sending_queue"), f"{where}.sending_queue")
             return OtlpExporterConfig(
-                endpoint=endpoint.removeprefix("http://"),
+                endpoint=endpoint.removeprefix("http://").removeprefix("https://"),
+                tls=_client_tls(_mapping(body.get("tls"), f"{where}.tls"), f"{where}.tls"),
                 timeout_s=_duration(body.get("timeout", "10s"), f"{where}.timeout"),
                 queue_size=_integer(
                     queue.get("queue_size", 100), f"{where}.sending_queue.queue_size", minimum=1

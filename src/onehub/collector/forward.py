@@ -2,7 +2,8 @@
 
 Batches wait in a bounded queue (`sending_queue.queue_size`); when it is full the newest batch
 is dropped and counted, so a collector that is down downstream never grows our memory. Sends
-are retried with backoff on the codes the OTLP specification calls retryable.
+are retried with backoff on the codes the OTLP specification calls retryable. The channel is
+TLS (optionally mutual) unless the configuration says `tls: {insecure: true}`.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class OtlpForwardExporter:
 
     async def start(self) -> None:
         self._queue = asyncio.Queue(self._config.queue_size)
-        self._channel = grpc.aio.insecure_channel(self._config.endpoint)
+        self._channel = _channel(self._config)
         self._workers = [asyncio.create_task(self._work()) for _ in range(_WORKERS)]
 
     def export(self, batch: Batch) -> None:
@@ -133,6 +134,19 @@ class OtlpForwardExporter:
         await asyncio.gather(*self._workers, return_exceptions=True)
         if self._channel is not None:
             await self._channel.close(grace=None)
+
+
+def _channel(config: OtlpExporterConfig) -> grpc.aio.Channel:
+    tls = config.tls
+    if tls is None:
+        return grpc.aio.insecure_channel(config.endpoint)
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=tls.ca_pem, private_key=tls.key_pem, certificate_chain=tls.cert_pem
+    )
+    options = []
+    if tls.server_name_override is not None:
+        options.append(("grpc.ssl_target_name_override", tls.server_name_override))
+    return grpc.aio.secure_channel(config.endpoint, credentials, options)
 
 
 def _serialize(message: Message) -> bytes:
