@@ -7,6 +7,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.debian_packages import require_program
+
 
 @dataclass(frozen=True)
 class TlsMaterial:
@@ -18,7 +20,8 @@ class TlsMaterial:
 
 
 def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+    openssl = require_program("openssl")
+    subprocess.run([openssl, *args], cwd=cwd, check=True, capture_output=True, timeout=60)
 
 
 def _signed(directory: Path, name: str, subject: str, extensions: str) -> None:

@@ -3,21 +3,17 @@ real HTTP server on a loopback port chosen by the OS."""
 
 from __future__ import annotations
 
-import fcntl
-import os
-import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
 from starlette.types import ASGIApp
 
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.debian_packages import require_program
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -27,28 +23,12 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-_INSTALL_LOCK = Path("/tmp/onehub-chromium-install.lock")
-
-
-def _install_chromium() -> None:
-    # xdist workers may race here; one installs while the others wait on the lock.
-    with _INSTALL_LOCK.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if CHROMIUM.exists():
-            return
-        prefix = [] if os.geteuid() == 0 else ["sudo", "-n"]
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run([*prefix, "apt-get", "update", "-q"], check=True, env=env)
-        subprocess.run([*prefix, "apt-get", "install", "-y", "-q", "chromium"], check=True, env=env)
 
 
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     """Path of Debian's Chromium, installing the package first if it is missing."""
-    if not CHROMIUM.exists():
-        _install_chromium()
-    assert shutil.which(str(CHROMIUM)), "apt-get finished but /usr/bin/chromium is missing"
-    return str(CHROMIUM)
+    return str(require_program("chromium"))
 
 
 @pytest.fixture(scope="module")

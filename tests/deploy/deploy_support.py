@@ -7,11 +7,9 @@ become free ones, paths move under the test's temporary directory.
 
 from __future__ import annotations
 
-import fcntl
 import importlib.util
 import os
 import re
-import shutil
 import socket
 import subprocess
 import time
@@ -20,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tests.debian_packages import require_program
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -31,33 +31,11 @@ APP_COMPOSE = DEPLOY / "docker-compose.yml"
 
 # Debian package that provides each executable the checks run.
 DEBIAN_PACKAGE_OF = {"nginx": "nginx", "prometheus": "prometheus", "promtool": "prometheus"}
-# Serialises apt-get between parallel test workers (dpkg allows one at a time).
-_APT_LOCK = Path("/tmp/onehub-tests-apt.lock")
 
 
 def require_executable(name: str) -> str:
-    """Return the path of `name`, installing its Debian package first if it is missing.
-
-    Raises CalledProcessError if apt-get fails: a check never silently skips a missing tool.
-    """
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
-    if found:
-        return found
-    with _APT_LOCK.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
-        if not found:
-            env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-            subprocess.run(["apt-get", "update"], check=True, env=env, capture_output=True)
-            subprocess.run(
-                ["apt-get", "install", "-y", "--no-install-recommends", DEBIAN_PACKAGE_OF[name]],
-                check=True,
-                env=env,
-                capture_output=True,
-            )
-            found = shutil.which(name, path="/usr/sbin:/usr/bin")
-    assert found, f"{name} still missing after installing {DEBIAN_PACKAGE_OF[name]}"
-    return found
+    """Return the path of `name`, installing its Debian package first if it is missing."""
+    return str(require_program(name, DEBIAN_PACKAGE_OF[name], recommends=False))
 
 
 def docker_compose_binary() -> Path:

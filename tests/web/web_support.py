@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.debian_packages import require_program
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -28,27 +26,11 @@ CHROMIUM_ARGS = [
 ]
 # Set by conftest.py once a test's body has run: whether it failed.
 CALL_FAILED = pytest.StashKey[bool]()
-# Serialises apt-get between parallel test workers (dpkg allows one at a time).
-_APT_LOCK = Path("/tmp/onehub-tests-apt.lock")
 
 
 def require_chromium() -> Path:
-    """Return Debian's Chromium, installing the package first if it is missing.
-
-    Raises CalledProcessError if apt-get fails: the browser tests never silently skip.
-    """
-    if CHROMIUM.exists():
-        return CHROMIUM
-    with _APT_LOCK.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not CHROMIUM.exists():
-            env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-            subprocess.run(["apt-get", "update"], check=True, env=env, capture_output=True)
-            subprocess.run(
-                ["apt-get", "install", "-y", "chromium"], check=True, env=env, capture_output=True
-            )
-    assert CHROMIUM.exists(), shutil.which("chromium")
-    return CHROMIUM
+    """Return Debian's Chromium, installing the package first if it is missing."""
+    return require_program("chromium")
 
 
 def _free_port() -> int:
