@@ -5,7 +5,7 @@ from __future__ import annotations
 from google.protobuf import struct_pb2, timestamp_pb2
 from google.protobuf.message_factory import GetMessageClass
 
-from onehub.gen.onehub.v1 import messages_pb2, models_pb2, topics_pb2
+from onehub.gen.onehub.v1 import messages_pb2, models_pb2, topics_pb2, users_pb2
 
 from .conftest import Gateway
 from .library import library_service
@@ -33,11 +33,37 @@ async def test_responses_use_json_names_and_emit_unpopulated_fields(gateway: Gat
                 "id": "t1",
                 "creatorId": "alice",
                 "createdAt": "2023-11-14T22:13:20.123Z",
+                "updatedAt": None,  # an unset message field is null, as in grpc-gateway
             },
             "name": "Général",
             "users": {"alice": True, "bob": False},
         }
     }
+
+
+async def test_unset_message_fields_are_null_at_every_depth_but_oneofs_stay_out(
+    gateway: Gateway,
+) -> None:
+    text_only = models_pb2.Message(
+        topic_id="t1", content_base=models_pb2.ContentBase(content_type="text/plain")
+    )
+    empty = models_pb2.Message()
+    gateway.backend.answer(
+        "ListMessages", messages_pb2.ListMessagesResponse(messages=[text_only, empty])
+    )
+    gateway.backend.answer("GetUser", users_pb2.GetUserResponse(user=models_pb2.User(id="u1")))
+
+    listed = (await gateway.client.get("/v1/topics/t1/messages")).json()
+    user = (await gateway.client.get("/v1/users/u1")).json()["user"]
+
+    assert listed["pagination"] is None
+    first, second = listed["messages"]
+    assert first["base"] is None
+    assert first["contentBase"]["contentData"] is None
+    assert second["contentBase"] is None
+    # `optional` fields sit in a synthetic oneof: grpc-gateway leaves them out when unset.
+    assert user["createdAt"] is None
+    assert "profileData" not in user
 
 
 async def test_empty_lists_maps_and_scalars_are_present(gateway: Gateway) -> None:

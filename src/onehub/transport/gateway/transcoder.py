@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import grpc
-from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 from opentelemetry import trace
@@ -18,6 +15,7 @@ from starlette.types import Receive, Scope, Send
 from onehub.transport.gateway.auth import credentials_metadata
 from onehub.transport.gateway.errors import GatewayError, error_body, from_rpc_error
 from onehub.transport.gateway.mapping import build_request
+from onehub.transport.gateway.rendering import render_json
 from onehub.transport.gateway.routes import Binding, RouteMatch, RouteTable
 from onehub.transport.gateway.telemetry import (
     ClientCallTracing,
@@ -193,8 +191,4 @@ def _raw_path(scope: Scope) -> str:
 
 
 def _render(response: Message, binding: Binding) -> bytes:
-    document: Any = json_format.MessageToDict(response, always_print_fields_with_no_presence=True)
-    if binding.response_body:
-        field = binding.method.output_type.fields_by_name[binding.response_body]
-        document = document.get(field.json_name)
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    return render_json(response, binding.response_body or None)
