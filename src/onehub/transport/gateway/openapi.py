@@ -298,7 +298,8 @@ def _message_schema(message: Descriptor, schemas: dict[str, Any]) -> dict[str, A
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    """proto3 JSON reads a field's `null` as its default value (responses never send it)."""
+    """Any field may be `null`: proto3 JSON reads it as the default in requests, and responses
+    send it for unset message fields (as grpc-gateway does)."""
     kind = schema.get("type")
     if isinstance(kind, str):
         nullable = {**schema, "type": [kind, "null"]}
