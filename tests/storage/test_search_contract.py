@@ -150,3 +150,18 @@ async def test_a_cursor_only_resumes_the_search_that_made_it(corpus: UnitOfWorkF
         ):
             with pytest.raises(InvalidArgument, match="page_key"):
                 await uow.messages.search(other, PageRequest(cursor, 1))
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    ["example", "alice example com", "docs", "org b", "v1", "x y", "3 14"],
+)
+async def test_words_inside_addresses_urls_and_dotted_names_are_found_on_every_backend(
+    uow_factory: UnitOfWorkFactory, phrase: str
+) -> None:
+    # PostgreSQL's parser reads an e-mail address, a host or a version as one token; the other
+    # backends split them into their words, and so must it.
+    await seed(uow_factory, topics=[topic("t1")])
+    text = "mail alice@example.com, see https://docs.example.org/a/b for v1.2.3 of x.y (3.14)"
+    await seed(uow_factory, messages=[message("m1", "t1", text)])
+    assert await search_ids(uow_factory, MessageQuery(phrase)) == ["m1"]
