@@ -130,7 +130,12 @@ service:
         (
             "receivers: {otlp: {protocols: {grpc: {endpoint: 'x:1', tls: {}}}}}\n"
             "exporters: {debug: {}}\nservice: {pipelines: {traces: {exporters: [debug]}}}",
-            "receivers.otlp.protocols.grpc.tls: unknown key",
+            "receivers.otlp.protocols.grpc.tls.cert_file: required to serve TLS",
+        ),
+        (
+            "receivers: {otlp: {protocols: {http: {tls: {insecure: true}}}}}\n"
+            "exporters: {debug: {}}\nservice: {pipelines: {traces: {exporters: [debug]}}}",
+            "receivers.otlp.protocols.http.tls.insecure: unknown key",
         ),
     ],
 )

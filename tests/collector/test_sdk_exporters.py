@@ -4,8 +4,12 @@ send to the receivers; what they sent is what the query API and the counters sho
 from __future__ import annotations
 
 import asyncio
+import ssl
+from pathlib import Path
 
+import grpc
 import httpx
+import pytest
 from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogs
 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
     OTLPMetricExporter as GrpcMetrics,
@@ -25,7 +29,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from onehub.collector import RunningCollector
+from onehub.collector import RunningCollector, start_collector
+from tests.collector.conftest import loopback_config
+from tests.collector.tls_material import TlsMaterial, make_tls_material
 
 
 def _emit_trace(provider: TracerProvider) -> str:
@@ -151,3 +157,95 @@ async def test_http_exporter_with_gzip_compression(
     trace_id = await asyncio.to_thread(_emit_trace, provider)
     await collector.flush()
     await _check_trace(api, "sdk-gzip", trace_id)
+
+
+def _tls_pipeline(tls: TlsMaterial, *, mutual: bool) -> str:
+    files = f"cert_file: '{tls.server_cert}', key_file: '{tls.server_key}'"
+    if mutual:
+        files += f", client_ca_file: '{tls.ca}'"
+    return f"""
+receivers:
+  otlp:
+    protocols:
+      grpc: {{endpoint: 127.0.0.1:0, tls: {{{files}}}}}
+      http: {{endpoint: 127.0.0.1:0, tls: {{{files}}}}}
+processors:
+  batch: {{send_batch_size: 512, timeout: 20ms}}
+exporters:
+  onehub_store: {{}}
+service:
+  pipelines:
+    traces: {{receivers: [otlp], processors: [batch], exporters: [onehub_store]}}
+"""
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
+    return make_tls_material(tmp_path_factory.mktemp("tls"))
+
+
+async def _received_traces(collector: RunningCollector) -> int:
+    await collector.flush()
+    return int(collector.status()["received"]["traces"]["received_items"])
+
+
+@pytest.mark.parametrize("mutual", [False, True], ids=["tls", "mutual-tls"])
+async def test_sdk_exporters_deliver_over_tls(
+    tmp_path: Path, tls: TlsMaterial, mutual: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # requests lets these variables override the session's CA file that the SDK's HTTP
+    # exporter sets from certificate_file (psf/requests#3829); some machines set them.
+    for variable in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(variable, raising=False)
+    collector = await start_collector(loopback_config(tmp_path, _tls_pipeline(tls, mutual=mutual)))
+    try:
+        ca, cert, key = (path.read_bytes() for path in (tls.ca, tls.client_cert, tls.client_key))
+        cert_path, key_path = str(tls.client_cert), str(tls.client_key)
+        grpc_credentials = grpc.ssl_channel_credentials(
+            ca, *((key, cert) if mutual else (None, None))
+        )
+        client_files = {"client_certificate_file": cert_path, "client_key_file": key_path}
+        exporters = [
+            GrpcSpans(
+                endpoint=f"localhost:{collector.otlp_grpc_port}", credentials=grpc_credentials
+            ),
+            HttpSpans(
+                endpoint=f"https://localhost:{collector.otlp_http_port}/v1/traces",
+                certificate_file=str(tls.ca),
+                **(client_files if mutual else {}),
+            ),
+        ]
+        for exporter in exporters:
+            provider = TracerProvider(resource=Resource.create({"service.name": "sdk-tls"}))
+            provider.add_span_processor(SimpleSpanProcessor(exporter))
+            await asyncio.to_thread(_emit_trace, provider)
+        assert await _received_traces(collector) == 4
+    finally:
+        await collector.stop()
+
+
+async def test_a_mutual_tls_receiver_refuses_clients_without_a_certificate(
+    tmp_path: Path, tls: TlsMaterial
+) -> None:
+    collector = await start_collector(loopback_config(tmp_path, _tls_pipeline(tls, mutual=True)))
+    try:
+        credentials = grpc.ssl_channel_credentials(tls.ca.read_bytes())
+        async with grpc.aio.secure_channel(
+            f"localhost:{collector.otlp_grpc_port}", credentials
+        ) as channel:
+            export = channel.unary_unary(
+                "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+            )
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await export(b"", timeout=5)
+        assert refused.value.code() is grpc.StatusCode.UNAVAILABLE
+        async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=tls.ca)) as client:
+            with pytest.raises(httpx.TransportError):
+                await client.post(
+                    f"https://localhost:{collector.otlp_http_port}/v1/traces",
+                    content=b"",
+                    headers={"Content-Type": "application/x-protobuf"},
+                )
+        assert await _received_traces(collector) == 0
+    finally:
+        await collector.stop()

@@ -187,13 +187,17 @@ async def start_collector(config: CollectorConfig) -> RunningCollector:
                     pipelines,
                     config.otlp_grpc_addr,
                     max_message_bytes=pipeline.receiver.grpc_max_message_bytes,
+                    tls=pipeline.receiver.grpc_tls,
                 )
             except OSError as exc:
                 raise CollectorStartError(str(exc)) from None
         for sock, role in sockets:
             if role == "otlp_http":
                 server = HttpServer(
-                    http_receiver_app(pipelines, pipeline.receiver), sock, "OTLP/HTTP"
+                    http_receiver_app(pipelines, pipeline.receiver),
+                    sock,
+                    "OTLP/HTTP",
+                    tls=pipeline.receiver.http_tls,
                 )
                 running._http_servers.append(server)
                 running.otlp_http_port = server.port

@@ -22,9 +22,22 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class ServerTls:
+    """TLS on a receiver: its certificate and key, and the CA that client certificates must
+    chain to (mutual TLS) when given. Paths; the files were checked when the configuration was
+    read."""
+
+    cert_file: str
+    key_file: str
+    client_ca_file: str | None = None
+
+
+@dataclass(frozen=True)
 class ReceiverConfig:
     grpc_endpoint: str | None = "127.0.0.1:4317"
     http_endpoint: str | None = "127.0.0.1:4318"
+    grpc_tls: ServerTls | None = None  # None: plaintext
+    http_tls: ServerTls | None = None
     grpc_max_message_bytes: int = 16 * 1024 * 1024
     http_max_body_bytes: int = 16 * 1024 * 1024
     cors_allowed_origins: tuple[str, ...] = ()

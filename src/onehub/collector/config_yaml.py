@@ -8,6 +8,8 @@ receivers:
       grpc: {endpoint: HOST:PORT, max_recv_msg_size_mib: 16}
       http: {endpoint: HOST:PORT, max_request_body_size: BYTES,
              cors: {allowed_origins: [GLOB...], allowed_headers: [NAME...]}}
+      # either protocol may add tls: {cert_file: PEM, key_file: PEM, client_ca_file: PEM};
+      # with client_ca_file, clients must present a certificate it signed (mutual TLS)
 processors:
   batch: {send_batch_size: 2048, timeout: 200ms}
   memory_limiter: {limit_mib: 64}          # bytes accepted but not yet exported
@@ -53,6 +55,7 @@ from onehub.collector.config import (
     PipelineSpec,
     ProcessorConfig,
     ReceiverConfig,
+    ServerTls,
     Signal,
     StoreExporterConfig,
 )
@@ -158,6 +161,21 @@ def _client_tls(tls: dict[str, Any], where: str) -> ClientTls | None:
     return ClientTls(_pem_file(tls.get("ca_file"), f"{where}.ca_file"), cert, key, name)
 
 
+def _server_tls(value: Any, where: str) -> ServerTls | None:
+    """A receiver's TLS settings (absent: plaintext); every file must be a readable PEM."""
+    if value is None:
+        return None
+    tls = _mapping(value, where)
+    _only(tls, {"cert_file", "key_file", "client_ca_file"}, where)
+    for key in ("cert_file", "key_file"):
+        if tls.get(key) is None:
+            raise _InvalidError(f"{where}.{key}: required to serve TLS")
+        _pem_file(tls[key], f"{where}.{key}")
+    client_ca = tls.get("client_ca_file")
+    _pem_file(client_ca, f"{where}.client_ca_file")
+    return ServerTls(tls["cert_file"], tls["key_file"], client_ca)
+
+
 def _pem_file(value: Any, where: str) -> bytes | None:
     if value is None:
         return None
@@ -222,8 +240,8 @@ class _Parser:
             raise _InvalidError(f"{where}.protocols: enable grpc, http or both")
         grpc = _mapping(protocols.get("grpc"), f"{where}.protocols.grpc")
         http = _mapping(protocols.get("http"), f"{where}.protocols.http")
-        _only(grpc, {"endpoint", "max_recv_msg_size_mib"}, f"{where}.protocols.grpc")
-        _only(http, {"endpoint", "max_request_body_size", "cors"}, f"{where}.protocols.http")
+        _only(grpc, {"endpoint", "max_recv_msg_size_mib", "tls"}, f"{where}.protocols.grpc")
+        _only(http, {"endpoint", "max_request_body_size", "cors", "tls"}, f"{where}.protocols.http")
         cors = _mapping(http.get("cors"), f"{where}.protocols.http.cors")
         _only(
             cors, {"allowed_origins", "allowed_headers", "max_age"}, f"{where}.protocols.http.cors"
@@ -236,6 +254,8 @@ class _Parser:
             http_endpoint=str(http.get("endpoint", defaults.http_endpoint))
             if "http" in protocols
             else None,
+            grpc_tls=_server_tls(grpc.get("tls"), f"{where}.protocols.grpc.tls"),
+            http_tls=_server_tls(http.get("tls"), f"{where}.protocols.http.tls"),
             grpc_max_message_bytes=_integer(
                 grpc.get("max_recv_msg_size_mib", 16),
                 f"{where}.protocols.grpc.max_recv_msg_size_mib",

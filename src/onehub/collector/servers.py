@@ -7,10 +7,14 @@ import asyncio
 import contextlib
 import os
 import socket
+import ssl
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
+
+from onehub.collector.config import ServerTls
 
 
 class CollectorStartError(Exception):
@@ -60,7 +64,9 @@ class _QuietServer(uvicorn.Server):
 class HttpServer:
     """A uvicorn server on an already bound socket."""
 
-    def __init__(self, app: ASGIApp, sock: socket.socket, name: str) -> None:
+    def __init__(
+        self, app: ASGIApp, sock: socket.socket, name: str, tls: ServerTls | None = None
+    ) -> None:
         self.sock = sock
         self.port: int = sock.getsockname()[1]
         config = uvicorn.Config(
@@ -71,6 +77,7 @@ class HttpServer:
             ws="none",
             timeout_graceful_shutdown=3,
             server_header=False,
+            **({} if tls is None else _ssl_options(tls)),
         )
         self._server = _QuietServer(config)
         self._task: asyncio.Task[None] | None = None
@@ -90,3 +97,11 @@ class HttpServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self.sock.close()
+
+
+def _ssl_options(tls: ServerTls) -> dict[str, Any]:
+    """uvicorn's TLS settings for `tls`: client certificates required when a CA is given."""
+    options: dict[str, Any] = {"ssl_certfile": tls.cert_file, "ssl_keyfile": tls.key_file}
+    if tls.client_ca_file is not None:
+        options |= {"ssl_ca_certs": tls.client_ca_file, "ssl_cert_reqs": ssl.CERT_REQUIRED}
+    return options

@@ -8,6 +8,7 @@ size limit itself with RESOURCE_EXHAUSTED.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import grpc
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
@@ -16,7 +17,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from onehub.collector.config import SIGNALS, Signal
+from onehub.collector.config import SIGNALS, ServerTls, Signal
 from onehub.collector.pipeline import Pipelines
 from onehub.collector.receivers.ingest import ReceiveError, decode, ingest, wait_for_room
 
@@ -57,7 +58,11 @@ def _export_handler(pipelines: Pipelines, signal: Signal) -> Handler:
 
 
 async def start_grpc_receiver(
-    pipelines: Pipelines, address: str, *, max_message_bytes: int
+    pipelines: Pipelines,
+    address: str,
+    *,
+    max_message_bytes: int,
+    tls: ServerTls | None = None,
 ) -> tuple[grpc.aio.Server, int]:
     """Start the receiver on `address` (HOST:PORT, port 0 allowed); returns (server, port).
 
@@ -76,7 +81,10 @@ async def start_grpc_receiver(
         handlers.append(grpc.method_handlers_generic_handler(_SERVICES[signal], {"Export": method}))
     server.add_generic_rpc_handlers(handlers)
     try:
-        port = server.add_insecure_port(address)
+        if tls is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, _server_credentials(tls))
     except RuntimeError:
         port = 0
     if port == 0:
@@ -85,3 +93,12 @@ async def start_grpc_receiver(
         )
     await server.start()
     return server, port
+
+
+def _server_credentials(tls: ServerTls) -> grpc.ServerCredentials:
+    client_ca = None if tls.client_ca_file is None else Path(tls.client_ca_file).read_bytes()
+    return grpc.ssl_server_credentials(
+        [(Path(tls.key_file).read_bytes(), Path(tls.cert_file).read_bytes())],
+        root_certificates=client_ca,
+        require_client_auth=client_ca is not None,
+    )
