@@ -1,0 +1,66 @@
+"""OneHub's own telemetry reaches a collector that only speaks TLS, with the CA the standard
+variable names, over OTLP/gRPC and OTLP/HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from opentelemetry import trace
+
+from onehub.collector import start_collector
+from onehub.telemetry import setup_telemetry, telemetry_config_from_env
+from tests.collector.conftest import loopback_config
+from tests.collector.tls_material import make_tls_material
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+async def test_spans_reach_a_tls_collector(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, protocol: str
+) -> None:
+    tls = make_tls_material(tmp_path / "tls")
+    files = f"{{cert_file: '{tls.server_cert}', key_file: '{tls.server_key}'}}"
+    collector = await start_collector(
+        loopback_config(
+            tmp_path / "collector",
+            f"""
+receivers:
+  otlp:
+    protocols:
+      grpc: {{endpoint: 127.0.0.1:0, tls: {files}}}
+      http: {{endpoint: 127.0.0.1:0, tls: {files}}}
+exporters:
+  onehub_store: {{}}
+service:
+  pipelines:
+    traces: {{receivers: [otlp], exporters: [onehub_store]}}
+""",
+        )
+    )
+    # The SDK's exporters read the CA file from the environment themselves; requests would let
+    # REQUESTS_CA_BUNDLE override it (see README), so it is cleared here.
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", str(tls.ca))
+    for variable in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(variable, raising=False)
+    port = collector.otlp_grpc_port if protocol == "grpc" else collector.otlp_http_port
+    env = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"https://localhost:{port}",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+    }
+    telemetry = setup_telemetry(telemetry_config_from_env(env, collector=None))
+    try:
+        with trace.get_tracer("t").start_as_current_span("over-tls"):
+            pass
+    finally:
+        # Flushes the span; in a thread, since the collector serves on this event loop.
+        await asyncio.to_thread(telemetry.shutdown)
+    try:
+        await collector.flush()
+        received = collector.status()["received"]["traces"]["received_items"]
+        assert received == 1
+        assert telemetry.dropped_spans == 0
+    finally:
+        await collector.stop()
