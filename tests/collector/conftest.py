@@ -13,6 +13,7 @@ from google.protobuf.message import Message
 
 from onehub.collector import CollectorConfig, RunningCollector, parse_config, start_collector
 from tests.collector.dataset import Dataset, build
+from tests.collector.tls_material import TlsMaterial, make_tls_material
 
 # The built-in pipeline's shape with a short batch timeout: tests still call flush().
 TEST_PIPELINE = """
@@ -102,3 +103,9 @@ async def data(send: Send) -> Dataset:
     await send("traces", dataset.traces)
     await send("logs", dataset.logs)
     return dataset
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
+    """A throw-away CA with server and client certificates (see tls_material.py)."""
+    return make_tls_material(tmp_path_factory.mktemp("tls"))

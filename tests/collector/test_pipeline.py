@@ -12,12 +12,13 @@ from pathlib import Path
 import grpc
 import httpx
 import pytest
+from google.protobuf.message import Message
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 from onehub.collector import RunningCollector, start_collector
 from tests.collector.conftest import loopback_config, now_us
 from tests.collector.otlp_builders import SpanSpec, new_trace_id, traces_request
-from tests.collector.tls_material import TlsMaterial, make_tls_material
+from tests.collector.tls_material import TlsMaterial
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 
@@ -46,6 +47,18 @@ service:
     traces: {{receivers: [otlp], processors: [attributes/tag, batch],
               exporters: [onehub_store, otlp/next, debug]}}
 """
+
+
+async def _post_and_flush(collector: RunningCollector, request: Message) -> None:
+    """Send `request` to the collector's OTLP/HTTP receiver and wait until it is processed."""
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            f"http://127.0.0.1:{collector.otlp_http_port}/v1/traces",
+            content=request.SerializeToString(),
+            headers=PROTOBUF,
+        )
+    assert response.status_code == 200
+    await collector.flush()
 
 
 async def _tags_of_only_span(ui_port: int, trace_hex: str) -> dict[str, object]:
@@ -81,14 +94,7 @@ async def test_forwarding_chains_to_a_second_collector_with_processed_attributes
                 )
             ]
         )
-        async with httpx.AsyncClient() as client:
-            response = await client.post(
-                f"http://127.0.0.1:{first.otlp_http_port}/v1/traces",
-                content=request.SerializeToString(),
-                headers=PROTOBUF,
-            )
-        assert response.status_code == 200
-        await first.flush()
+        await _post_and_flush(first, request)
 
         expected = {"deployment": "edge", "http.route": "/redacted", "peer": "/redacted"}
         for collector in (first, second):
@@ -110,16 +116,8 @@ async def test_forwarding_to_a_dead_collector_never_blocks_local_storage(tmp_pat
     collector = await start_collector(config)
     try:
         trace_id = new_trace_id()
-        async with httpx.AsyncClient() as client:
-            response = await client.post(
-                f"http://127.0.0.1:{collector.otlp_http_port}/v1/traces",
-                content=traces_request(
-                    [SpanSpec("s", "op", now_us(), 1, trace_id)]
-                ).SerializeToString(),
-                headers=PROTOBUF,
-            )
-        assert response.status_code == 200
-        await collector.flush()
+        request = traces_request([SpanSpec("s", "op", now_us(), 1, trace_id)])
+        await _post_and_flush(collector, request)
         await _tags_of_only_span(collector.ui_port or 0, trace_id.hex())
         assert collector.pipelines.pending_bytes() == 0
     finally:
@@ -142,11 +140,6 @@ class _TraceSink(trace_service_pb2_grpc.TraceServiceServicer):
             for span in scope.spans
         )
         return trace_service_pb2.ExportTraceServiceResponse()
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
-    return make_tls_material(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture
@@ -187,15 +180,9 @@ service:
 
 async def _send_one_trace(collector: RunningCollector) -> bytes:
     trace_id = new_trace_id()
-    request = traces_request([SpanSpec("edge-svc", "GET /", now_us(), 5, trace_id)])
-    async with httpx.AsyncClient() as client:
-        response = await client.post(
-            f"http://127.0.0.1:{collector.otlp_http_port}/v1/traces",
-            content=request.SerializeToString(),
-            headers=PROTOBUF,
-        )
-    assert response.status_code == 200
-    await collector.flush()
+    await _post_and_flush(
+        collector, traces_request([SpanSpec("edge-svc", "GET /", now_us(), 5, trace_id)])
+    )
     return trace_id
 
 

@@ -31,7 +31,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from onehub.collector import RunningCollector, start_collector
 from tests.collector.conftest import loopback_config
-from tests.collector.tls_material import TlsMaterial, make_tls_material
+from tests.collector.tls_material import TlsMaterial
 
 
 def _emit_trace(provider: TracerProvider) -> str:
@@ -177,11 +177,6 @@ service:
   pipelines:
     traces: {{receivers: [otlp], processors: [batch], exporters: [onehub_store]}}
 """
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
-    return make_tls_material(tmp_path_factory.mktemp("tls"))
 
 
 async def _received_traces(collector: RunningCollector) -> int:
