@@ -39,6 +39,7 @@ from onehub.telemetry import (
     telemetry_config_from_env,
 )
 from onehub.transport.gateway.app import create_gateway_app
+from onehub.transport.grpc.limits import GRPC_SIZE_OPTIONS
 from onehub.transport.grpc.server import GrpcBindError, start_grpc_server
 from onehub.web.routes import web_routes
 
@@ -150,6 +151,7 @@ async def start_onehub(
 
         channel = grpc.aio.insecure_channel(
             f"{_connect_host(settings.addr)}:{grpc_port}",
+            options=GRPC_SIZE_OPTIONS,
             interceptors=grpc_client_interceptors(telemetry),
         )
         undo.push_async_callback(channel.close, None)

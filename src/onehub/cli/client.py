@@ -18,6 +18,7 @@ import grpc
 
 from onehub.config import ConfigError, split_host_port
 from onehub.gen.onehub.v1 import messages_pb2_grpc, topics_pb2_grpc, users_pb2_grpc
+from onehub.transport.grpc.limits import GRPC_SIZE_OPTIONS
 
 if TYPE_CHECKING:
     from onehub.gen.onehub.v1.messages_pb2_grpc import MessageServiceAsyncStub
@@ -146,7 +147,7 @@ class Hub:
 @asynccontextmanager
 async def connect(options: ClientOptions) -> AsyncIterator[Hub]:
     """Open one channel to `options.server`; nothing is sent until the first call."""
-    async with grpc.aio.insecure_channel(options.server) as channel:
+    async with grpc.aio.insecure_channel(options.server, options=GRPC_SIZE_OPTIONS) as channel:
         yield Hub(
             options=options,
             topics=topics_pb2_grpc.TopicServiceStub(channel),

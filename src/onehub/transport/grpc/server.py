@@ -19,6 +19,7 @@ from onehub.gen.onehub.v1 import (
 from onehub.services.auth import Authenticator
 from onehub.services.bundle import Services
 from onehub.transport.grpc.interceptors import AuthInterceptor, ErrorMappingInterceptor
+from onehub.transport.grpc.limits import GRPC_SIZE_OPTIONS
 from onehub.transport.grpc.messages import MessageServicer
 from onehub.transport.grpc.topics import TopicServicer
 from onehub.transport.grpc.users import UserServicer
@@ -55,7 +56,7 @@ async def start_grpc_server(
     server = grpc.aio.server(
         interceptors=[*interceptors, ErrorMappingInterceptor(), AuthInterceptor(authenticator)],
         # Without this, Linux lets a second server bind the same port and share its traffic.
-        options=[("grpc.so_reuseport", 0)],
+        options=[("grpc.so_reuseport", 0), *GRPC_SIZE_OPTIONS],
     )
     topics_pb2_grpc.add_TopicServiceServicer_to_server(TopicServicer(services.topics), server)
     messages_pb2_grpc.add_MessageServiceServicer_to_server(
