@@ -131,7 +131,7 @@ def read_new_password(from_stdin: bool) -> str:
 
 def run_set_password(args: argparse.Namespace) -> int:
     # Imported here: it pulls in SQLAlchemy and the services, which the other commands never need.
-    from .passwords import set_password_command
+    from onehub.app.passwords import set_password_command
 
     db_endpoint = args.db_endpoint or os.environ.get(ENV_DB_ENDPOINT) or DEFAULT_DB_ENDPOINT
     password = read_new_password(args.password_stdin)
