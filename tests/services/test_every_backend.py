@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 
@@ -118,3 +119,28 @@ async def test_password_login(uow_factory: UnitOfWorkFactory) -> None:
     auth = Authenticator(PasswordChecker(uow_factory, cheap_hasher()))
 
     assert (await auth.authenticate("alice", "correct horse")).user_id == "alice"
+
+
+async def test_updates_carry_the_time_of_the_services_clock(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    ticks = iter(datetime(2030, 1, 1, 12, minute, tzinfo=UTC) for minute in range(60))
+    services = build_services(uow_factory, clock=lambda: next(ticks))
+    await services.users.create_user(ADMIN, User(id="alice", name="Alice"))
+    await services.topics.create_topic(ALICE, Topic(id="t", creator_id="", name="t"))
+    await services.messages.create_messages(ALICE, "t", [text("a", id="m")])
+
+    user = await services.users.update_user(ALICE, User(id="alice", name="Al"), ["name"])
+    topic = await services.topics.update_topic(
+        ALICE, Topic(id="t", creator_id="", name="u"), ["name"]
+    )
+    message = await services.messages.update_message(ALICE, text("b", id="m"), ["content_text"])
+
+    stored = [
+        (await services.users.get_users(ALICE, ["alice"]))["alice"].updated_at,
+        (await services.topics.get_topic(ALICE, "t")).updated_at,
+        (await services.messages.get_message(ALICE, "m")).updated_at,
+    ]
+    expected = [datetime(2030, 1, 1, 12, minute, tzinfo=UTC) for minute in (3, 4, 5)]
+    assert [user.updated_at, topic.updated_at, message.updated_at] == expected
+    assert stored == expected

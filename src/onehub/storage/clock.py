@@ -1,28 +1,23 @@
 """Timestamps written by the stores: UTC, microsecond precision, strictly increasing in-process.
 
 Strictly increasing so that messages created one after another (or in one batch) keep their
-order when listed by creation time, whatever the clock's resolution.
+order when listed by creation time, whatever the clock's resolution. The services stamp what
+they write with their (injectable) clock; a store falls back on the same kind of clock only for
+an entity that arrives without a time.
 """
 
 from __future__ import annotations
 
-import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-_MICROSECOND = timedelta(microseconds=1)
-_lock = threading.Lock()
-_last = datetime.min.replace(tzinfo=UTC)
+from onehub.services.clock import UtcClock
+
+utc_now = UtcClock()
 
 
-def utc_now() -> datetime:
-    """Return the current UTC time, later than every value this process returned before."""
-    global _last
-    with _lock:
-        now = datetime.now(UTC)
-        if now <= _last:
-            now = _last + _MICROSECOND
-        _last = now
-        return now
+def stamp(value: datetime | None) -> datetime:
+    """Return `value` as UTC, or now if the caller gave no time."""
+    return utc_now() if value is None else as_utc(value)
 
 
 def as_utc(value: datetime) -> datetime:

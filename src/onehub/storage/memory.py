@@ -27,7 +27,7 @@ from onehub.services.ports import (
     UserStore,
 )
 
-from .clock import as_utc, utc_now
+from .clock import as_utc, stamp, utc_now
 from .keyset import TOPICS_ORDER, USERS_ORDER, topic_messages_order
 from .text_search import search_order, search_words
 from .tracing import db_span, storage_tracer
@@ -148,7 +148,7 @@ class MemoryUserStore:
         stored = replace(
             user,
             created_at=current.created_at,
-            updated_at=utc_now(),
+            updated_at=stamp(user.updated_at),
             version=current.version + 1,
         )
         tables.users[user.id] = stored
@@ -225,7 +225,7 @@ class MemoryTopicStore:
             topic,
             users=frozenset(topic.users),
             created_at=current.created_at,
-            updated_at=utc_now(),
+            updated_at=stamp(topic.updated_at),
             version=current.version + 1,
         )
         tables.topics[topic.id] = stored
@@ -303,7 +303,7 @@ class MemoryMessageStore:
         stored = replace(
             message,
             created_at=current.created_at,
-            updated_at=utc_now(),
+            updated_at=stamp(message.updated_at),
             version=current.version + 1,
         )
         tables.messages[message.id] = stored

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from onehub.domain.errors import Aborted, AlreadyExists, NotFound
 from onehub.domain.models import Message, MessageQuery, Page, PageRequest
 
-from .clock import as_utc, utc_now
+from .clock import as_utc, stamp, utc_now
 from .keyset import topic_messages_order
 from .sql_paging import existing_ids, fetch_page, raise_missing_or_stale, rows_by_id
 from .sql_transaction import SqlTransaction
@@ -146,7 +146,7 @@ class SqlMessageStore:
     @db_span("db.UpdateMessage")
     async def update(self, message: Message, expected_version: int) -> Message:
         check_message(message)
-        now = utc_now()
+        now = stamp(message.updated_at)
         statement = (
             update(message_rows)
             .where(message_rows.c.id == message.id, message_rows.c.version == expected_version)

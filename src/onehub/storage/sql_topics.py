@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from onehub.domain.errors import AlreadyExists
 from onehub.domain.models import Page, PageRequest, Topic
 
-from .clock import as_utc, utc_now
+from .clock import as_utc, stamp, utc_now
 from .keyset import TOPICS_ORDER
 from .sql_paging import fetch_page, raise_missing_or_stale, rows_by_id
 from .sql_transaction import SqlTransaction
@@ -84,7 +84,7 @@ class SqlTopicStore:
     @db_span("db.UpdateTopic")
     async def update(self, topic: Topic, expected_version: int) -> Topic:
         _check(topic)
-        now = utc_now()
+        now = stamp(topic.updated_at)
         statement = (
             update(topics)
             .where(topics.c.id == topic.id, topics.c.version == expected_version)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from onehub.domain.errors import AlreadyExists, NotFound
 from onehub.domain.models import Page, PageRequest, User
 
-from .clock import as_utc, utc_now
+from .clock import as_utc, stamp, utc_now
 from .keyset import USERS_ORDER
 from .sql_paging import fetch_page, raise_missing_or_stale, rows_by_id
 from .sql_transaction import SqlTransaction
@@ -85,7 +85,7 @@ class SqlUserStore:
     @db_span("db.UpdateUser")
     async def update(self, user: User, expected_version: int) -> User:
         _check(user)
-        now = utc_now()
+        now = stamp(user.updated_at)
         statement = (
             update(users)
             .where(users.c.id == user.id, users.c.version == expected_version)
