@@ -137,7 +137,9 @@ async def test_update_replaces_content_and_reindexes_it(uow_factory: UnitOfWorkF
     async with uow_factory() as uow:
         before = await uow.messages.get("m1")
         assert before is not None
-        changed = replace(before, topic_id="t2", content_text="pears", content_data={"k": 1})
+        changed = replace(
+            before, topic_id="t2", content_text="pears", content_data={"k": 1}, updated_at=None
+        )
         after = await uow.messages.update(changed, expected_version=1)
         await uow.commit()
     async with uow_factory() as uow:

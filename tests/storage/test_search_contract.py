@@ -112,7 +112,9 @@ async def test_order_by_updated_at_follows_edits(corpus: UnitOfWorkFactory) -> N
         for mid in ("m2", "m5"):
             current = await uow.messages.get(mid)
             assert current is not None
-            await uow.messages.update(replace(current, content_text="edited"), current.version)
+            await uow.messages.update(
+                replace(current, content_text="edited", updated_at=None), current.version
+            )
         await uow.commit()
     newest = await search_ids(corpus, MessageQuery(order_by=["-updated_at"]), size=2)
     oldest = await search_ids(corpus, MessageQuery(order_by=["updated_at", "-id"]), size=2)

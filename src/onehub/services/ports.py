@@ -35,6 +35,7 @@ class UserStore(Protocol):
     async def update(self, user: User, expected_version: int) -> User:
         """Replace the stored user with `user` (version incremented) and return it.
 
+        The stored `updated_at` is `user.updated_at` (the caller's clock), or now if None.
         Raise NotFound if it is gone, Aborted if its stored version is not `expected_version`.
         """
 
@@ -62,7 +63,10 @@ class TopicStore(Protocol):
         """Insert and return the stored topic. Raise AlreadyExists if the id is taken."""
 
     async def update(self, topic: Topic, expected_version: int) -> Topic:
-        """Replace the stored topic (version incremented). NotFound if gone, Aborted if stale."""
+        """Replace the stored topic (version incremented). NotFound if gone, Aborted if stale.
+
+        The stored `updated_at` is `topic.updated_at` (the caller's clock), or now if None.
+        """
 
     async def delete(self, topic_id: str) -> bool:
         """Delete the topic and every message in it; return False if there was no topic."""
@@ -82,7 +86,10 @@ class MessageStore(Protocol):
         """Insert all messages or none. Raise AlreadyExists (naming the id) if any id is taken."""
 
     async def update(self, message: Message, expected_version: int) -> Message:
-        """Replace the stored message (version incremented). NotFound if gone, Aborted if stale."""
+        """Replace the stored message (version incremented). NotFound if gone, Aborted if stale.
+
+        The stored `updated_at` is `message.updated_at` (the caller's clock), or now if None.
+        """
 
     async def delete(self, message_id: str) -> bool:
         """Delete the message; return False if there was none."""
