@@ -24,8 +24,14 @@ from tests.debian_packages import require_program
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 NGINX_CONF = DEPLOY / "nginx" / "nginx.conf"
-PROMETHEUS_YML = DEPLOY / "prometheus.yml"
-COLLECTOR_YAML = DEPLOY / "otel-collector-config.yaml"
+PROMETHEUS_YML = DEPLOY / "prometheus" / "prometheus.yml"
+PROMETHEUS_RULES = DEPLOY / "prometheus" / "rules"
+K8S_BASE = DEPLOY / "base"
+JAEGER_BADGER = K8S_BASE / "jaeger-badger.yaml"
+JAEGER_OPENSEARCH = K8S_BASE / "jaeger-opensearch.yaml"
+PROMETHEUS_RULE_TESTS = DEPLOY / "prometheus" / "tests"
+K8S_CLUSTER = DEPLOY / "cluster"
+COLLECTOR_YAML = DEPLOY / "base" / "otel-collector-config.yaml"
 DB_COMPOSE = DEPLOY / "db-docker-compose.yml"
 APP_COMPOSE = DEPLOY / "docker-compose.yml"
 
@@ -127,6 +133,8 @@ def render_prometheus_config(onehub_gateway_port: int, scrape_interval: str = "1
     job["static_configs"] = [{"targets": [f"127.0.0.1:{onehub_gateway_port}"]}]
     config["global"]["scrape_interval"] = scrape_interval
     config["scrape_configs"] = [job]
+    # The committed rules, loaded by the real Prometheus the topology test starts.
+    config["rule_files"] = [str(PROMETHEUS_RULES / "*.yml")]
     return yaml.safe_dump(config, sort_keys=False)
 
 

@@ -24,7 +24,9 @@ from deploy_support import (
     COLLECTOR_YAML,
     DB_COMPOSE,
     DEPLOY,
+    JAEGER_BADGER,
     NGINX_CONF,
+    PROMETHEUS_RULES,
     PROMETHEUS_YML,
     REPO,
     docker_compose_binary,
@@ -83,13 +85,19 @@ def test_infrastructure_services_match_the_original_layout() -> None:
     assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
     assert any(v["target"] == "/var/lib/postgresql/data" for v in postgres["volumes"])
     assert "opentelemetry-collector-contrib" in services["otel-collector"]["image"]
-    jaeger_env = services["jaeger"]["environment"]
-    assert jaeger_env["QUERY_BASE_PATH"] == "/jaeger"
-    assert jaeger_env["COLLECTOR_OTLP_ENABLED"] == "true"
+    jaeger = services["jaeger"]
+    assert re.fullmatch(r"jaegertracing/jaeger:2\.\d+\.\d+", jaeger["image"])
+    jaeger_mounts = {v["target"]: v for v in jaeger["volumes"]}
+    assert Path(jaeger_mounts["/etc/jaeger/config.yaml"]["source"]) == JAEGER_BADGER
+    # Badger's files on a named volume: traces survive a restart of the container.
+    assert jaeger_mounts["/badger"]["type"] == "volume"
+    collector_mounts = {v["target"]: v for v in services["otel-collector"]["volumes"]}
+    assert collector_mounts["/var/lib/otelcol/queue"]["type"] == "volume"
     prometheus_args = services["prometheus"]["command"]
     assert "--web.route-prefix=/prometheus/" in prometheus_args
     mounted = {v["target"]: Path(v["source"]) for v in services["prometheus"]["volumes"]}
     assert mounted["/etc/prometheus/prometheus.yml"] == PROMETHEUS_YML
+    assert mounted["/etc/prometheus/rules"] == PROMETHEUS_RULES
 
 
 def test_onehub_service_runs_serve_with_settings_onehub_accepts() -> None:
@@ -209,11 +217,13 @@ def test_collector_pipelines_only_use_components_that_are_configured() -> None:
     assert set(service["extensions"]) <= set(config["extensions"])
     for name, pipeline in service["pipelines"].items():
         for section in ("receivers", "processors", "exporters"):
-            unknown = set(pipeline.get(section, [])) - set(config.get(section) or {})
+            # A connector is the exporter of one pipeline and the receiver of another.
+            known = set(config.get(section) or {}) | set(config.get("connectors") or {})
+            unknown = set(pipeline.get(section, [])) - known
             assert not unknown, f"pipeline {name} uses undefined {section}: {unknown}"
         assert pipeline["receivers"], name
         assert pipeline["exporters"], name
-    assert service["pipelines"]["traces"]["exporters"] == ["otlp/jaeger", "debug"]
+    assert service["pipelines"]["traces"]["exporters"] == ["otlp/jaeger", "spanmetrics", "debug"]
     assert "prometheus" in service["pipelines"]["metrics"]["exporters"]
     assert "postgresql" in service["pipelines"]["metrics"]["receivers"]
 
@@ -223,9 +233,10 @@ def test_collector_endpoints_match_the_original() -> None:
     protocols = config["receivers"]["otlp"]["protocols"]
     assert protocols["grpc"]["endpoint"] == "0.0.0.0:4317"
     assert protocols["http"]["endpoint"] == "0.0.0.0:4318"
-    assert config["receivers"]["postgresql"]["endpoint"] == "postgres:5432"
+    assert config["receivers"]["postgresql"]["endpoint"] == "${env:POSTGRES_HOST:-postgres}:5432"
     exporters = config["exporters"]
-    assert exporters["otlp/jaeger"] == {"endpoint": "jaeger:4317", "tls": {"insecure": True}}
+    assert exporters["otlp/jaeger"]["endpoint"] == "jaeger:4317"
+    assert exporters["otlp/jaeger"]["tls"] == {"insecure": True}
     assert exporters["prometheus"] == {"endpoint": "0.0.0.0:9090", "namespace": "onehub"}
     assert "debug" in exporters
     assert "health_check" in config["extensions"]
@@ -233,6 +244,7 @@ def test_collector_endpoints_match_the_original() -> None:
 
 
 def test_collector_config_variables_are_set_by_compose() -> None:
+    # Variables with a default (${env:NAME:-default}) may be left unset.
     wanted = set(re.findall(r"\$\{env:(\w+)\}", COLLECTOR_YAML.read_text()))
     collector = resolved(DB_COMPOSE)["services"]["otel-collector"]
     assert wanted, "the postgresql receiver reads its credentials from the environment"
