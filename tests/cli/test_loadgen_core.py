@@ -71,11 +71,16 @@ async def test_a_count_run_creates_users_then_topics_then_messages_and_stops_at_
 
     report = await run_load(plan, client, target="127.0.0.1:1")
 
-    assert client.users == ["lgabcu0", "lgabcu1"]
-    assert [topic for topic, _ in client.topics] == ["lgabct0", "lgabct1", "lgabct2"]
-    assert all(members == ("lgabcu0", "lgabcu1") for _, members in client.topics)
+    users = ("loadgen-abc-user-0", "loadgen-abc-user-1")
+    assert client.users == list(users)
+    assert [topic for topic, _ in client.topics] == [
+        "loadgen-abc-topic-0",
+        "loadgen-abc-topic-1",
+        "loadgen-abc-topic-2",
+    ]
+    assert all(members == users for _, members in client.topics)
     assert len(client.messages) == 15
-    assert {creator for _, creator in client.messages} == {"lgabcu0", "lgabcu1"}
+    assert {creator for _, creator in client.messages} == set(users)
     assert report.stopped_by == "count"
     by_name = {stats.name: stats for stats in report.operations}
     assert [by_name[n].ok for n in (CREATE_USER, CREATE_TOPIC, CREATE_MESSAGE)] == [2, 3, 15]
