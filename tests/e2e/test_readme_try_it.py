@@ -146,10 +146,10 @@ def test_the_readme_try_it_section_runs_as_written(server: Server) -> None:
     assert "cleanup: deleted 3 topics (with their messages) and 3 users" in third.stdout
     assert "demo: added 30 users, 8 topics and 3000 messages" in third.stdout
     users = httpx.get(
-        f"http://{server.rest}/api/v1/users", params={"pagination.pageSize": 100}, auth=ADMIN
+        f"http://{server.rest}/api/v1/users", params={"pagination.page_size": 100}, auth=ADMIN
     ).json()
     topics = httpx.get(
-        f"http://{server.rest}/api/v1/topics", params={"pagination.pageSize": 100}, auth=ADMIN
+        f"http://{server.rest}/api/v1/topics", params={"pagination.page_size": 100}, auth=ADMIN
     ).json()["topics"]
     assert len(users["users"]) == 30
     assert not any("loadgen" in user["id"] for user in users["users"])
