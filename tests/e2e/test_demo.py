@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
+import subprocess
 import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +20,7 @@ from onehub.app import RunningOneHub
 from onehub.cli.main import main
 
 DEMO_TIMEOUT_S = 60
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def run_onehub(*args: str) -> tuple[int, str, str]:
@@ -150,3 +154,22 @@ def test_demo_refuses_a_remote_server_before_any_traffic(
     err = capsys.readouterr().err
     assert f"refusing to write demo data to {server}" in err
     assert "--allow-remote" in err
+
+
+def test_demo_without_a_server_says_how_to_start_one(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"127.0.0.1:{probe.getsockname()[1]}"
+
+    assert main(["--server", closed, "--timeout", "5", "demo"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: UNAVAILABLE: cannot reach the OneHub server at {closed}")
+    assert "onehub serve" in err
+
+
+def test_make_demo_runs_onehub_demo() -> None:
+    dry_run = subprocess.run(
+        ["make", "-n", "demo"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert dry_run.strip().splitlines()[-1] == ".venv/bin/onehub demo"
+    assert "make demo" in (ROOT / "README.md").read_text()
