@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Sequence
 
@@ -17,6 +18,7 @@ from onehub.cli.loadgen import (
     OperationError,
     format_report,
     percentile,
+    remove_run,
     require_loopback,
     run_load,
 )
@@ -40,6 +42,7 @@ class RecordingClient:
         self.fail_users_with = fail_users_with
         self.fail_topics_with = fail_topics_with
         self.deleted: list[str] = []
+        self.undeletable: set[str] = set()
         self.fail_every_nth_message = fail_every_nth_message
         self.message_delay = message_delay
         self.in_flight = 0
@@ -71,11 +74,15 @@ class RecordingClient:
             self.in_flight -= 1
 
     async def delete_topic(self, topic_id: str) -> None:
+        if topic_id not in {topic for topic, _ in self.topics}:
+            raise OperationError("NOT_FOUND", "no such topic")
         self.deleted.append(topic_id)
 
     async def delete_user(self, user_id: str) -> None:
-        if user_id.endswith("-1"):
-            raise OperationError("NOT_FOUND", "already gone")  # counts as deleted
+        if user_id not in self.users:
+            raise OperationError("NOT_FOUND", "no such user")
+        if user_id in self.undeletable:
+            raise OperationError("PERMISSION_DENIED", "not yours")
         self.deleted.append(user_id)
 
 
@@ -170,34 +177,38 @@ async def test_a_setup_failure_stops_the_run_with_its_reason() -> None:
 async def test_cleanup_deletes_the_topics_then_the_users_the_run_created() -> None:
     client = RecordingClient()
     plan = LoadPlan(rate=0, count=12, users=2, topics=2, run_id="abc")
+    report = await run_load(plan, client)
 
-    report = await run_load(plan, client, cleanup=True)
+    cleanup = await remove_run(client, plan)
 
-    assert client.deleted == ["loadgen-abc-topic-0", "loadgen-abc-topic-1", "loadgen-abc-user-0"]
-    assert report.cleanup is not None
-    assert (report.cleanup.topics, report.cleanup.users, report.cleanup.failures) == (2, 2, [])
-    assert "cleanup: deleted 2 topics (with their messages) and 2 users" in format_report(report)
-    assert report.as_dict()["cleanup"] == {"topicsDeleted": 2, "usersDeleted": 2, "failures": []}
-
-
-async def test_without_cleanup_nothing_is_deleted() -> None:
-    client = RecordingClient()
-    report = await run_load(LoadPlan(rate=0, count=12, users=2, topics=2), client)
-
-    assert client.deleted == []
-    assert report.cleanup is None
+    assert client.deleted == [
+        "loadgen-abc-topic-0",
+        "loadgen-abc-topic-1",
+        "loadgen-abc-user-0",
+        "loadgen-abc-user-1",
+    ]
+    assert (cleanup.topics, cleanup.users, cleanup.failures) == (2, 2, [])
+    cleaned = dataclasses.replace(report, cleanup=cleanup)
+    assert "cleanup: deleted 2 topics (with their messages) and 2 users" in format_report(cleaned)
+    assert cleaned.as_dict()["cleanup"] == {"topicsDeleted": 2, "usersDeleted": 2, "failures": []}
     assert "cleanup" not in format_report(report)
 
 
-async def test_a_failed_setup_still_removes_what_was_created() -> None:
+async def test_cleanup_after_a_failed_setup_removes_what_exists_and_reports_refusals() -> None:
     client = RecordingClient(fail_topics_with="PERMISSION_DENIED")
+    client.undeletable.add("loadgen-abc-user-1")
+    plan = LoadPlan(rate=0, count=10, users=3, run_id="abc")
+    with pytest.raises(LoadgenError, match="create_topic failed: PERMISSION_DENIED"):
+        await run_load(plan, client)
 
-    with pytest.raises(LoadgenError) as raised:
-        await run_load(LoadPlan(rate=0, count=10, users=3, run_id="abc"), client, cleanup=True)
+    cleanup = await remove_run(client, plan)
 
-    assert "create_topic failed: PERMISSION_DENIED" in str(raised.value)
-    assert "cleanup: deleted 0 topics (with their messages) and 3 users" in str(raised.value)
     assert client.deleted == ["loadgen-abc-user-0", "loadgen-abc-user-2"]
+    assert (cleanup.topics, cleanup.users) == (0, 2)
+    assert cleanup.failures == ["user loadgen-abc-user-1: PERMISSION_DENIED: not yours"]
+    assert cleanup.line().endswith(
+        "could not delete 1, first user loadgen-abc-user-1: PERMISSION_DENIED: not yours"
+    )
 
 
 async def test_progress_is_reported_while_the_run_goes_on() -> None:

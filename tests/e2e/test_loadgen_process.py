@@ -7,6 +7,7 @@ import asyncio
 import os
 import pty
 import re
+import signal
 import sys
 from typing import Any
 
@@ -188,3 +189,51 @@ async def test_cleanup_removes_what_the_run_created_and_nothing_else(
         "messages": (await api.get("/v1/topics/family/messages")).json(),
     }
     assert after == before
+
+
+async def test_ctrl_c_stops_the_run_and_cleanup_still_removes_its_data(
+    hub: RunningOneHub, api: httpx.AsyncClient
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEHUB_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "onehub",
+        "--server",
+        hub.grpc_target,
+        "loadgen",
+        "--rate",
+        "50",
+        "--duration",
+        "60",
+        "--users",
+        "2",
+        "--topics",
+        "2",
+        "--cleanup",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stderr is not None
+        async with asyncio.timeout(RUN_TIMEOUT_S):
+            # Running, with messages sent: its first progress line is out.
+            first = await process.stderr.readline()
+            assert PROGRESS.match(first.decode().rstrip("\n")), first
+            process.send_signal(signal.SIGINT)
+            rest, _ = await asyncio.gather(process.stderr.read(), process.wait())
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+    err = rest.decode()
+    assert process.returncode == 130, err
+    assert "cleanup: deleted 2 topics (with their messages) and 2 users" in err
+    assert "interrupted" in err
+    assert "Traceback" not in err
+    assert (await api.get("/v1/users")).json()["users"] == []
+    assert (await api.get("/v1/topics")).json()["topics"] == []
+    messages = await api.get("/v1/messages", params={"pagination.page_size": 1})
+    assert messages.json()["pagination"]["totalNumResults"] == 0

@@ -3,8 +3,8 @@
 A run creates `users` users, then `topics` topics (every user a member), then messages from
 those users in those topics until `count` operations were issued or `duration` seconds passed,
 whichever is first. Everything it creates is named after its run id (`loadgen-<run id>-user-0`,
-`loadgen-<run id>-topic-0`), so it never mixes with anyone's data, and with `cleanup` it deletes
-its topics (their messages go with them) and its users when it ends.
+`loadgen-<run id>-topic-0`), so it never mixes with anyone's data, and `remove_run` deletes
+its topics (their messages go with them) and its users afterwards.
 
 Operations start on a fixed schedule (operation k at start + k / rate) so the offered rate
 does not sag when the server slows down, with at most `concurrency` in flight. It
@@ -127,7 +127,7 @@ class Cleanup:
     def line(self) -> str:
         done = f"cleanup: deleted {self.topics} topics (with their messages) and {self.users} users"
         if self.failures:
-            return f"{done}; {len(self.failures)} left behind: {'; '.join(self.failures)}"
+            return f"{done}; could not delete {len(self.failures)}, first {self.failures[0]}"
         return done
 
 
@@ -346,25 +346,24 @@ def _require_setup(run: _Run, name: str, needed: int) -> None:
         )
 
 
-async def remove_created(
-    client: LoadClient, topics: Sequence[str], users: Sequence[str]
-) -> Cleanup:
-    """Delete `topics` (their messages go with them), then `users`; one already gone counts as
-    deleted. Failures are collected, not raised: cleanup goes as far as it can."""
+async def remove_run(client: LoadClient, plan: LoadPlan) -> Cleanup:
+    """Delete the topics (their messages go with them), then the users that a run of `plan`
+    creates, as far as they exist; call it after the run, however it ended. Failures are
+    collected, not raised: cleanup goes as far as it can."""
     failures: list[str] = []
 
     async def delete(kind: str, item: str, call: Awaitable[None]) -> bool:
         try:
             await call
         except OperationError as error:
-            if error.code != "NOT_FOUND":
+            if error.code != "NOT_FOUND":  # never created, or already gone: nothing to do
                 failures.append(f"{kind} {item}: {error.code}: {error.message}")
-                return False
+            return False
         return True
 
-    deleted_topics = [await delete("topic", t, client.delete_topic(t)) for t in topics]
-    deleted_users = [await delete("user", u, client.delete_user(u)) for u in users]
-    return Cleanup(sum(deleted_topics), sum(deleted_users), failures)
+    topics = [await delete("topic", t, client.delete_topic(t)) for t in plan.topic_ids()]
+    users = [await delete("user", u, client.delete_user(u)) for u in plan.user_ids()]
+    return Cleanup(sum(topics), sum(users), failures)
 
 
 async def _report_progress(run: _Run, show: Callable[[Progress], None], every: float) -> None:
@@ -382,13 +381,10 @@ async def run_load(
     clock: Callable[[], float] = time.perf_counter,
     on_progress: Callable[[Progress], None] | None = None,
     progress_every: float = PROGRESS_EVERY_S,
-    cleanup: bool = False,
 ) -> LoadReport:
     """Run `plan` against `client` and report what was measured.
 
-    `on_progress` is called every `progress_every` seconds with the run so far. With `cleanup`,
-    the users and topics the run created are deleted when it ends (also when it fails), and the
-    report says what was removed.
+    `on_progress` is called every `progress_every` seconds with the run so far.
 
     Raise LoadgenError for a bad plan, or when creating the run's users or topics fails (the
     messages would only repeat that failure). Failed message creates are counted by code in the
@@ -397,16 +393,12 @@ async def run_load(
     plan.validate()
     run = _Run(plan, clock)
     users, topics = plan.user_ids(), plan.topic_ids()
-    created_users: list[str] = []
-    created_topics: list[str] = []
 
-    async def create_user(i: int) -> None:
-        await client.create_user(users[i], f"loadgen {plan.run_id} user {i}")
-        created_users.append(users[i])
+    def create_user(i: int) -> Awaitable[None]:
+        return client.create_user(users[i], f"loadgen {plan.run_id} user {i}")
 
-    async def create_topic(i: int) -> None:
-        await client.create_topic(topics[i], f"loadgen {plan.run_id} topic {i}", users)
-        created_topics.append(topics[i])
+    def create_topic(i: int) -> Awaitable[None]:
+        return client.create_topic(topics[i], f"loadgen {plan.run_id} topic {i}", users)
 
     def message(i: int) -> Awaitable[None]:
         # Every user in turn, then the next topic: each topic hears from every user.
@@ -433,11 +425,6 @@ async def run_load(
             await body()
     except TimeoutError:
         pass
-    except LoadgenError as error:
-        if not cleanup:
-            raise
-        removed = await remove_created(client, created_topics, created_users)
-        raise LoadgenError(f"{error}; {removed.line()}") from None
     finally:
         if reporter is not None:
             reporter.cancel()
@@ -463,7 +450,6 @@ async def run_load(
         stopped_by="count" if count_reached else "duration",
         operations=operations,
         overall=summarize("all", everything, all_errors, elapsed),
-        cleanup=await remove_created(client, created_topics, created_users) if cleanup else None,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import sys
@@ -17,6 +18,7 @@ from .loadgen import (
     LoadPlan,
     LoadReport,
     format_report,
+    remove_run,
     require_loopback,
     run_load,
 )
@@ -110,14 +112,27 @@ async def _run(
     target = target_of(args, options)
 
     async def load(client: LoadClient) -> LoadReport:
-        return await run_load(
-            plan,
-            client,
-            target=target,
-            via=args.via,
-            on_progress=None if args.no_progress else printer,
-            cleanup=args.cleanup,
-        )
+        try:
+            report = await run_load(
+                plan,
+                client,
+                target=target,
+                via=args.via,
+                on_progress=None if args.no_progress else printer,
+            )
+        except LoadgenError as error:
+            if not args.cleanup:
+                raise
+            raise LoadgenError(f"{error}; {(await remove_run(client, plan)).line()}") from None
+        except asyncio.CancelledError:
+            # Ctrl-C: asyncio.run cancels this task once; the run's data still goes.
+            if args.cleanup:
+                printer.finish()
+                print((await remove_run(client, plan)).line(), file=sys.stderr)
+            raise
+        if not args.cleanup:
+            return report
+        return dataclasses.replace(report, cleanup=await remove_run(client, plan))
 
     if args.via == "rest":
         rest = RestLoadClient.open(target, options.user, options.password, options.timeout)
