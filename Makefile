@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint gen bench setup clean
+.PHONY: run test lint gen bench setup clean demo
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ setup: $(STAMP)
 
 run: setup
 	$(VENV)/bin/onehub serve
+
+# Demo data (people, topics, a week of messages) for the server `make run` started.
+demo: setup
+	$(VENV)/bin/onehub demo
 
 test: setup lint
 	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadgroup

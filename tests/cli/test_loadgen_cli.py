@@ -45,13 +45,16 @@ def test_a_small_grpc_run_creates_what_it_reports(cli: Cli, server: RunningServe
     admin = Principal("admin")
     users = server.run(server.services.users.list_users(admin, PageRequest(page_size=100)))
     run_id = report["runId"]
-    assert [u.id for u in users.items] == [f"lg{run_id}u0", f"lg{run_id}u1"]
-    topic = f"lg{run_id}t0"
+    assert [u.id for u in users.items] == [f"loadgen-{run_id}-user-0", f"loadgen-{run_id}-user-1"]
+    topic = f"loadgen-{run_id}-topic-0"
     messages = server.run(
         server.services.messages.list_messages(admin, topic, PageRequest(page_size=100))
     )
     assert len(messages.items) == 11  # messages 0, 1, 4, 5, ..., 16, 17, 20 go to topic 0
-    assert {m.creator_id for m in messages.items} == {f"lg{run_id}u0", f"lg{run_id}u1"}
+    assert {m.creator_id for m in messages.items} == {
+        f"loadgen-{run_id}-user-0",
+        f"loadgen-{run_id}-user-1",
+    }
 
 
 def test_the_table_report_has_a_row_per_operation(cli: Cli) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Sequence
 
@@ -17,9 +18,11 @@ from onehub.cli.loadgen import (
     OperationError,
     format_report,
     percentile,
+    remove_run,
     require_loopback,
     run_load,
 )
+from onehub.cli.loadgen_progress import LatencyHistogram, Progress
 
 
 class RecordingClient:
@@ -29,6 +32,7 @@ class RecordingClient:
         self,
         *,
         fail_users_with: str | None = None,
+        fail_topics_with: str | None = None,
         fail_every_nth_message: int = 0,
         message_delay: float = 0.0,
     ) -> None:
@@ -36,6 +40,9 @@ class RecordingClient:
         self.topics: list[tuple[str, tuple[str, ...]]] = []
         self.messages: list[tuple[str, str]] = []
         self.fail_users_with = fail_users_with
+        self.fail_topics_with = fail_topics_with
+        self.deleted: list[str] = []
+        self.undeletable: set[str] = set()
         self.fail_every_nth_message = fail_every_nth_message
         self.message_delay = message_delay
         self.in_flight = 0
@@ -48,6 +55,8 @@ class RecordingClient:
 
     async def create_topic(self, topic_id: str, name: str, members: Sequence[str]) -> None:
         assert set(members) <= set(self.users), "topics must come after their members"
+        if self.fail_topics_with:
+            raise OperationError(self.fail_topics_with, "no topics for you")
         self.topics.append((topic_id, tuple(members)))
 
     async def create_message(self, topic_id: str, creator_id: str, text: str) -> None:
@@ -64,6 +73,18 @@ class RecordingClient:
         finally:
             self.in_flight -= 1
 
+    async def delete_topic(self, topic_id: str) -> None:
+        if topic_id not in {topic for topic, _ in self.topics}:
+            raise OperationError("NOT_FOUND", "no such topic")
+        self.deleted.append(topic_id)
+
+    async def delete_user(self, user_id: str) -> None:
+        if user_id not in self.users:
+            raise OperationError("NOT_FOUND", "no such user")
+        if user_id in self.undeletable:
+            raise OperationError("PERMISSION_DENIED", "not yours")
+        self.deleted.append(user_id)
+
 
 async def test_a_count_run_creates_users_then_topics_then_messages_and_stops_at_count() -> None:
     client = RecordingClient()
@@ -71,11 +92,16 @@ async def test_a_count_run_creates_users_then_topics_then_messages_and_stops_at_
 
     report = await run_load(plan, client, target="127.0.0.1:1")
 
-    assert client.users == ["lgabcu0", "lgabcu1"]
-    assert [topic for topic, _ in client.topics] == ["lgabct0", "lgabct1", "lgabct2"]
-    assert all(members == ("lgabcu0", "lgabcu1") for _, members in client.topics)
+    users = ("loadgen-abc-user-0", "loadgen-abc-user-1")
+    assert client.users == list(users)
+    assert [topic for topic, _ in client.topics] == [
+        "loadgen-abc-topic-0",
+        "loadgen-abc-topic-1",
+        "loadgen-abc-topic-2",
+    ]
+    assert all(members == users for _, members in client.topics)
     assert len(client.messages) == 15
-    assert {creator for _, creator in client.messages} == {"lgabcu0", "lgabcu1"}
+    assert {creator for _, creator in client.messages} == set(users)
     assert report.stopped_by == "count"
     by_name = {stats.name: stats for stats in report.operations}
     assert [by_name[n].ok for n in (CREATE_USER, CREATE_TOPIC, CREATE_MESSAGE)] == [2, 3, 15]
@@ -146,6 +172,72 @@ async def test_a_setup_failure_stops_the_run_with_its_reason() -> None:
     with pytest.raises(LoadgenError, match="create_user failed: UNAUTHENTICATED"):
         await run_load(LoadPlan(rate=0, count=10), client)
     assert client.messages == []
+
+
+async def test_cleanup_deletes_the_topics_then_the_users_the_run_created() -> None:
+    client = RecordingClient()
+    plan = LoadPlan(rate=0, count=12, users=2, topics=2, run_id="abc")
+    report = await run_load(plan, client)
+
+    cleanup = await remove_run(client, plan)
+
+    assert client.deleted == [
+        "loadgen-abc-topic-0",
+        "loadgen-abc-topic-1",
+        "loadgen-abc-user-0",
+        "loadgen-abc-user-1",
+    ]
+    assert (cleanup.topics, cleanup.users, cleanup.failures) == (2, 2, [])
+    cleaned = dataclasses.replace(report, cleanup=cleanup)
+    assert "cleanup: deleted 2 topics (with their messages) and 2 users" in format_report(cleaned)
+    assert cleaned.as_dict()["cleanup"] == {"topicsDeleted": 2, "usersDeleted": 2, "failures": []}
+    assert "cleanup" not in format_report(report)
+
+
+async def test_cleanup_after_a_failed_setup_removes_what_exists_and_reports_refusals() -> None:
+    client = RecordingClient(fail_topics_with="PERMISSION_DENIED")
+    client.undeletable.add("loadgen-abc-user-1")
+    plan = LoadPlan(rate=0, count=10, users=3, run_id="abc")
+    with pytest.raises(LoadgenError, match="create_topic failed: PERMISSION_DENIED"):
+        await run_load(plan, client)
+
+    cleanup = await remove_run(client, plan)
+
+    assert client.deleted == ["loadgen-abc-user-0", "loadgen-abc-user-2"]
+    assert (cleanup.topics, cleanup.users) == (0, 2)
+    assert cleanup.failures == ["user loadgen-abc-user-1: PERMISSION_DENIED: not yours"]
+    assert cleanup.line().endswith(
+        "could not delete 1, first user loadgen-abc-user-1: PERMISSION_DENIED: not yours"
+    )
+
+
+async def test_progress_is_reported_while_the_run_goes_on() -> None:
+    seen: list[Progress] = []
+    client = RecordingClient(message_delay=0.005)
+    plan = LoadPlan(rate=200, duration=0.45, users=1, topics=1)
+
+    report = await run_load(plan, client, on_progress=seen.append, progress_every=0.1)
+
+    assert len(seen) >= 3
+    assert [p.ok for p in seen] == sorted(p.ok for p in seen)
+    assert all(0 < p.ok <= report.overall.ok and p.failed == 0 for p in seen)
+    last = seen[-1]
+    assert last.rate == pytest.approx(last.ok / last.elapsed_s)
+    assert 0 < last.p50_ms <= last.p99_ms
+    assert "ops/s" in last.line()
+
+
+def test_the_histogram_percentiles_are_within_two_percent_of_the_exact_ones() -> None:
+    values = [0.0005 * 1.01**i for i in range(700)]
+    histogram = LatencyHistogram()
+    for value in values:
+        histogram.add(value)
+
+    assert histogram.count == 700
+    for pct in (50, 90, 99, 100):
+        exact = percentile(values, pct)
+        assert exact <= histogram.percentile(pct) <= exact * 1.02 * 1.0001
+    assert LatencyHistogram().percentile(50) == 0.0
 
 
 async def test_a_deadline_before_setup_completes_is_a_clear_error() -> None:

@@ -125,3 +125,17 @@ def test_delete_then_get_is_not_found(cli: Cli) -> None:
 
 def test_empty_list_says_so(cli: Cli) -> None:
     assert cli("topics", "list").out.strip() == "(none)"
+
+
+def test_create_quiet_prints_only_the_new_id_for_the_next_command(
+    cli: Cli, server: RunningServer
+) -> None:
+    created = cli("topics", "create", "Weekend plans", "-q")
+
+    assert created.status == 0, created.err
+    topic_id = created.out.strip()
+    assert created.out == topic_id + "\n"
+    stored = server.run(server.services.topics.get_topic(ADMIN, topic_id))
+    assert stored.name == "Weekend plans"
+    sent = cli("msgs", "send", topic_id, "hello")
+    assert sent.status == 0, sent.err

@@ -2,8 +2,12 @@
 
 A run creates `users` users, then `topics` topics (every user a member), then messages from
 those users in those topics until `count` operations were issued or `duration` seconds passed,
-whichever is first. Operations start on a fixed schedule (operation k at start + k / rate) so the
-offered rate does not sag when the server slows down, with at most `concurrency` in flight. It
+whichever is first. Everything it creates is named after its run id (`loadgen-<run id>-user-0`,
+`loadgen-<run id>-topic-0`), so it never mixes with anyone's data, and `remove_run` deletes
+its topics (their messages go with them) and its users afterwards.
+
+Operations start on a fixed schedule (operation k at start + k / rate) so the offered rate
+does not sag when the server slows down, with at most `concurrency` in flight. It
 always stops by itself: nothing starts after the deadline, and calls still running at
 deadline + `call_timeout` are cancelled.
 
@@ -13,6 +17,7 @@ The transport is a `LoadClient`; `loadgen_clients` has the gRPC and REST ones.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import secrets
 import time
@@ -24,6 +29,7 @@ from urllib.parse import urlsplit
 
 from onehub.config import ConfigError, is_loopback
 
+from .loadgen_progress import LatencyHistogram, Progress
 from .output import format_table
 
 CREATE_USER = "create_user"
@@ -37,6 +43,9 @@ MAX_COUNT = 10_000_000
 MAX_CONCURRENCY = 1000
 MAX_RATE = 100_000.0
 PERCENTILES = (50, 90, 99)
+# What every id a run creates starts with; `loadgen-<run id>-` is one run's.
+ID_PREFIX = "loadgen-"
+PROGRESS_EVERY_S = 1.0
 
 
 class LoadgenError(Exception):
@@ -61,6 +70,11 @@ class LoadClient(Protocol):
 
     async def create_message(self, topic_id: str, creator_id: str, text: str) -> None:
         """Post as admin on behalf of `creator_id` (allow_userids)."""
+
+    async def delete_topic(self, topic_id: str) -> None:
+        """Delete the topic and its messages; OperationError("NOT_FOUND") if it is gone."""
+
+    async def delete_user(self, user_id: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +110,25 @@ class LoadPlan:
         return self
 
     def user_ids(self) -> list[str]:
-        return [f"lg{self.run_id}u{i}" for i in range(self.users)]
+        return [f"{ID_PREFIX}{self.run_id}-user-{i}" for i in range(self.users)]
 
     def topic_ids(self) -> list[str]:
-        return [f"lg{self.run_id}t{i}" for i in range(self.topics)]
+        return [f"{ID_PREFIX}{self.run_id}-topic-{i}" for i in range(self.topics)]
+
+
+@dataclass(frozen=True, slots=True)
+class Cleanup:
+    """What a run deleted of what it created, and the calls that failed (as error lines)."""
+
+    topics: int
+    users: int
+    failures: Sequence[str]
+
+    def line(self) -> str:
+        done = f"cleanup: deleted {self.topics} topics (with their messages) and {self.users} users"
+        if self.failures:
+            return f"{done}; could not delete {len(self.failures)}, first {self.failures[0]}"
+        return done
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +159,7 @@ class LoadReport:
     stopped_by: str  # "count", "duration" or "setup failure"
     operations: Sequence[OperationStats]
     overall: OperationStats
+    cleanup: Cleanup | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form: plain numbers, times in ms, rounded for reading."""
@@ -160,6 +190,13 @@ class LoadReport:
             "stoppedBy": self.stopped_by,
             "overall": stats(self.overall),
             "operations": [stats(s) for s in self.operations],
+            "cleanup": None
+            if self.cleanup is None
+            else {
+                "topicsDeleted": self.cleanup.topics,
+                "usersDeleted": self.cleanup.users,
+                "failures": list(self.cleanup.failures),
+            },
         }
 
 
@@ -189,10 +226,11 @@ def summarize(
     )
 
 
-def require_loopback(target: str, allow_remote: bool) -> None:
+def require_loopback(target: str, allow_remote: bool, *, purpose: str = "send load") -> None:
     """Raise LoadgenError unless `target` (host:port or http URL) is on this machine.
 
-    Load is only ever aimed at a server of your own; `allow_remote` is the explicit override.
+    Load (or demo data, `purpose` says which) is only ever aimed at a server of your own;
+    `allow_remote` is the explicit override.
     """
     if allow_remote:
         return
@@ -207,7 +245,7 @@ def require_loopback(target: str, allow_remote: bool) -> None:
         raise LoadgenError(f"bad target {target!r}: {error}") from None
     if not loopback:
         raise LoadgenError(
-            f"refusing to send load to {target}: not a loopback address "
+            f"refusing to {purpose} to {target}: not a loopback address "
             "(127.0.0.0/8, ::1, localhost); add --allow-remote if this server is yours"
         )
 
@@ -229,6 +267,18 @@ class _Run:
         self.first_began: dict[str, float] = {}
         self.last_ended: dict[str, float] = {}
         self.last_finish = self.start
+        self.histogram = LatencyHistogram()
+        self.failed = 0
+
+    def progress(self) -> Progress:
+        """The run so far, over the real time since it started."""
+        return Progress(
+            elapsed_s=self.clock() - self.start,
+            ok=self.histogram.count,
+            failed=self.failed,
+            p50_ms=self.histogram.percentile(50) * 1000,
+            p99_ms=self.histogram.percentile(99) * 1000,
+        )
 
     def claim(self) -> float | None:
         """Claim the next operation; return when it should start, or None if the run is over."""
@@ -251,8 +301,11 @@ class _Run:
         except OperationError as failure:
             self.errors[name][failure.code] += 1
             self.first_error.setdefault(name, failure)
+            self.failed += 1
         else:
-            self.latencies[name].append(self.clock() - began)
+            latency = self.clock() - began
+            self.latencies[name].append(latency)
+            self.histogram.add(latency)
         ended = self.clock()
         self.last_ended[name] = max(self.last_ended.get(name, ended), ended)
         self.last_finish = max(self.last_finish, ended)
@@ -293,6 +346,32 @@ def _require_setup(run: _Run, name: str, needed: int) -> None:
         )
 
 
+async def remove_run(client: LoadClient, plan: LoadPlan) -> Cleanup:
+    """Delete the topics (their messages go with them), then the users that a run of `plan`
+    creates, as far as they exist; call it after the run, however it ended. Failures are
+    collected, not raised: cleanup goes as far as it can."""
+    failures: list[str] = []
+
+    async def delete(kind: str, item: str, call: Awaitable[None]) -> bool:
+        try:
+            await call
+        except OperationError as error:
+            if error.code != "NOT_FOUND":  # never created, or already gone: nothing to do
+                failures.append(f"{kind} {item}: {error.code}: {error.message}")
+            return False
+        return True
+
+    topics = [await delete("topic", t, client.delete_topic(t)) for t in plan.topic_ids()]
+    users = [await delete("user", u, client.delete_user(u)) for u in plan.user_ids()]
+    return Cleanup(sum(topics), sum(users), failures)
+
+
+async def _report_progress(run: _Run, show: Callable[[Progress], None], every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        show(run.progress())
+
+
 async def run_load(
     plan: LoadPlan,
     client: LoadClient,
@@ -300,8 +379,12 @@ async def run_load(
     target: str = "",
     via: str = "grpc",
     clock: Callable[[], float] = time.perf_counter,
+    on_progress: Callable[[Progress], None] | None = None,
+    progress_every: float = PROGRESS_EVERY_S,
 ) -> LoadReport:
     """Run `plan` against `client` and report what was measured.
+
+    `on_progress` is called every `progress_every` seconds with the run so far.
 
     Raise LoadgenError for a bad plan, or when creating the run's users or topics fails (the
     messages would only repeat that failure). Failed message creates are counted by code in the
@@ -311,6 +394,12 @@ async def run_load(
     run = _Run(plan, clock)
     users, topics = plan.user_ids(), plan.topic_ids()
 
+    def create_user(i: int) -> Awaitable[None]:
+        return client.create_user(users[i], f"loadgen {plan.run_id} user {i}")
+
+    def create_topic(i: int) -> Awaitable[None]:
+        return client.create_topic(topics[i], f"loadgen {plan.run_id} topic {i}", users)
+
     def message(i: int) -> Awaitable[None]:
         # Every user in turn, then the next topic: each topic hears from every user.
         sender = users[i % len(users)]
@@ -319,23 +408,29 @@ async def run_load(
         return client.create_message(topic, sender, text)
 
     async def body() -> None:
-        await _phase(run, CREATE_USER, len(users), lambda i: client.create_user(users[i], users[i]))
+        await _phase(run, CREATE_USER, len(users), create_user)
         _require_setup(run, CREATE_USER, len(users))
-        await _phase(
-            run,
-            CREATE_TOPIC,
-            len(topics),
-            lambda i: client.create_topic(topics[i], topics[i], users),
-        )
+        await _phase(run, CREATE_TOPIC, len(topics), create_topic)
         _require_setup(run, CREATE_TOPIC, len(topics))
         await _phase(run, CREATE_MESSAGE, None, message)
 
+    reporter = (
+        asyncio.create_task(_report_progress(run, on_progress, progress_every))
+        if on_progress is not None
+        else None
+    )
     try:
         # The last calls may start just before the deadline; give them one call timeout to end.
         async with asyncio.timeout(plan.duration + plan.call_timeout):
             await body()
     except TimeoutError:
         pass
+    finally:
+        if reporter is not None:
+            reporter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reporter
+    # Throughput is over the real time from the first call's start to the last one's end.
     elapsed = max(run.last_finish - run.start, 1e-9)
     operations = [
         summarize(name, run.latencies[name], run.errors[name], run.phase_seconds(name))
@@ -382,4 +477,6 @@ def format_report(report: LoadReport) -> str:
     errors = report.overall.errors
     if errors:
         lines.append("errors: " + ", ".join(f"{code} x{n}" for code, n in errors.items()))
+    if report.cleanup is not None:
+        lines.append(report.cleanup.line())
     return "\n".join(lines)

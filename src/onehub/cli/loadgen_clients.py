@@ -43,6 +43,14 @@ class GrpcLoadClient:
         )
         await self._call(self._hub.messages.CreateMessages(request, **self._options()))
 
+    async def delete_topic(self, topic_id: str) -> None:
+        request = topics_pb2.DeleteTopicRequest(id=topic_id)
+        await self._call(self._hub.topics.DeleteTopic(request, **self._options()))
+
+    async def delete_user(self, user_id: str) -> None:
+        request = users_pb2.DeleteUserRequest(id=user_id)
+        await self._call(self._hub.users.DeleteUser(request, **self._options()))
+
     def _options(self) -> dict[str, Any]:
         return {"metadata": self._hub.metadata, "timeout": self._hub.timeout}
 
@@ -91,9 +99,18 @@ class RestLoadClient:
         body = {"messages": [message], "allowUserids": True}
         await self._post(f"/v1/topics/{topic_id}/messages", body)
 
+    async def delete_topic(self, topic_id: str) -> None:
+        await self._send("DELETE", f"/v1/topics/{topic_id}")
+
+    async def delete_user(self, user_id: str) -> None:
+        await self._send("DELETE", f"/v1/users/{user_id}")
+
     async def _post(self, path: str, body: dict[str, Any]) -> None:
+        await self._send("POST", path, body)
+
+    async def _send(self, method: str, path: str, body: dict[str, Any] | None = None) -> None:
         try:
-            response = await self._http.post(path, json=body)
+            response = await self._http.request(method, path, json=body)
         except httpx.TimeoutException as error:
             raise OperationError("DEADLINE_EXCEEDED", str(error)) from None
         except httpx.TransportError as error:

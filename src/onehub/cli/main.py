@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from onehub import __version__
 
-from . import loadgen_cmd, msgs_cmd, serve_cmd, topics_cmd, users_cmd
+from . import demo_cmd, loadgen_cmd, msgs_cmd, serve_cmd, topics_cmd, users_cmd
 from .client import UsageError, add_client_arguments, client_options, run_client
 
 EXIT_USAGE = 2
@@ -30,6 +30,7 @@ examples:
   onehub --json users list --all               every user as JSON
   ONEHUB_USER=alice ONEHUB_PASSWORD=alice123 onehub topics list
   onehub loadgen --rate 50 --duration 10       load a local server and report latencies
+  onehub demo                                  fill a local server with a demo community
   onehub collector --help                      the embedded collector on its own
 """
 
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     msgs_cmd.register(commands, common)
     users_cmd.register(commands, common)
     loadgen_cmd.register(commands, common)
+    demo_cmd.register(commands, common)
     return parser
 
 

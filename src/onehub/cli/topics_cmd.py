@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from google.protobuf.field_mask_pb2 import FieldMask
 
@@ -17,6 +18,7 @@ EXAMPLES = """\
 examples:
   onehub topics list --all
   onehub topics create "Weekend plans" --member alice --member bob
+  TOPIC=$(onehub topics create "Book club" -q)     print only the new id, for the next command
   onehub topics get t1
   onehub topics update t1 --name "Plans" --add-user carol --remove-user bob
   onehub topics delete t1
@@ -42,6 +44,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     create.add_argument(
         "--member", action="append", default=[], metavar="USER_ID", help="a member (repeatable)"
     )
+    create.add_argument("--quiet", "-q", action="store_true", help="print only the new topic's id")
 
     get = add_leaf(commands, common, "get", "show one topic", EXAMPLES, get_topic)
     get.add_argument("id", help="topic id")
@@ -83,7 +86,10 @@ async def create_topic(args: argparse.Namespace, hub: Hub) -> int:
     )
     request = topics_pb2.CreateTopicRequest(topic=topic)
     response = await hub.topics.CreateTopic(request, metadata=hub.metadata, timeout=hub.timeout)
-    show_one(hub, response, output.topic_fields(response.topic))
+    if args.quiet:
+        output.emit(sys.stdout, response.topic.base.id)
+    else:
+        show_one(hub, response, output.topic_fields(response.topic))
     return 0
 
 
