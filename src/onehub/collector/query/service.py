@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from onehub.collector.query.findings import find_issues
 from onehub.collector.query.jaeger_model import trace_to_jaeger
 from onehub.collector.query.otlp_model import log_to_row, spans_to_resource_spans
-from onehub.collector.query.stats import operation_stats, red_series
+from onehub.collector.query.stats import KIND_SERVER, operation_stats, red_series
 from onehub.collector.store.reader import StoredSpan, StoreReader, TraceQuery
 
 _T = TypeVar("_T")
@@ -106,7 +106,7 @@ class QueryService:
         """Time-bucketed rate, errors and latency of SERVER spans (see stats.red_series)."""
 
         def run() -> dict[str, Any]:
-            summaries = self._reader.summaries(service, since_us, until_us)
+            summaries = self._reader.summaries(service, since_us, until_us, kind=KIND_SERVER)
             return red_series(
                 summaries, since_us, until_us, step_us, by_operation=service is not None
             )
