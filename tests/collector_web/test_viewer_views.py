@@ -75,6 +75,23 @@ def test_compare_two_traces_side_by_side(page: Any, seeded: Seeded, tmp_path: Pa
     assert page.locator('.compare-b [data-stat="spans"] dd').inner_text() == "12"
     _screenshot(page, tmp_path, "compare.png")
 
+    # From the search results: tick two, in the order A then B.
+    page.goto(f"{seeded.url}/jaeger/search?service=onehub.backend&lookback=1h")
+    page.locator(".result").first.wait_for()
+    compare = page.locator("#compare-selected")
+    assert compare.is_disabled()
+    page.get_by_label(f"Select trace {seeded.trace_a[:8]} to compare").check()
+    assert compare.is_disabled()
+    page.get_by_label(f"Select trace {seeded.trace_b[:8]} to compare").check()
+    compare.click()
+    page.wait_for_url(f"**/jaeger/trace/{seeded.trace_a}...{seeded.trace_b}")
+    page.locator(".compare-row").first.wait_for()
+    assert page.locator(".compare-row.cmp-added").count() == 2
+
+    # A trace that is not there is said so.
+    page.goto(f"{seeded.url}/jaeger/trace/{seeded.trace_a}...{'f' * 32}")
+    page.get_by_role("alert").filter(has_text=f"Trace {'f' * 32} was not found").wait_for()
+
     # From a trace, "Compare" with another id opens the same view.
     page.goto(f"{seeded.url}/jaeger/trace/{seeded.trace_b}")
     page.get_by_label("Compare with trace id").fill(seeded.trace_a)

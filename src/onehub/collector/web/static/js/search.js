@@ -200,9 +200,24 @@ export async function renderSearchPage(root, { params, navigate, traceHref, uplo
     const sortSelect = h("select", { id: "results-sort" }, SORTS.map(([key, label]) => option(key, label, key === search.sort)));
     const list = h("ol", { class: "result-list" });
     const maxDuration = Math.max(1, ...summaries.map((t) => t.duration));
+    // Two ticked results can be compared, in the order they were ticked (A, then B).
+    const picked = [];
+    const compareButton = h("button", { type: "button", id: "compare-selected", disabled: true }, "Compare 2 selected");
+    compareButton.addEventListener("click", () => navigate(`/trace/${picked[0]}...${picked[1]}`));
+    const onPick = (traceID, checked) => {
+      const at = picked.indexOf(traceID);
+      if (checked && at < 0) picked.push(traceID);
+      if (!checked && at >= 0) picked.splice(at, 1);
+      while (picked.length > 2) {
+        const dropped = picked.shift();
+        const box = list.querySelector(`input[data-trace-id="${dropped}"]`);
+        if (box) box.checked = false;
+      }
+      compareButton.disabled = picked.length !== 2;
+    };
     const fill = () => {
       const [, , compare] = SORTS.find(([key]) => key === sortSelect.value) || SORTS[0];
-      clear(list).append(...summaries.slice().sort(compare).map((t) => resultItem(t, maxDuration, traceHref)));
+      clear(list).append(...summaries.slice().sort(compare).map((t) => resultItem(t, maxDuration, traceHref, picked.includes(t.traceID), onPick)));
     };
     sortSelect.addEventListener("change", () => {
       search.sort = sortSelect.value;
@@ -211,7 +226,7 @@ export async function renderSearchPage(root, { params, navigate, traceHref, uplo
     });
     fill();
     clear(results).append(
-      h("div", { class: "results-head" }, h("h2", {}, heading), h("label", { for: "results-sort" }, "Sort "), sortSelect),
+      h("div", { class: "results-head" }, h("h2", {}, heading), summaries.length > 1 ? compareButton : null, h("label", { for: "results-sort" }, "Sort "), sortSelect),
       summaries.length ? renderScatter(summaries, (t) => traceHref(t.traceID)) : null,
       summaries.length ? list : h("p", { class: "muted" }, "No traces match. Widen the lookback or remove a filter."),
     );
@@ -277,10 +292,13 @@ function microsFromInput(value) {
   return Number.isFinite(ms) ? ms * 1000 : null;
 }
 
-function resultItem(t, maxDuration, traceHref) {
+function resultItem(t, maxDuration, traceHref, checked, onPick) {
+  const pick = h("input", { type: "checkbox", class: "result-pick", checked: checked || undefined, "aria-label": `Select trace ${t.traceID.slice(0, 8)} to compare`, dataset: { traceId: t.traceID } });
+  pick.addEventListener("change", () => onPick(t.traceID, pick.checked));
   return h(
     "li",
     { class: `result${t.errorCount ? " has-errors" : ""}` },
+    pick,
     h(
       "a",
       { href: traceHref(t.traceID), class: "result-link" },
