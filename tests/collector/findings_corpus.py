@@ -411,4 +411,12 @@ def injected_cases(start_us: int) -> list[Case]:
     store = b.add(BACKEND, "db.SearchMessages", 600, 198_000, b.method)
     b.statement(store, "SELECT messages.id FROM messages", 700, 190_000)
     cases.append(b.case("one statement is most of a quick request", []))
+
+    # An overloaded server: the gRPC server span waits 900 ms before its method runs.
+    b = _Builder(at(15), "POST /v1/users", "onehub.v1.UserService/CreateUser", 1_200)
+    b.method.start_us += 900_000
+    b.method.duration_us -= 900_000
+    store = b.add(BACKEND, "db.SaveUser", 901_000, 8_000, b.method)
+    b.transaction(store, 901_100, ["INSERT INTO users (id, name) VALUES (?, ?)"])
+    cases.append(b.case("a gap while the server was busy", []))
     return cases

@@ -16,8 +16,10 @@ request, its RPC, its service method and the one database transaction behind it)
   time. Database statements are never flagged: statements of one request share a connection
   and usually one transaction, and a connection runs one statement at a time. Repeats of one
   call are N+1's business, not this one's.
-- `slow_span`: one span's own time on the critical path (time it, not a child, was what the
-  trace waited for) is at least half of a trace that took at least `slow_us` (1 s by default).
+- `slow_span`: one span with no children (a statement, a call, a piece of work not broken
+  down further) is at least half of the critical path of a trace that took at least
+  `slow_us` (1 s by default). Time a parent spends between its children is not reported: it
+  is a gap (a wait for a lock, a busy event loop), seen on an overloaded machine.
 - `swallowed_error`: a span failed (ERROR status), yet the request answered with success:
   there is a SERVER span above it, no span above it up to the root failed (the highest failure
   is the one reported), no SERVER span above it answered a 4xx/5xx HTTP status or a non-zero
@@ -275,13 +277,15 @@ def _slow(nodes: list[_Node], slow_us: int) -> list[dict[str, Any]]:
     by_id = {n.id: n for n in nodes}
     found = []
     for span_id, own in _critical_self_time(nodes).items():
-        if own >= _SLOW_SHARE * duration:
-            node = by_id[span_id]
+        node = by_id[span_id]
+        # Only a span not broken down further: time a parent spends between its children is
+        # a gap (a wait on a lock, a busy event loop), not work to point an engineer at.
+        if own >= _SLOW_SHARE * duration and not node.children:
             found.append(
                 {
                     "kind": "slow_span",
                     "spanIDs": [span_id],
-                    "message": f"{node.stored.service} {node.span.name!r} itself took"
+                    "message": f"{node.stored.service} {node.span.name!r} took"
                     f" {own // 1000} µs of the trace's {duration // 1000} µs"
                     f" ({100 * own // duration}% of the critical path)",
                 }
