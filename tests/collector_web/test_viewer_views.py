@@ -119,6 +119,14 @@ def test_flame_graph_and_span_statistics(page: Any, seeded: Seeded, tmp_path: Pa
     page.locator('.span-row[aria-selected="true"]').wait_for()
     assert page.locator('.span-row[aria-selected="true"] .op').inner_text() == "db.ListTopics"
 
+    # A finding's badge, clicked in the flame graph, shows its spans in the timeline.
+    page.goto(f"{seeded.url}/jaeger/trace/{seeded.trace_a}?view=flame")
+    page.locator(".flame-box").first.wait_for()
+    page.locator(".finding-badge", has_text="N+1").click()
+    page.locator(".span-row.highlighted").first.wait_for()
+    assert page.locator(".span-row.highlighted").count() == 5
+    assert "view=flame" not in page.url
+
     page.goto(f"{seeded.url}/jaeger/trace/{seeded.trace_a}?view=stats")
     table = page.locator(".span-stats-table")
     table.wait_for()

@@ -1,6 +1,7 @@
-// One trace: header facts, findings, the timeline and a side panel with the selected span's
-// detail and the trace's log records. Works the same for a trace from the server, an uploaded
-// file and an exported offline page.
+// One trace: header facts, findings, and three views: the timeline (with its minimap and a side
+// panel with the selected span's detail and the trace's log records), the flame graph and the
+// span statistics. Works the same for a trace from the server, an uploaded file and an
+// exported offline page.
 
 import { h, clear, formatDuration, formatTimestamp, downloadBlob, plural, tagValueText } from "./util.js";
 import { buildTrace, criticalPath } from "./model.js";
@@ -32,7 +33,9 @@ function fact(label, value, name) {
 
 /**
  * Draw `trace` into `root`. Options: logs and findings (lists, possibly empty), exportUrl (or
- * null offline), selectedSpan (an id to open), onSpanSelected(id) to record it in the URL.
+ * null offline), selectedSpan (an id to open), onSpanSelected(id) to record it in the URL,
+ * view ("timeline", "flame" or "stats") and onViewChanged(view) likewise, and onCompare(id)
+ * to open the comparison with another trace (no compare form without it).
  * Throws if the trace has no spans.
  */
 export function renderTraceView(root, { trace, logs = [], findings = [], exportUrl = null, selectedSpan = null, onSpanSelected = null, notice = null, view = "timeline", onViewChanged = null, onCompare = null }) {
@@ -142,7 +145,10 @@ export function renderTraceView(root, { trace, logs = [], findings = [], exportU
               type: "button",
               class: `finding-badge finding-${finding.kind}`,
               title: "Show the spans involved",
-              onClick: () => timeline.setHighlighted((finding.spanIDs || []).filter((id) => model.byId.has(id))),
+              onClick: () => {
+                showView("timeline", true);
+                timeline.setHighlighted((finding.spanIDs || []).filter((id) => model.byId.has(id)));
+              },
             },
             h("strong", {}, findingTitle(finding.kind)),
             " ",
