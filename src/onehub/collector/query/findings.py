@@ -88,7 +88,7 @@ def _first(attributes: dict[str, str | int], keys: Iterable[str]) -> str | int |
 
 
 class _Node:
-    __slots__ = ("attributes", "children", "parent", "span", "stored")
+    __slots__ = ("_target", "attributes", "children", "parent", "span", "statement", "stored")
 
     def __init__(self, stored: StoredSpan) -> None:
         self.stored = stored
@@ -96,6 +96,9 @@ class _Node:
         self.attributes = _attributes(stored.span)
         self.parent: _Node | None = None
         self.children: list[_Node] = []
+        text = _first(self.attributes, _STATEMENT_KEYS)
+        self.statement = statement_shape(text) if isinstance(text, str) else None
+        self._target: str | None = None
 
     @property
     def id(self) -> str:
@@ -114,16 +117,16 @@ class _Node:
         return self.span.status.code == _STATUS_ERROR
 
     @property
-    def statement(self) -> str | None:
-        text = _first(self.attributes, _STATEMENT_KEYS)
-        return statement_shape(text) if isinstance(text, str) else None
-
-    @property
     def is_database(self) -> bool:
         return self.statement is not None or _first(self.attributes, _DB_SYSTEM_KEYS) is not None
 
     def target(self) -> str:
         """Where a CLIENT call goes: its peer attributes, else the service that answered it."""
+        if self._target is None:
+            self._target = self._find_target()
+        return self._target
+
+    def _find_target(self) -> str:
         named = _first(self.attributes, _TARGET_KEYS)
         method = self.attributes.get("rpc.method")
         if named is None and isinstance(method, str) and "/" in method:
