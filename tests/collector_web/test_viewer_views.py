@@ -177,6 +177,10 @@ def test_minimap_drag_zooms_the_timeline(page: Any, seeded: Seeded, tmp_path: Pa
     # The gateway span starts before the window: its bar begins at the window's left edge.
     gateway_bar = page.locator(".span-row", has_text="gateway GET /v1/topics").locator(".span-bar")
     assert gateway_bar.evaluate("el => parseFloat(el.style.left)") == 0
+    # The first SELECT ran before the window: a faint mark, no duration label.
+    first_select = page.locator(".span-row", has_text="SELECT topics").first
+    assert "outside-window" in (first_select.locator(".span-bar").get_attribute("class") or "")
+    assert first_select.locator(".span-duration").count() == 0
     _screenshot(page, tmp_path, "minimap-zoom.png")
     page.get_by_role("button", name="Reset zoom").click()
     assert ticks.first.inner_text() == "0µs"

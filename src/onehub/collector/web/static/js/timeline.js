@@ -111,7 +111,9 @@ export function createTimeline(model, options) {
     const after = left + width;
     const text = formatDuration(node.duration);
     let label;
-    if (after < 82) label = h("span", { class: "span-duration", style: { left: `calc(${percent(after)} + 4px)` } }, text);
+    // A span wholly outside a zoomed window keeps a faint mark at the edge, but no label.
+    if (outside) label = null;
+    else if (after < 82) label = h("span", { class: "span-duration", style: { left: `calc(${percent(after)} + 4px)` } }, text);
     else if (left > 12) label = h("span", { class: "span-duration", style: { right: `calc(${percent(100 - left)} + 4px)` } }, text);
     else label = h("span", { class: "span-duration inside", style: { right: `calc(${percent(100 - after)} + 6px)` } }, text);
     return h("div", { class: "bar-cell" }, bar, marks, label);
