@@ -46,6 +46,8 @@ class Results:
     fetch_ms: list[float] = field(default_factory=list)
     rare_ms: list[float] = field(default_factory=list)
     rare_partial: int = 0
+    findings_ms: list[float] = field(default_factory=list)
+    monitor_ms: dict[str, list[float]] = field(default_factory=dict)
     rss_mb: float = 0.0
     peak_rss_mb: float = 0.0
     stored_spans: int = 0
@@ -176,6 +178,20 @@ def query(collector: CollectorProcess, rounds: int, results: Results) -> None:
         results.fetch_ms.append((time.perf_counter() - started) * 1000)
         if response.status_code != 200:
             raise BenchError(f"trace fetch failed: {response.status_code}")
+        # The same trace again through the findings analysis: the ratio to the fetch is its cost.
+        started = time.perf_counter()
+        response = collector.api.get(f"/x/traces/{trace_id}/findings")
+        results.findings_ms.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise BenchError(f"findings failed: {response.status_code}")
+    # The Monitor tab's buckets over the last hour, for every service and for one.
+    for _ in range(max(2, rounds // 5)):
+        for name, extra in (("all services", {}), ("one service", {"service": SERVICES[0]})):
+            started = time.perf_counter()
+            response = collector.api.get("/x/monitor", params={"lookback": 3_600_000, **extra})
+            results.monitor_ms.setdefault(name, []).append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200 or not response.json()["data"]["series"]:
+                raise BenchError(f"monitor failed: {response.status_code} {response.text[:200]}")
 
 
 def _latency_row(label: str, values: Sequence[float], goal: str) -> list[str]:
@@ -206,6 +222,12 @@ def report(results: Results, quick: bool) -> str:
         )
     )
     rows.append(_latency_row("trace fetch by id (ms)", results.fetch_ms, "p95 < 20"))
+    ratio = statistics.median(results.findings_ms) / max(statistics.median(results.fetch_ms), 1e-9)
+    rows.append(
+        _latency_row(f"  its findings (ms; {ratio:.2f}x the fetch)", results.findings_ms, "")
+    )
+    for name, values in results.monitor_ms.items():
+        rows.append(_latency_row(f"monitor buckets, 1 h, {name} (ms)", values, "bounded"))
     rows.append(
         [
             f"collector RSS with {results.stored_spans:,} spans (MB)",

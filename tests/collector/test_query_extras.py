@@ -52,9 +52,10 @@ async def test_findings_on_a_constructed_trace(api: httpx.AsyncClient, data: Dat
         data.pricing_call.span_id.hex(),
         data.stock_call.span_id.hex(),
     ]
+    # The failure, and the request that nonetheless answered 200.
     assert by_kind["swallowed_error"]["spanIDs"] == [
         data.price.span_id.hex(),
-        data.pricing_call.span_id.hex(),
+        data.root.span_id.hex(),
     ]
     assert "no price" in by_kind["swallowed_error"]["message"]
     stricter = (
@@ -169,3 +170,59 @@ async def test_tail_drops_slow_listeners_and_bounds_their_number() -> None:
             event = await asyncio.wait_for(fresh.get(), 1)
             assert event is not None
             assert event["traceID"] == "01" * 16
+
+
+async def test_monitor_buckets_rate_errors_and_latency(api: httpx.AsyncClient, send: Send) -> None:
+    end_ms = now_us() // 1000 // 60_000 * 60_000  # a whole minute, so buckets are exact
+    start_us = (end_ms - 3 * 60_000) * 1000
+    trace_id = new_trace_id()
+    specs = []
+    # Minute 0: 4 requests of 10, 20, 30, 40 ms, one failed; minute 1: none; minute 2: one of
+    # 5 ms. A CLIENT span is not a request served and must not count.
+    for i, (offset_s, ms, status) in enumerate(
+        [(1, 10, 0), (2, 20, 0), (3, 30, ERROR), (4, 40, 0), (150, 5, 0)]
+    ):
+        specs.append(
+            SpanSpec(
+                "shop",
+                "GET /item" if i % 2 == 0 else "GET /cart",
+                start_us + offset_s * 1_000_000,
+                ms * MS,
+                trace_id,
+                kind=SERVER,
+                status=status,
+            )
+        )
+    specs.append(SpanSpec("shop", "call db", start_us + 5_000_000, MS, trace_id, kind=3))
+    await send("traces", traces_request(specs))
+
+    query = f"endTs={end_ms}&lookback=180000&step=60000"
+    body = (await api.get(f"/jaeger/api/x/monitor?service=shop&{query}")).json()["data"]
+    assert body["stepMs"] == 60_000
+    assert body["bucketStarts"] == [start_us + i * 60_000_000 for i in range(3)]
+    overall = next(row for row in body["series"] if row["operation"] is None)
+    assert (overall["count"], overall["errorCount"], overall["p99"]) == (5, 1, 40 * MS)
+    first, empty, last = overall["buckets"]
+    assert first == {
+        "count": 4,
+        "ratePerSec": 4 / 60,
+        "errorCount": 1,
+        "errorRate": 0.25,
+        "p50": 20 * MS,
+        "p95": 40 * MS,
+        "p99": 40 * MS,
+    }
+    assert empty["count"] == 0
+    assert empty["p50"] is None  # a gap in the chart, not a zero latency
+    assert (last["count"], last["p50"]) == (1, 5 * MS)
+    operations = {row["operation"]: row["count"] for row in body["series"] if row["operation"]}
+    assert operations == {"GET /item": 3, "GET /cart": 2}
+
+    everyone = (await api.get(f"/jaeger/api/x/monitor?{query}")).json()["data"]["series"]
+    assert [(row["service"], row["operation"], row["count"]) for row in everyone] == [
+        ("shop", None, 5)
+    ]
+    for bad in ("lookback=0", "lookback=999999999999", "lookback=3600000&step=1000", "step=x"):
+        response = await api.get(f"/jaeger/api/x/monitor?{bad}")
+        assert response.status_code == 400, bad
+        assert response.json()["errors"][0]["msg"].startswith("unable to parse param")

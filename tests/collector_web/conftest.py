@@ -44,6 +44,28 @@ def browser(chromium_path: str) -> Iterator[Any]:
         launched.close()
 
 
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh page; any script error or console error fails the test."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    new_page = context.new_page()
+    problems: list[str] = []
+    new_page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+
+    def on_console(message: Any) -> None:
+        # A 404 from the trace endpoint is the answer the not-found test asks for.
+        expected = "/jaeger/api/traces/" in message.location.get("url", "")
+        if message.type == "error" and not expected:
+            problems.append(f"console: {message.text}")
+
+    new_page.on("console", on_console)
+    new_page.on("dialog", lambda d: problems.append(f"dialog: {d.message}"))
+    new_page.set_default_timeout(10_000)
+    yield new_page
+    context.close()
+    assert problems == []
+
+
 class ServerThread:
     """Uvicorn serving `app` on 127.0.0.1 and a port the OS picks, in a background thread."""
 

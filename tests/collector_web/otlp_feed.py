@@ -160,10 +160,20 @@ def _end(span: Span, start_ns: int, duration_us: int) -> None:
     span.end(end_time=start_ns + duration_us * 1000)
 
 
-def send_list_topics(feed: OtlpFeed, start_ns: int) -> str:
-    """GET /api/v1/topics: the six levels of telemetry.md, five SELECTs (an N+1), two logs and
-    an attribute that tries to break out of an HTML script element. Returns the trace id."""
+def send_list_topics(
+    feed: OtlpFeed,
+    start_ns: int,
+    *,
+    selects: int = SELECT_REPEATS,
+    select_us: int = 1_600,
+    cache_lookup: bool = False,
+) -> str:
+    """GET /api/v1/topics: the six levels of telemetry.md, `selects` SELECTs (an N+1) of
+    `select_us` each, two logs and an attribute that tries to break out of an HTML script
+    element; with `cache_lookup`, a cache span under the method too. Returns the trace id."""
     at = _offsets(start_ns)
+    spacing = select_us + 200
+    grow = selects * spacing - SELECT_REPEATS * 1_800  # 0 for the default shape
     gateway = feed.span(
         "gateway GET /v1/topics",
         parent=None,
@@ -191,29 +201,48 @@ def send_list_topics(feed: OtlpFeed, start_ns: int) -> str:
         **rpc,
     )
     method = feed.span("ListTopics", parent=server, start_ns=at(1_000), enduser__id="alice")
+    if cache_lookup:
+        cache = feed.span("cache.get topics", parent=method, start_ns=at(1_050))
+        _end(cache, at(1_050), 100)
     store = feed.span("db.ListTopics", parent=method, start_ns=at(1_200))
     feed.log(SERVICE, method, at(1_100), SeverityNumber.INFO, "listing topics for alice")
-    for i in range(SELECT_REPEATS):
+    for i in range(selects):
         query = feed.span(
             "SELECT topics",
             parent=store,
-            start_ns=at(1_400 + i * 1_800),
+            start_ns=at(1_400 + i * spacing),
             kind=SpanKind.CLIENT,
             db__system__name="sqlite",
             db__operation__name="SELECT",
             db__query__text=QUERY_TEXT,
         )
-        _end(query, at(1_400 + i * 1_800), 1_600)
+        _end(query, at(1_400 + i * spacing), select_us)
     feed.log(SERVICE, store, at(10_500), SeverityNumber.WARN, "five queries where one would do")
     for span, begin, length in (
-        (store, 1_200, 9_400),
-        (method, 1_000, 9_800),
-        (server, 800, 10_200),
-        (client, 400, 11_000),
-        (gateway, 0, 12_000),
+        (store, 1_200, 9_400 + grow),
+        (method, 1_000, 9_800 + grow),
+        (server, 800, 10_200 + grow),
+        (client, 400, 11_000 + grow),
+        (gateway, 0, 12_000 + grow),
     ):
         _end(span, at(begin), length)
     return format(gateway.get_span_context().trace_id, "032x")
+
+
+def send_server_error(feed: OtlpFeed, start_ns: int, service: str, *, failed: bool) -> str:
+    """One request of `service`: a SERVER span of 2 ms, failed (ERROR, 500) or not."""
+    span = feed.span(
+        "POST /checkout",
+        parent=None,
+        start_ns=start_ns,
+        kind=SpanKind.SERVER,
+        service=service,
+        http__response__status_code=500 if failed else 200,
+    )
+    if failed:
+        span.set_status(Status(StatusCode.ERROR, "payment backend down"))
+    _end(span, start_ns, 2_000)
+    return format(span.get_span_context().trace_id, "032x")
 
 
 def send_failed_get_topic(feed: OtlpFeed, start_ns: int) -> str:

@@ -1,5 +1,6 @@
-"""The viewer's endpoints beyond Jaeger, under `/jaeger/api/x/`: statistics, findings, a trace's
-logs, the live tail (Server-Sent Events), one-file HTML export and the collector's counters."""
+"""The viewer's endpoints beyond Jaeger, under `/jaeger/api/x/`: statistics, time-bucketed
+rate/errors/latency (the Monitor tab), findings, a trace's logs, the live tail (Server-Sent
+Events), one-file HTML export and the collector's counters."""
 
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ from onehub.collector.query import params
 from onehub.collector.query.params import ParamError
 from onehub.collector.query.responses import envelope, envelope_error
 from onehub.collector.query.service import QueryService
+from onehub.collector.query.stats import DEFAULT_BUCKETS, MAX_BUCKETS
 from onehub.collector.tail import TailHub, TooManySubscribersError
 
 _DEFAULT_STATS_LOOKBACK_MS = 3600 * 1000
 _KEEPALIVE_S = 15.0
 _DEFAULT_MIN_REPEATS = 5
+_MAX_MONITOR_LOOKBACK_MS = 7 * 24 * 3600 * 1000
 EXPORT_MODULE = "onehub.collector.web.export"
 
 
@@ -51,6 +54,32 @@ def extra_routes(
         name = request.query_params.get("service") or None
         rows = await service.stats(name, (end_ms - lookback_ms) * 1000, end_ms * 1000)
         return JSONResponse({"data": rows})
+
+    async def monitor(request: Request) -> Response:
+        try:
+            end_ms = params.integer(request.query_params, "endTs", params.now_us() // 1000)
+            lookback_ms = params.integer(
+                request.query_params, "lookback", _DEFAULT_STATS_LOOKBACK_MS
+            )
+            if not 0 < lookback_ms <= _MAX_MONITOR_LOOKBACK_MS:
+                raise ParamError(
+                    "unable to parse param 'lookback': must be positive and at most 7 days"
+                )
+            step_ms = params.integer(
+                request.query_params, "step", max(1000, -(-lookback_ms // DEFAULT_BUCKETS))
+            )
+            if step_ms <= 0 or lookback_ms / step_ms > MAX_BUCKETS:
+                raise ParamError(
+                    f"unable to parse param 'step': must be positive and give at most"
+                    f" {MAX_BUCKETS} buckets over the lookback"
+                )
+        except ParamError as exc:
+            return envelope_error(400, str(exc))
+        name = request.query_params.get("service") or None
+        since_us, until_us = (end_ms - lookback_ms) * 1000, end_ms * 1000
+        return JSONResponse(
+            {"data": await service.monitor(name, since_us, until_us, step_ms * 1000)}
+        )
 
     async def findings(request: Request) -> Response:
         try:
@@ -127,6 +156,7 @@ def extra_routes(
 
     return [
         Route("/x/stats", stats),
+        Route("/x/monitor", monitor),
         Route("/x/traces/{trace_id}/findings", findings),
         Route("/x/traces/{trace_id}/logs", logs),
         Route("/x/traces/{trace_id}/export.html", export_html),

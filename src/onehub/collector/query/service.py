@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from onehub.collector.query.findings import find_issues
 from onehub.collector.query.jaeger_model import trace_to_jaeger
 from onehub.collector.query.otlp_model import log_to_row, spans_to_resource_spans
-from onehub.collector.query.stats import operation_stats
+from onehub.collector.query.stats import KIND_SERVER, operation_stats, red_series
 from onehub.collector.store.reader import StoredSpan, StoreReader, TraceQuery
 
 _T = TypeVar("_T")
@@ -97,6 +97,19 @@ class QueryService:
         def run() -> list[dict[str, Any]]:
             summaries = self._reader.summaries(service, since_us, until_us)
             return operation_stats(summaries, (until_us - since_us) / 1_000_000)
+
+        return await self._run(run)
+
+    async def monitor(
+        self, service: str | None, since_us: int, until_us: int, step_us: int
+    ) -> dict[str, Any]:
+        """Time-bucketed rate, errors and latency of SERVER spans (see stats.red_series)."""
+
+        def run() -> dict[str, Any]:
+            summaries = self._reader.summaries(service, since_us, until_us, kind=KIND_SERVER)
+            return red_series(
+                summaries, since_us, until_us, step_us, by_operation=service is not None
+            )
 
         return await self._run(run)
 

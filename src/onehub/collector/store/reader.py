@@ -292,8 +292,12 @@ class StoreReader:
 
     # -- time windows ------------------------------------------------------------------------
 
-    def summaries(self, service: str | None, since_us: int, until_us: int) -> list[SpanSummary]:
-        """Every span started in [since, until], optionally of one service."""
+    def summaries(
+        self, service: str | None, since_us: int, until_us: int, *, kind: int | None = None
+    ) -> list[SpanSummary]:
+        """Every span started in [since, until], optionally of one service and one kind."""
+        kind_filter = "" if kind is None else " AND kind = ?"
+        kind_args: tuple[int, ...] = () if kind is None else (kind,)
         with self._conn() as conn:
             services = dict(conn.execute("SELECT id, name FROM services").fetchall())
             operations = dict(conn.execute("SELECT id, name FROM operations").fetchall())
@@ -304,14 +308,14 @@ class StoreReader:
                 cursor = conn.execute(
                     "SELECT service_id, operation_id, kind, start_us, duration_us, status"
                     " FROM spans INDEXED BY spans_by_service"
-                    " WHERE service_id = ? AND start_us BETWEEN ? AND ?",
-                    (by_name[service], since_us, until_us),
+                    " WHERE service_id = ? AND start_us BETWEEN ? AND ?" + kind_filter,
+                    (by_name[service], since_us, until_us, *kind_args),
                 )
             else:
                 cursor = conn.execute(
                     "SELECT service_id, operation_id, kind, start_us, duration_us, status"
-                    " FROM spans WHERE id >= ? AND start_us BETWEEN ? AND ?",
-                    (self._first_id_since(conn, since_us), since_us, until_us),
+                    " FROM spans WHERE id >= ? AND start_us BETWEEN ? AND ?" + kind_filter,
+                    (self._first_id_since(conn, since_us), since_us, until_us, *kind_args),
                 )
             return [
                 SpanSummary(services.get(s, "?"), operations.get(o, "?"), k, st, d, status)

@@ -34,6 +34,7 @@ _SHELL_PATHS = (
     f"{VIEWER_BASE}/live",
     f"{VIEWER_BASE}/services",
     f"{VIEWER_BASE}/dependencies",
+    f"{VIEWER_BASE}/monitor",
 )
 
 

@@ -50,6 +50,7 @@ export const api = {
   logs: (traceID) => getData(`/x/traces/${encodeURIComponent(traceID)}/logs`),
   findings: (traceID) => getData(`/x/traces/${encodeURIComponent(traceID)}/findings`),
   stats: (service, lookback) => getData("/x/stats", { service, lookback }),
+  monitor: (service, lookback, endTs) => getData("/x/monitor", { service, lookback, endTs }),
   dependencies: (endTs, lookback) => getData("/dependencies", { endTs, lookback }),
   tailUrl: () => apiUrl("/x/tail"),
   exportUrl: (traceID) => apiUrl(`/x/traces/${encodeURIComponent(traceID)}/export.html`),

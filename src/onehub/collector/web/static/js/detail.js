@@ -122,6 +122,7 @@ export function findingTitle(kind) {
       n_plus_one: "N+1 calls",
       sequential: "Sequential calls",
       swallowed_error: "Swallowed error",
+      slow_span: "Slow span",
     }[kind] || kind
   );
 }

@@ -8,6 +8,8 @@ import { renderSearchPage, searchToParams } from "./search.js";
 import { renderTraceView } from "./traceview.js";
 import { renderLivePage } from "./live.js";
 import { renderServicesPage } from "./services.js";
+import { renderComparePage } from "./compare.js";
+import { renderMonitorPage } from "./monitor.js";
 
 const EMBEDDED_ID = "onehub-embedded";
 const uploadedTraces = new Map();
@@ -64,7 +66,7 @@ function buildTopBar() {
     "header",
     { class: "topbar" },
     h("a", { href: viewerHref(""), class: "brand" }, "OneHub ", h("span", {}, "traces")),
-    h("nav", { "aria-label": "Views" }, tab("/search", "Search", "search"), tab("/live", "Live", "live"), tab("/services", "Services", "services")),
+    h("nav", { "aria-label": "Views" }, tab("/search", "Search", "search"), tab("/live", "Live", "live"), tab("/services", "Services", "services"), tab("/monitor", "Monitor", "monitor")),
     h("span", { class: "spacer" }),
     h("label", { for: "upload-input", class: "button" }, "Open JSON file…"),
     upload,
@@ -92,8 +94,16 @@ async function showTrace(app, traceID, params, token) {
     url.searchParams.set("span", spanID);
     history.replaceState(history.state, "", url.pathname + url.search);
   };
+  const onViewChanged = (view) => {
+    const url = new URL(window.location.href);
+    if (view === "timeline") url.searchParams.delete("view");
+    else url.searchParams.set("view", view);
+    history.replaceState(history.state, "", url.pathname + url.search);
+  };
+  const onCompare = (other) => navigate(`/trace/${traceID}...${other}`);
+  const common = { selectedSpan: params.get("span"), onSpanSelected, view: params.get("view") || "timeline", onViewChanged, onCompare };
   if (local) {
-    renderTraceView(app, { trace: local.trace, selectedSpan: params.get("span"), onSpanSelected, notice: `Opened from ${local.name}; not stored on the server.` });
+    renderTraceView(app, { ...common, trace: local.trace, notice: `Opened from ${local.name}; not stored on the server.` });
     return;
   }
   loading(app, `Loading trace ${traceID}…`);
@@ -110,7 +120,35 @@ async function showTrace(app, traceID, params, token) {
   }
   const [logs, findings] = await Promise.all([api.logs(traceID).catch(() => []), api.findings(traceID).catch(() => [])]);
   if (token !== routeToken) return;
-  renderTraceView(app, { trace, logs: logs || [], findings: findings || [], exportUrl: api.exportUrl(traceID), selectedSpan: params.get("span"), onSpanSelected });
+  renderTraceView(app, { ...common, trace, logs: logs || [], findings: findings || [], exportUrl: api.exportUrl(traceID) });
+}
+
+async function loadTrace(traceID) {
+  const local = uploadedTraces.get(traceID);
+  if (local) return local.trace;
+  try {
+    const data = await api.trace(traceID);
+    const trace = Array.isArray(data) ? data[0] : data;
+    if (!trace) throw new Error("the server returned no trace");
+    return trace;
+  } catch (error) {
+    throw new Error(error.status === 404 ? `Trace ${traceID} was not found.` : `Could not load trace ${traceID}: ${error.message}`);
+  }
+}
+
+async function showCompare(app, first, second, token) {
+  markTab("");
+  document.title = `Compare ${first.slice(0, 8)} and ${second.slice(0, 8)} · OneHub traces`;
+  loading(app, `Loading traces ${first} and ${second}…`);
+  let traces;
+  try {
+    traces = await Promise.all([loadTrace(first), loadTrace(second)]);
+  } catch (error) {
+    if (token === routeToken) clear(app).append(h("div", { class: "error-box", role: "alert" }, error.message));
+    return;
+  }
+  if (token !== routeToken) return;
+  renderComparePage(app, { traceA: traces[0], traceB: traces[1], traceHref });
 }
 
 /** Render the view the current URL names. */
@@ -125,12 +163,19 @@ async function route() {
   const path = window.location.pathname.slice(basePath().length).replace(/\/+$/, "") || "/";
   const params = new URLSearchParams(window.location.search);
   try {
-    if (path.startsWith("/trace/")) {
+    const compared = path.startsWith("/trace/") ? decodeURIComponent(path.slice("/trace/".length)).toLowerCase().split("...") : [];
+    if (compared.length === 2 && compared[0] && compared[1]) {
+      await showCompare(app, compared[0], compared[1], token);
+    } else if (path.startsWith("/trace/")) {
       await showTrace(app, decodeURIComponent(path.slice("/trace/".length)).toLowerCase(), params, token);
     } else if (path === "/live") {
       markTab("live");
       document.title = "Live · OneHub traces";
       teardown = renderLivePage(app, { traceHref });
+    } else if (path === "/monitor") {
+      markTab("monitor");
+      document.title = "Monitor · OneHub traces";
+      await renderMonitorPage(app, { params, navigate, searchHref });
     } else if (path === "/services" || path === "/dependencies") {
       markTab("services");
       document.title = "Services · OneHub traces";

@@ -34,7 +34,17 @@ export function searchFromParams(params) {
     maxDuration: params.get("maxDuration") || "",
     limit: params.get("limit") || String(DEFAULT_LIMIT),
     sort: params.get("sort") || "recent",
+    start: params.get("start") || "",
+    end: params.get("end") || "",
   };
+  if (search.lookback === "custom") {
+    // Jaeger's own deep links: lookback=custom with start and end in microseconds.
+    if (!/^\d+$/.test(search.start) || !/^\d+$/.test(search.end)) throw new Error("A custom time range needs start and end times");
+    if (Number(search.end) <= Number(search.start)) throw new Error("The end of the time range must come after its start");
+  } else {
+    search.start = "";
+    search.end = "";
+  }
   for (const key of ["minDuration", "maxDuration"]) {
     if (search[key] && !isGoDuration(search[key])) throw new Error(`${key} must be a duration such as 250ms or 1.5s, not "${search[key]}"`);
   }
@@ -44,7 +54,7 @@ export function searchFromParams(params) {
 
 export function searchToParams(search) {
   const params = new URLSearchParams();
-  for (const key of ["service", "operation", "lookback", "minDuration", "maxDuration", "limit"]) {
+  for (const key of ["service", "operation", "lookback", "start", "end", "minDuration", "maxDuration", "limit"]) {
     if (search[key]) params.set(key, search[key]);
   }
   if (Object.keys(search.tags).length) params.set("tags", JSON.stringify(search.tags));
@@ -71,7 +81,23 @@ export async function renderSearchPage(root, { params, navigate, traceHref, uplo
   const serviceSelect = h("select", { id: "search-service", name: "service", required: true }, option("", "Choose a service"));
   const operationSelect = h("select", { id: "search-operation", name: "operation" }, option("", "All operations"));
   const tagsInput = h("input", { id: "search-tags", name: "tags", type: "text", value: formatLogfmt(search.tags), placeholder: "error=true http.route=/v1/topics", "aria-describedby": "search-tags-hint", autocomplete: "off", spellcheck: "false" });
-  const lookbackSelect = h("select", { id: "search-lookback", name: "lookback" }, LOOKBACKS.map(([name]) => option(name, `Last ${name}`, name === search.lookback)));
+  const lookbackSelect = h(
+    "select",
+    { id: "search-lookback", name: "lookback" },
+    LOOKBACKS.map(([name]) => option(name, `Last ${name}`, name === search.lookback)),
+    option("custom", "Custom time range", search.lookback === "custom"),
+  );
+  const rangeStart = h("input", { id: "search-start", name: "start", type: "datetime-local", step: 1, value: search.start ? localInputValue(Number(search.start)) : "" });
+  const rangeEnd = h("input", { id: "search-end", name: "end", type: "datetime-local", step: 1, value: search.end ? localInputValue(Number(search.end)) : "" });
+  const rangeFields = h("div", { class: "field-row time-range", hidden: search.lookback !== "custom" }, field("From", rangeStart), field("To", rangeEnd));
+  lookbackSelect.addEventListener("change", () => {
+    rangeFields.hidden = lookbackSelect.value !== "custom";
+    if (!rangeFields.hidden && !rangeStart.value) {
+      const now = Date.now() * 1000;
+      rangeStart.value = localInputValue(now - 3600e6);
+      rangeEnd.value = localInputValue(now);
+    }
+  });
   const minInput = h("input", { id: "search-min", name: "minDuration", type: "text", value: search.minDuration, placeholder: "e.g. 100ms", size: 8 });
   const maxInput = h("input", { id: "search-max", name: "maxDuration", type: "text", value: search.maxDuration, placeholder: "e.g. 2s", size: 8 });
   const limitInput = h("input", { id: "search-limit", name: "limit", type: "number", min: 1, max: 1500, value: search.limit });
@@ -95,6 +121,7 @@ export async function renderSearchPage(root, { params, navigate, traceHref, uplo
     field("Operation", operationSelect),
     field("Tags", tagsInput, 'logfmt: key=value key2="with spaces"'),
     field("Lookback", lookbackSelect),
+    rangeFields,
     h("div", { class: "field-row" }, field("Min duration", minInput), field("Max duration", maxInput)),
     field("Limit", limitInput),
     h("button", { type: "submit", class: "primary" }, "Find traces"),
@@ -117,6 +144,22 @@ export async function renderSearchPage(root, { params, navigate, traceHref, uplo
         return;
       }
     }
+    let start = "";
+    let end = "";
+    if (lookbackSelect.value === "custom") {
+      start = microsFromInput(rangeStart.value);
+      end = microsFromInput(rangeEnd.value);
+      if (start === null || end === null) {
+        errorBox.textContent = "Give both ends of the custom time range.";
+        (start === null ? rangeStart : rangeEnd).focus();
+        return;
+      }
+      if (end <= start) {
+        errorBox.textContent = "The end of the time range must come after its start.";
+        rangeEnd.focus();
+        return;
+      }
+    }
     if (!serviceSelect.value) {
       errorBox.textContent = "Choose a service to search.";
       serviceSelect.focus();
@@ -127,6 +170,8 @@ export async function renderSearchPage(root, { params, navigate, traceHref, uplo
       operation: operationSelect.value,
       tags,
       lookback: lookbackSelect.value,
+      start: String(start),
+      end: String(end),
       minDuration: minInput.value.trim(),
       maxDuration: maxInput.value.trim(),
       limit: limitInput.value || String(DEFAULT_LIMIT),
@@ -155,9 +200,24 @@ export async function renderSearchPage(root, { params, navigate, traceHref, uplo
     const sortSelect = h("select", { id: "results-sort" }, SORTS.map(([key, label]) => option(key, label, key === search.sort)));
     const list = h("ol", { class: "result-list" });
     const maxDuration = Math.max(1, ...summaries.map((t) => t.duration));
+    // Two ticked results can be compared, in the order they were ticked (A, then B).
+    const picked = [];
+    const compareButton = h("button", { type: "button", id: "compare-selected", disabled: true }, "Compare 2 selected");
+    compareButton.addEventListener("click", () => navigate(`/trace/${picked[0]}...${picked[1]}`));
+    const onPick = (traceID, checked) => {
+      const at = picked.indexOf(traceID);
+      if (checked && at < 0) picked.push(traceID);
+      if (!checked && at >= 0) picked.splice(at, 1);
+      while (picked.length > 2) {
+        const dropped = picked.shift();
+        const box = list.querySelector(`input[data-trace-id="${dropped}"]`);
+        if (box) box.checked = false;
+      }
+      compareButton.disabled = picked.length !== 2;
+    };
     const fill = () => {
       const [, , compare] = SORTS.find(([key]) => key === sortSelect.value) || SORTS[0];
-      clear(list).append(...summaries.slice().sort(compare).map((t) => resultItem(t, maxDuration, traceHref)));
+      clear(list).append(...summaries.slice().sort(compare).map((t) => resultItem(t, maxDuration, traceHref, picked.includes(t.traceID), onPick)));
     };
     sortSelect.addEventListener("change", () => {
       search.sort = sortSelect.value;
@@ -166,7 +226,7 @@ export async function renderSearchPage(root, { params, navigate, traceHref, uplo
     });
     fill();
     clear(results).append(
-      h("div", { class: "results-head" }, h("h2", {}, heading), h("label", { for: "results-sort" }, "Sort "), sortSelect),
+      h("div", { class: "results-head" }, h("h2", {}, heading), summaries.length > 1 ? compareButton : null, h("label", { for: "results-sort" }, "Sort "), sortSelect),
       summaries.length ? renderScatter(summaries, (t) => traceHref(t.traceID)) : null,
       summaries.length ? list : h("p", { class: "muted" }, "No traces match. Widen the lookback or remove a filter."),
     );
@@ -192,8 +252,9 @@ export async function renderSearchPage(root, { params, navigate, traceHref, uplo
   }
 
   status.textContent = "Searching…";
-  const end = Date.now() * 1000;
-  const start = end - lookbackMs(search.lookback) * 1000;
+  const custom = search.lookback === "custom";
+  const end = custom ? Number(search.end) : Date.now() * 1000;
+  const start = custom ? Number(search.start) : end - lookbackMs(search.lookback) * 1000;
   try {
     const traces = await api.searchTraces({
       service: search.service,
@@ -207,7 +268,9 @@ export async function renderSearchPage(root, { params, navigate, traceHref, uplo
       limit: search.limit,
     });
     const summaries = (traces || []).filter((t) => t.spans && t.spans.length).map(summarizeTrace);
-    status.textContent = `${plural(summaries.length, "trace")} found`;
+    status.textContent = custom
+      ? `${plural(summaries.length, "trace")} found between ${formatTimestamp(start)} and ${formatTimestamp(end)}`
+      : `${plural(summaries.length, "trace")} found`;
     showResults(summaries, `${plural(summaries.length, "trace")}`);
   } catch (error) {
     status.textContent = "";
@@ -215,10 +278,27 @@ export async function renderSearchPage(root, { params, navigate, traceHref, uplo
   }
 }
 
-function resultItem(t, maxDuration, traceHref) {
+/** A `datetime-local` input's value (local time, to the second) for a microsecond timestamp. */
+function localInputValue(micros) {
+  const date = new Date(micros / 1000);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+}
+
+/** Microseconds since the epoch of a `datetime-local` value, or null when empty or invalid. */
+function microsFromInput(value) {
+  if (!value) return null;
+  const ms = new Date(value).getTime();
+  return Number.isFinite(ms) ? ms * 1000 : null;
+}
+
+function resultItem(t, maxDuration, traceHref, checked, onPick) {
+  const pick = h("input", { type: "checkbox", class: "result-pick", checked: checked || undefined, "aria-label": `Select trace ${t.traceID.slice(0, 8)} to compare`, dataset: { traceId: t.traceID } });
+  pick.addEventListener("change", () => onPick(t.traceID, pick.checked));
   return h(
     "li",
     { class: `result${t.errorCount ? " has-errors" : ""}` },
+    pick,
     h(
       "a",
       { href: traceHref(t.traceID), class: "result-link" },

@@ -65,11 +65,11 @@ export async function renderServicesPage(root, { params, navigate, searchHref })
   else statsSection.replaceChildren(statsSection.firstChild, h("p", { class: "muted" }, "Statistics are unavailable."));
   if (deps.status === "fulfilled") {
     const edges = deps.value || [];
-    depSection.replaceChildren(
-      depSection.firstChild,
-      edges.length ? h("div", { class: "graph-scroll" }, renderDependencyGraph(edges)) : h("p", { class: "muted" }, "No calls between services in this window."),
-      edges.length ? h("details", {}, h("summary", {}, "As a list"), h("ul", {}, dependencyList(edges).map((line) => h("li", {}, line)))) : null,
-    );
+    // replaceChildren() would print a null as the text "null": pass only nodes.
+    const parts = edges.length
+      ? [h("div", { class: "graph-scroll" }, renderDependencyGraph(edges)), h("details", {}, h("summary", {}, "As a list"), h("ul", {}, dependencyList(edges).map((line) => h("li", {}, line))))]
+      : [h("p", { class: "muted" }, "No calls between services in this window.")];
+    depSection.replaceChildren(depSection.firstChild, ...parts);
   } else depSection.replaceChildren(depSection.firstChild, h("p", { class: "muted" }, "The dependency graph is unavailable."));
 }
 

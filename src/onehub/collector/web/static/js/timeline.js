@@ -29,7 +29,9 @@ function percent(value) {
 export function createTimeline(model, options) {
   const sizes = subtreeSizes(model.nodes);
   const collapsed = new Set();
-  const scale = Math.max(model.duration, 1);
+  // The visible window of time: the whole trace, or what the minimap zoomed to.
+  let viewStart = model.start;
+  let scale = Math.max(model.duration, 1);
   // Very deep traces indent less per level so names stay readable.
   const indent = Math.min(INDENT_PX, MAX_INDENT_TOTAL_PX / Math.max(1, model.depth - 1));
   let visible = [];
@@ -50,9 +52,14 @@ export function createTimeline(model, options) {
     },
     spacer,
   );
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) =>
-    h("span", { class: "tick", style: { left: percent(f * 100) } }, formatDuration(model.duration * f)),
-  );
+  const TICKS = [0, 0.25, 0.5, 0.75, 1];
+  const ticks = TICKS.map((f) => h("span", { class: "tick", style: { left: percent(f * 100) } }));
+  function labelTicks() {
+    ticks.forEach((tick, i) => {
+      tick.textContent = formatDuration(viewStart - model.start + scale * TICKS[i]);
+    });
+  }
+  labelTicks();
   const head = h(
     "div",
     { class: "timeline-head", "aria-hidden": "true" },
@@ -74,30 +81,39 @@ export function createTimeline(model, options) {
   }
 
   function barFor(node) {
-    const left = ((node.start - model.start) / scale) * 100;
-    const width = Math.max((node.duration / scale) * 100, 0.15);
+    const left = Math.max(0, Math.min(100, ((node.start - viewStart) / scale) * 100));
+    const right = Math.max(0, Math.min(100, ((node.end - viewStart) / scale) * 100));
+    const width = Math.max(right - left, 0.15);
+    const outside = node.end < viewStart || node.start > viewStart + scale;
     const bar = h("div", {
-      class: `span-bar${node.isError ? " is-error" : ""}`,
+      class: `span-bar${node.isError ? " is-error" : ""}${outside ? " outside-window" : ""}`,
       style: { left: percent(left), width: percent(width), backgroundColor: node.colour },
     });
     const segments = showCritical && options.criticalPath ? options.criticalPath.get(node.id) : null;
+    // Segments are placed within the visible part of the bar.
+    const barStart = viewStart + (left / 100) * scale;
+    const barSpan = Math.max((width / 100) * scale, 1);
     for (const [from, to] of segments || []) {
-      const span = Math.max(node.duration, 1);
+      const a = Math.max(from, barStart);
+      const b = Math.min(to, barStart + barSpan);
+      if (b <= a) continue;
       bar.append(
         h("span", {
           class: "critical-segment",
-          style: { left: percent(((from - node.start) / span) * 100), width: percent(((to - from) / span) * 100) },
+          style: { left: percent(((a - barStart) / barSpan) * 100), width: percent(((b - a) / barSpan) * 100) },
         }),
       );
     }
-    const marks = (node.span.logs || []).map((log) =>
-      h("span", { class: "event-mark", style: { left: percent(((log.timestamp - model.start) / scale) * 100) } }),
-    );
+    const marks = (node.span.logs || [])
+      .filter((log) => log.timestamp >= viewStart && log.timestamp <= viewStart + scale)
+      .map((log) => h("span", { class: "event-mark", style: { left: percent(((log.timestamp - viewStart) / scale) * 100) } }));
     // The duration goes after the bar, else before it, else inside it when the bar fills the row.
     const after = left + width;
     const text = formatDuration(node.duration);
     let label;
-    if (after < 82) label = h("span", { class: "span-duration", style: { left: `calc(${percent(after)} + 4px)` } }, text);
+    // A span wholly outside a zoomed window keeps a faint mark at the edge, but no label.
+    if (outside) label = null;
+    else if (after < 82) label = h("span", { class: "span-duration", style: { left: `calc(${percent(after)} + 4px)` } }, text);
     else if (left > 12) label = h("span", { class: "span-duration", style: { right: `calc(${percent(100 - left)} + 4px)` } }, text);
     else label = h("span", { class: "span-duration inside", style: { right: `calc(${percent(100 - after)} + 6px)` } }, text);
     return h("div", { class: "bar-cell" }, bar, marks, label);
@@ -270,5 +286,12 @@ export function createTimeline(model, options) {
       render(true);
     },
     visibleCount: () => visible.length,
+    /** Show only [start, end] (microseconds) of the trace; no arguments shows all of it. */
+    setWindow(start = model.start, end = model.end) {
+      viewStart = Math.max(model.start, Math.min(start, end));
+      scale = Math.max(Math.min(model.end, Math.max(start, end)) - viewStart, 1);
+      labelTicks();
+      render(true);
+    },
   };
 }

@@ -1,11 +1,20 @@
-// One trace: header facts, findings, the timeline and a side panel with the selected span's
-// detail and the trace's log records. Works the same for a trace from the server, an uploaded
-// file and an exported offline page.
+// One trace: header facts, findings, and three views: the timeline (with its minimap and a side
+// panel with the selected span's detail and the trace's log records), the flame graph and the
+// span statistics. Works the same for a trace from the server, an uploaded file and an
+// exported offline page.
 
 import { h, clear, formatDuration, formatTimestamp, downloadBlob, plural, tagValueText } from "./util.js";
 import { buildTrace, criticalPath } from "./model.js";
 import { createTimeline } from "./timeline.js";
 import { renderSpanDetail, severityClass, findingTitle } from "./detail.js";
+import { createMinimap } from "./minimap.js";
+import { renderFlameGraph, renderSpanStatistics } from "./flame.js";
+
+const TRACE_VIEWS = [
+  ["timeline", "Timeline"],
+  ["flame", "Flame graph"],
+  ["stats", "Statistics"],
+];
 
 function groupBy(items, key) {
   const map = new Map();
@@ -24,10 +33,12 @@ function fact(label, value, name) {
 
 /**
  * Draw `trace` into `root`. Options: logs and findings (lists, possibly empty), exportUrl (or
- * null offline), selectedSpan (an id to open), onSpanSelected(id) to record it in the URL.
+ * null offline), selectedSpan (an id to open), onSpanSelected(id) to record it in the URL,
+ * view ("timeline", "flame" or "stats") and onViewChanged(view) likewise, and onCompare(id)
+ * to open the comparison with another trace (no compare form without it).
  * Throws if the trace has no spans.
  */
-export function renderTraceView(root, { trace, logs = [], findings = [], exportUrl = null, selectedSpan = null, onSpanSelected = null, notice = null }) {
+export function renderTraceView(root, { trace, logs = [], findings = [], exportUrl = null, selectedSpan = null, onSpanSelected = null, notice = null, view = "timeline", onViewChanged = null, onCompare = null }) {
   const model = buildTrace(trace);
   let initializing = true;
   const critical = criticalPath(model);
@@ -63,6 +74,7 @@ export function renderTraceView(root, { trace, logs = [], findings = [], exportU
   }
 
   const timeline = createTimeline(model, { criticalPath: critical, findingsBySpan, logsBySpan, onSelect: showDetail });
+  const minimap = createMinimap(model, { onWindow: (start, end) => (start === null ? timeline.setWindow() : timeline.setWindow(start, end)) });
 
   const serviceChips = model.services.map((svc) =>
     h("li", { class: "service-legend" }, h("span", { class: "service-chip", style: { backgroundColor: svc.colour } }), `${svc.name} (${svc.spanCount})`),
@@ -118,6 +130,7 @@ export function renderTraceView(root, { trace, logs = [], findings = [], exportU
     h("span", { class: "spacer" }),
     h("button", { type: "button", onClick: () => downloadBlob(`trace-${model.traceID}.json`, JSON.stringify({ data: [trace] }, null, 2)) }, "Download JSON"),
     exportUrl ? h("a", { class: "button", href: exportUrl, download: `trace-${model.traceID}.html` }, "Export as HTML") : null,
+    onCompare ? compareForm(onCompare) : null,
   );
 
   const findingsBar = findings.length
@@ -132,7 +145,10 @@ export function renderTraceView(root, { trace, logs = [], findings = [], exportU
               type: "button",
               class: `finding-badge finding-${finding.kind}`,
               title: "Show the spans involved",
-              onClick: () => timeline.setHighlighted((finding.spanIDs || []).filter((id) => model.byId.has(id))),
+              onClick: () => {
+                showView("timeline", true);
+                timeline.setHighlighted((finding.spanIDs || []).filter((id) => model.byId.has(id)));
+              },
             },
             h("strong", {}, findingTitle(finding.kind)),
             " ",
@@ -165,6 +181,37 @@ export function renderTraceView(root, { trace, logs = [], findings = [], exportU
   );
 
   const warnings = model.warnings.length ? h("ul", { class: "warnings" }, model.warnings.map((w) => h("li", {}, w))) : null;
+  const split = h(
+    "div",
+    { class: "trace-split" },
+    timeline.element,
+    h("aside", { class: "side-panel", "aria-label": "Span detail and logs" }, h("div", { role: "tablist", class: "tabs" }, spanTab, logsTab), detailPanel, logsPanel),
+  );
+  const timelineView = h("div", { class: "timeline-view" }, minimap.element, split);
+  const viewHost = h("div", { class: "trace-view-host" });
+  const viewButtons = TRACE_VIEWS.map(([name, label]) =>
+    h("button", { type: "button", class: "view-switch", dataset: { view: name }, "aria-pressed": "false", onClick: () => showView(name, true) }, label),
+  );
+  let currentView = null;
+  function showView(name, notify) {
+    const chosen = TRACE_VIEWS.some(([known]) => known === name) ? name : "timeline";
+    if (chosen === currentView) return;
+    currentView = chosen;
+    for (const button of viewButtons) button.setAttribute("aria-pressed", String(button.dataset.view === chosen));
+    toolbar.hidden = chosen !== "timeline";
+    if (chosen === "timeline") clear(viewHost).append(timelineView);
+    else if (chosen === "flame") {
+      clear(viewHost).append(
+        renderFlameGraph(model, {
+          onSelect: (id) => {
+            showView("timeline", true);
+            timeline.select(id);
+          },
+        }),
+      );
+    } else clear(viewHost).append(renderSpanStatistics(model));
+    if (notify && onViewChanged) onViewChanged(chosen);
+  }
   clear(root).append(
     h(
       "article",
@@ -172,20 +219,34 @@ export function renderTraceView(root, { trace, logs = [], findings = [], exportU
       header,
       warnings,
       findingsBar,
+      h("div", { class: "view-switcher", role: "group", "aria-label": "Trace views" }, viewButtons),
       toolbar,
-      h(
-        "div",
-        { class: "trace-split" },
-        timeline.element,
-        h("aside", { class: "side-panel", "aria-label": "Span detail and logs" }, h("div", { role: "tablist", class: "tabs" }, spanTab, logsTab), detailPanel, logsPanel),
-      ),
+      viewHost,
     ),
   );
+  showView(view, false);
   header.querySelector("h1").id = "trace-title";
   const initial = selectedSpan && model.byId.has(selectedSpan) ? selectedSpan : rootSpan.id;
   timeline.select(initial, { notify: true });
   initializing = false;
   return { model, timeline };
+}
+
+function compareForm(onCompare) {
+  const input = h("input", { type: "text", id: "compare-with", placeholder: "other trace id", "aria-label": "Compare with trace id", size: 14, autocomplete: "off", spellcheck: "false" });
+  const form = h("form", { class: "compare-form" }, input, h("button", { type: "submit" }, "Compare"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const other = input.value.trim().toLowerCase();
+    if (/^[0-9a-f]{1,32}$/.test(other)) {
+      onCompare(other);
+      return;
+    }
+    input.setCustomValidity("A trace id is 1 to 32 hexadecimal digits");
+    input.reportValidity();
+  });
+  input.addEventListener("input", () => input.setCustomValidity(""));
+  return form;
 }
 
 /** Ids of the spans whose service, name, id or any attribute "key=value" contains `query`. */
