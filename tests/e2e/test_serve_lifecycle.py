@@ -65,14 +65,15 @@ def start_serve_with_collector(cwd: Path, ports: Ports) -> subprocess.Popen[str]
 
 @pytest.fixture
 def serves() -> Iterator[list[subprocess.Popen[str]]]:
-    """Processes to stop (their whole group) however the test ends."""
+    """Processes whose whole group is killed however the test ends (a collector left behind
+    is in its parent's group unless it moved to one of its own)."""
     started: list[subprocess.Popen[str]] = []
     yield started
     for process in started:
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.communicate(timeout=10)
 
 
 def _children(pid: int) -> list[int]:
@@ -117,7 +118,7 @@ def test_kill_9_of_serve_takes_the_collector_with_it(
     assert _alive(collector)
 
     first.kill()
-    first.communicate()
+    first.wait(timeout=10)
 
     _await(lambda: not _alive(collector), "the collector is gone with its parent")
     for port in ports.collector_ports:
