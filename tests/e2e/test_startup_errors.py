@@ -21,10 +21,12 @@ ROLES = ("--addr", "--gw-addr", "--otlp-grpc-addr", "--otlp-http-addr", "--ui-ad
 
 @dataclass(frozen=True)
 class Case:
+    # After free addresses for every server (the last of a repeated flag wins); {taken} is a
+    # port something else listens on, {free} one nobody does.
     args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     status: int = 1
-    culprit: str = ""  # a part of the line naming what is wrong ({port}: the taken port)
+    culprit: str = ""  # a part of the line naming what is wrong
     read_only_cwd: bool = False
 
 
@@ -40,11 +42,25 @@ CASES = {
     "read-only data dir, no collector": Case(
         args=("--collector", "none"), read_only_cwd=True, culprit="Read-only file system"
     ),
-    "gRPC port": Case(args=("--addr",), culprit="gRPC server on 127.0.0.1:{port}"),
-    "gateway port": Case(args=("--gw-addr",), culprit="REST gateway on 127.0.0.1:{port}"),
-    "OTLP gRPC port": Case(args=("--otlp-grpc-addr",), culprit="OTLP/gRPC on 127.0.0.1:{port}"),
-    "OTLP HTTP port": Case(args=("--otlp-http-addr",), culprit="OTLP/HTTP on 127.0.0.1:{port}"),
-    "UI port": Case(args=("--ui-addr",), culprit="trace viewer on 127.0.0.1:{port}"),
+    "gRPC port": Case(
+        args=("--addr", "127.0.0.1:{taken}"), culprit="gRPC server on 127.0.0.1:{taken}"
+    ),
+    "gateway port": Case(
+        args=("--gw-addr", "127.0.0.1:{taken}"), culprit="REST gateway on 127.0.0.1:{taken}"
+    ),
+    "OTLP gRPC port": Case(
+        args=("--otlp-grpc-addr", "127.0.0.1:{taken}"), culprit="OTLP/gRPC on 127.0.0.1:{taken}"
+    ),
+    "OTLP HTTP port": Case(
+        args=("--otlp-http-addr", "127.0.0.1:{taken}"), culprit="OTLP/HTTP on 127.0.0.1:{taken}"
+    ),
+    "UI port": Case(
+        args=("--ui-addr", "127.0.0.1:{taken}"), culprit="trace viewer on 127.0.0.1:{taken}"
+    ),
+    "gRPC and gateway on one port": Case(
+        args=("--addr", "127.0.0.1:{free}", "--gw-addr", "127.0.0.1:{free}"),
+        culprit="gRPC server on 127.0.0.1:{free}",
+    ),
     "database unreachable": Case(
         args=("--db-endpoint", "postgres://postgres:hunter2@127.0.0.1:1/nowhere"),
         culprit="cannot open the database postgresql+asyncpg://postgres:***@127.0.0.1:1/nowhere",
@@ -63,15 +79,9 @@ def taken_port() -> Iterator[int]:
         yield int(taken.getsockname()[1])
 
 
-def _serve_argv(case: Case, taken_port: int) -> list[str]:
-    args = list(case.args)
-    role = args[0] if len(args) == 1 else None
-    addresses = []
-    for flag in ROLES:
-        port = taken_port if flag == role else free_port()
-        addresses += [flag, f"127.0.0.1:{port}"]
-    if role is not None:
-        args = []
+def _serve_argv(case: Case, ports: dict[str, int]) -> list[str]:
+    addresses = [item for flag in ROLES for item in (flag, f"127.0.0.1:{free_port()}")]
+    args = [arg.format(**ports) for arg in case.args]
     return [sys.executable, "-m", "onehub", "serve", *addresses, *args]
 
 
@@ -86,7 +96,8 @@ def test_a_start_up_mistake_is_one_line_and_a_non_zero_exit(
     tmp_path: Path, taken_port: int, case: Case
 ) -> None:
     (tmp_path / "bad.yaml").write_text("receivers: [\n")
-    argv = _serve_argv(case, taken_port)
+    ports = {"taken": taken_port, "free": free_port()}
+    argv = _serve_argv(case, ports)
     cwd = tmp_path
     if case.read_only_cwd:
         cwd = tmp_path / "read-only"
@@ -107,7 +118,7 @@ def test_a_start_up_mistake_is_one_line_and_a_non_zero_exit(
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("onehub: "), result.stderr
-    assert case.culprit.format(port=taken_port) in lines[0]
+    assert case.culprit.format(**ports) in lines[0]
     assert "hunter2" not in result.stderr
     assert "OneHub is running" not in result.stdout
 

@@ -131,9 +131,10 @@ async def start_onehub(
     # Each part registers its undo as it starts; if a later part fails, the stack unwinds
     # (in reverse) before the error propagates, leaving no port bound and no child behind.
     async with contextlib.AsyncExitStack() as undo:
-        _check_grpc_port(settings.addr)
         gateway_sock = _gateway_socket(settings)
         undo.callback(gateway_sock.close)
+        # After the gateway's bind, so the two given the same port is also our own line.
+        _check_grpc_port(settings.addr)
         if addresses is not None:
             collector = await start_embedded_collector(settings, addresses)
             undo.push_async_callback(collector.stop)

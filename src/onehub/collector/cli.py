@@ -28,9 +28,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from onehub.collector.collector import start_collector
-from onehub.collector.config import CollectorConfig, ConfigError
+from onehub.collector.config import CollectorConfig, CollectorStartError, ConfigError
 from onehub.collector.config_yaml import default_pipeline_config, load_config_file
-from onehub.collector.servers import CollectorStartError
 from onehub.collector.store.schema import StoreOpenError
 
 READY_PREFIX = "onehub collector ready:"
