@@ -185,3 +185,49 @@ def test_ctrl_c_flushes_the_last_request_trace_into_the_store(
     parents = [ref["spanID"] for span in spans for ref in span["references"]]
     assert len(parents) == len(spans) - 1
     assert set(parents) <= ids
+
+
+DEBUG_CONFIG = """\
+receivers: {otlp: {protocols: {grpc: {}, http: {}}}}
+exporters: {onehub_store: {}, debug: {verbosity: detailed}}
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [onehub_store, debug]}
+"""
+
+
+def test_the_collector_output_reaches_the_terminal_once_it_runs(
+    tmp_path: Path, ports: Ports, serves: list[subprocess.Popen[str]]
+) -> None:
+    (tmp_path / "debug.yaml").write_text(DEBUG_CONFIG)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "onehub",
+            "serve",
+            *ports.args(),
+            "--collector-config",
+            "debug.yaml",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    serves.append(process)
+    gateway = f"http://127.0.0.1:{ports.gateway}"
+    wait_healthy(gateway, process)
+    listed = httpx.get(f"{gateway}/api/v1/topics", auth=("admin", "admin123"))
+    assert listed.status_code == 200
+
+    process.terminate()
+    _, err = process.communicate(timeout=STARTUP_TIMEOUT_S)
+
+    assert process.returncode == 0, err
+    # The debug exporter's lines, printed by the child after start-up, then flushed at stop.
+    assert "debug: traces:" in err
+    assert "gateway GET /v1/topics" in err

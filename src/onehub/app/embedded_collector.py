@@ -18,6 +18,7 @@ to ours.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import socket
 import sys
@@ -33,36 +34,41 @@ STOP_TIMEOUT_S = 10.0
 _READY_PREFIX = b"onehub collector ready:"
 _ERROR_PREFIX = "onehub collector: "
 _EXIT_CONFIG = 2
+_CHUNK_BYTES = 64 * 1024
 
 
 class _Relay:
-    """Copies a child's output stream to ours line by line; holds the lines back until
-    `release()` so a start-up failure can be reported as one line of our own."""
+    """Copies a child's output stream to ours as it comes (in chunks: a line of any length is
+    fine); holds it back until `release()` so a start-up failure can be reported as one line
+    of our own."""
 
     def __init__(self, stream: asyncio.StreamReader, sink: TextIO) -> None:
         self._stream = stream
         self._sink = sink
-        self.held: list[str] = []
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._held: list[bytes] = []
         self._holding = True
         self.task = asyncio.create_task(self._copy(), name="collector-output")
 
+    @property
+    def held_lines(self) -> list[str]:
+        return b"".join(self._held).decode(errors="replace").splitlines()
+
     def release(self) -> None:
         self._holding = False
-        for line in self.held:
-            self._write(line)
-        self.held.clear()
+        self._write(b"".join(self._held))
+        self._held.clear()
 
     async def _copy(self) -> None:
-        while line := await self._stream.readline():
-            text = line.decode(errors="replace")
+        while chunk := await self._stream.read(_CHUNK_BYTES):
             if self._holding:
-                self.held.append(text)
+                self._held.append(chunk)
             else:
-                self._write(text)
+                self._write(chunk)
 
-    def _write(self, text: str) -> None:
+    def _write(self, chunk: bytes) -> None:
         with contextlib.suppress(OSError, ValueError):
-            self._sink.write(text)
+            self._sink.write(self._decoder.decode(chunk))
             self._sink.flush()
 
 
@@ -164,7 +170,7 @@ async def start_embedded_collector(
         if not ready:
             await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)
             await asyncio.wait_for(errors.task, 1.0)
-            raise _start_error(process.returncode, errors.held)
+            raise _start_error(process.returncode, errors.held_lines)
     except BaseException:
         await collector.stop()
         raise
@@ -178,14 +184,19 @@ async def _wait_ready(stdout: asyncio.StreamReader) -> bool:
     StartupError if neither happens in time."""
     try:
         async with asyncio.timeout(READY_TIMEOUT_S):
-            while line := await stdout.readline():
+            while True:
+                try:
+                    line = await stdout.readline()
+                except ValueError:  # a line past the reader's limit: not the ready line
+                    continue
+                if not line:
+                    return False
                 if line.startswith(_READY_PREFIX):
                     return True
     except TimeoutError:
         raise StartupError(
             f"the embedded collector did not start within {READY_TIMEOUT_S:.0f}s"
         ) from None
-    return False
 
 
 def _start_error(status: int | None, stderr_lines: list[str]) -> StartupError:

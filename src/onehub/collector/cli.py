@@ -167,4 +167,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CollectorStartError, StoreOpenError) as exc:
         print(f"onehub collector: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C before the signal handlers were in place
+        return 130
     return 0
