@@ -222,14 +222,14 @@ async def _database(url: str) -> AsyncEngine:
     try:
         engine = create_engine(url)
     except StorageConfigError as error:
-        raise StartupError(str(error)) from None
+        raise StartupError(str(error)) from error
     try:
         await migrate(engine)
     except Exception as error:
         await engine.dispose()
         where = engine.url.render_as_string(hide_password=True)
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise StartupError(f"cannot open the database {where}: {reason}") from None
+        raise StartupError(f"cannot open the database {where}: {reason}") from error
     return engine
 
 
