@@ -231,3 +231,31 @@ def test_the_collector_output_reaches_the_terminal_once_it_runs(
     # The debug exporter's lines, printed by the child after start-up, then flushed at stop.
     assert "debug: traces:" in err
     assert "gateway GET /v1/topics" in err
+
+
+def test_a_collector_already_on_its_ports_stops_serve_with_one_line(
+    tmp_path: Path, ports: Ports, serves: list[subprocess.Popen[str]]
+) -> None:
+    # What a collector orphaned by an older serve looks like: a working one on the same ports.
+    stray = subprocess.Popen(
+        [sys.executable, "-m", "onehub", "collector", *ports.args()[4:], "--data-dir", "stray"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    serves.append(stray)
+    assert stray.stdout is not None
+    assert stray.stdout.readline().startswith("onehub collector ready:")
+
+    process = start_serve_with_collector(tmp_path, ports)
+    serves.append(process)
+    out, err = process.communicate(timeout=STARTUP_TIMEOUT_S)
+
+    assert process.returncode == 1, err
+    assert "OneHub is running" not in out
+    assert err.splitlines() == [
+        f"onehub: embedded collector: cannot listen for OTLP/HTTP on 127.0.0.1:{ports.otlp_http}: "
+        "Address already in use"
+    ]
