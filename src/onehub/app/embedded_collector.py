@@ -163,13 +163,15 @@ async def start_embedded_collector(
     assert process.stdout is not None
     assert process.stderr is not None
     collector = EmbeddedCollector(process, addresses.otlp_grpc, addresses.otlp_http, addresses.ui)
+    errors = _Relay(process.stderr, sys.stderr)
+    collector._relays = [errors]
     try:
         ready = await _wait_ready(process.stdout)
-        errors = _Relay(process.stderr, sys.stderr)
-        collector._relays = [errors, _Relay(process.stdout, sys.stdout)]
+        collector._relays.append(_Relay(process.stdout, sys.stdout))
         if not ready:
-            await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)
-            await asyncio.wait_for(errors.task, 1.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)
+                await asyncio.wait_for(errors.task, 1.0)
             raise _start_error(process.returncode, errors.held_lines)
     except BaseException:
         await collector.stop()
