@@ -28,10 +28,16 @@ DEFAULT_OTLP_GRPC_ADDR = "127.0.0.1:4317"
 DEFAULT_OTLP_HTTP_ADDR = "127.0.0.1:4318"
 DEFAULT_UI_ADDR = "127.0.0.1:16686"
 AUTH_SCHEMES = ("dev", "password")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
-class ConfigError(ValueError):
-    """A setting is invalid; the message is one line naming the setting."""
+class StartupError(Exception):
+    """OneHub cannot start. str() is one line naming the culprit (a setting, an address, a
+    file); `onehub` prints it as `onehub: <message>` and exits 1."""
+
+
+class ConfigError(StartupError, ValueError):
+    """A setting is invalid; the message is one line naming the setting (exit status 2)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +79,10 @@ class Settings:
             )
         if self.max_body_bytes <= 0:
             raise ConfigError("--max-body-bytes must be positive")
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(
+                f"--log-level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}"
+            )
         return self
 
 

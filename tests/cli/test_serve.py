@@ -10,8 +10,12 @@ from onehub.cli.main import main
 @pytest.mark.parametrize(
     ("args", "line"),
     [
-        (["--addr", "nonsense"], "error: addr: 'nonsense' is not host:port"),
-        (["--max-body-bytes", "0"], "error: --max-body-bytes must be positive"),
+        (["--addr", "nonsense"], "onehub: addr: 'nonsense' is not host:port"),
+        (["--max-body-bytes", "0"], "onehub: --max-body-bytes must be positive"),
+        (
+            ["--log-level", "loud"],
+            "onehub: --log-level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not 'LOUD'",
+        ),
     ],
 )
 def test_bad_settings_are_one_line_and_exit_2(

@@ -6,6 +6,6 @@
 """
 
 from onehub.app.serve import serve
-from onehub.app.wiring import RunningOneHub, StartupError, start_onehub
+from onehub.app.wiring import RunningOneHub, start_onehub
 
-__all__ = ["RunningOneHub", "StartupError", "serve", "start_onehub"]
+__all__ = ["RunningOneHub", "serve", "start_onehub"]

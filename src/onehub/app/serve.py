@@ -6,14 +6,15 @@ import asyncio
 import signal
 import sys
 
-from onehub.app.embedded_collector import CollectorStartError
 from onehub.app.gc_tuning import tune_for_serving
-from onehub.app.wiring import RunningOneHub, StartupError, start_onehub
+from onehub.app.wiring import RunningOneHub, start_onehub
 from onehub.config import Settings
 
 
 def serve(settings: Settings) -> int:
-    """Run OneHub in the foreground. Return 0 after a clean shutdown, 1 if it cannot start."""
+    """Run OneHub in the foreground. Return 0 after a clean shutdown (SIGINT or SIGTERM: drain,
+    flush telemetry into the collector, then stop it). Raise ConfigError or StartupError, one
+    line naming the culprit, if it cannot start; nothing is left running then."""
     try:
         return asyncio.run(_serve(settings))
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown
@@ -25,11 +26,7 @@ async def _serve(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    try:
-        running = await start_onehub(settings)
-    except (StartupError, CollectorStartError) as error:
-        print(f"onehub: {error}", file=sys.stderr, flush=True)
-        return 1
+    running = await start_onehub(settings)
     tune_for_serving()
     _announce(running)
     await stop.wait()

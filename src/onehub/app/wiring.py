@@ -19,8 +19,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from onehub.app.embedded_collector import EmbeddedCollector, start_embedded_collector
-from onehub.config import Settings, split_host_port
+from onehub.app.embedded_collector import (
+    CollectorAddresses,
+    EmbeddedCollector,
+    start_embedded_collector,
+)
+from onehub.config import ConfigError, Settings, StartupError, split_host_port
 from onehub.gen.onehub.v1 import messages_pb2, topics_pb2, users_pb2
 from onehub.services.auth import build_authenticator
 from onehub.services.bundle import build_services
@@ -30,6 +34,8 @@ from onehub.storage.migrate import migrate
 from onehub.storage.uow import sql_uow_factory
 from onehub.telemetry import (
     Telemetry,
+    TelemetryConfig,
+    TelemetryConfigError,
     configure_logging,
     grpc_client_interceptors,
     grpc_server_interceptors,
@@ -50,10 +56,6 @@ SERVICES = (
     messages_pb2.DESCRIPTOR.services_by_name["MessageService"],
     users_pb2.DESCRIPTOR.services_by_name["UserService"],
 )
-
-
-class StartupError(RuntimeError):
-    """OneHub could not start; the message is one line saying what and where."""
 
 
 @dataclass
@@ -115,22 +117,32 @@ async def start_onehub(
 
     `telemetry`, when given, is used as is and left running on stop (tests pass in-memory
     telemetry); otherwise it is built from `env` (default: os.environ) and `settings.collector`.
-    Raise StartupError (one line, what and where) when any part cannot start; whatever had
-    already started is stopped again.
+    Raise ConfigError (a setting or variable that makes no sense) or StartupError (a part that
+    cannot start), one line naming the culprit; whatever had already started is stopped again.
+    The cheap checks come first: variables, then our own ports, then the collector, then the
+    database, so a mistake is reported before anything slow or noisy runs.
     """
     env = os.environ if env is None else env
     owns_telemetry = telemetry is None
+    addresses = CollectorAddresses.of(settings) if settings.collector == "embedded" else None
+    otlp_addr = addresses.otlp_grpc if addresses else settings.otlp_grpc_addr
+    telemetry_config = _telemetry_config(settings, env, otlp_addr) if owns_telemetry else None
     collector: EmbeddedCollector | None = None
     # Each part registers its undo as it starts; if a later part fails, the stack unwinds
     # (in reverse) before the error propagates, leaving no port bound and no child behind.
     async with contextlib.AsyncExitStack() as undo:
-        if settings.collector == "embedded":
-            collector = await start_embedded_collector(settings)
+        gateway_sock = _gateway_socket(settings)
+        undo.callback(gateway_sock.close)
+        # After the gateway's bind, so the two given the same port is also our own line.
+        _check_grpc_port(settings.addr)
+        if addresses is not None:
+            collector = await start_embedded_collector(settings, addresses)
             undo.push_async_callback(collector.stop)
-        if telemetry is None:
-            otlp_addr = collector.otlp_grpc_addr if collector else settings.otlp_grpc_addr
-            telemetry = _telemetry(settings, env, otlp_addr)
+        if telemetry_config is not None:
+            telemetry = setup_telemetry(telemetry_config)
+            configure_logging(telemetry, settings.log_level)
             undo.callback(telemetry.shutdown)
+        assert telemetry is not None
         engine = await _database(settings.db_endpoint)
         undo.push_async_callback(engine.dispose)
         instrument_sqlalchemy([engine])
@@ -162,7 +174,7 @@ async def start_onehub(
             max_body_bytes=settings.max_body_bytes,
             extra_routes=_extra_routes(telemetry, viewer_url),
         )
-        gateway, gateway_task, gateway_port = await _start_gateway(app, settings)
+        gateway, gateway_task, gateway_port = await _start_gateway(app, settings, gateway_sock)
         running = RunningOneHub(
             settings=settings,
             grpc_port=grpc_port,
@@ -180,14 +192,30 @@ async def start_onehub(
     return running
 
 
-def _telemetry(settings: Settings, env: Mapping[str, str], embedded_otlp_addr: str) -> Telemetry:
+def _telemetry_config(
+    settings: Settings, env: Mapping[str, str], embedded_otlp_addr: str
+) -> TelemetryConfig:
     collector = None if settings.collector == "env" else settings.collector
-    config = telemetry_config_from_env(
-        env, collector=collector, embedded_collector=embedded_otlp_addr
-    )
-    telemetry = setup_telemetry(config)
-    configure_logging(telemetry, settings.log_level)
-    return telemetry
+    try:
+        return telemetry_config_from_env(
+            env, collector=collector, embedded_collector=embedded_otlp_addr
+        )
+    except TelemetryConfigError as error:
+        raise ConfigError(str(error)) from None
+
+
+def _check_grpc_port(addr: str) -> None:
+    """Fail with our own line if the gRPC address is taken: grpc's failed bind is preceded by
+    a C-core log line on stderr that we cannot suppress once grpc is loaded."""
+    host, port = split_host_port(addr, "--addr")
+    if port == 0:
+        return
+    try:
+        _listen(host, port).close()
+    except OSError as error:
+        raise StartupError(
+            f"cannot start the gRPC server on {addr}: {error.strerror or error}"
+        ) from None
 
 
 async def _database(url: str) -> AsyncEngine:
@@ -236,19 +264,24 @@ class _EmbeddedUvicorn(uvicorn.Server):
         yield
 
 
-async def _start_gateway(
-    app: Starlette, settings: Settings
-) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
+def _gateway_socket(settings: Settings) -> socket.socket:
     host, port = split_host_port(settings.gw_addr, "--gw-addr")
     try:
-        sock = _listen(host, port)
+        return _listen(host, port)
     except OSError as error:
         raise StartupError(
             f"cannot start the REST gateway on {settings.gw_addr}: {error.strerror or error}"
-        ) from error
+        ) from None
+
+
+async def _start_gateway(
+    app: Starlette, settings: Settings, sock: socket.socket
+) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
     config = uvicorn.Config(
         app,
         log_config=None,
+        # Its start and stop notices repeat ours; its warnings and errors still show.
+        log_level=logging.WARNING,
         access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=max(int(settings.grace_seconds), 1),
@@ -258,7 +291,6 @@ async def _start_gateway(
     task = asyncio.create_task(server.serve(sockets=[sock]), name="onehub-gateway")
     while not server.started:
         if task.done():
-            sock.close()
             task.result()  # re-raise what stopped it
             raise StartupError(f"the REST gateway on {settings.gw_addr} stopped at start")
         await asyncio.sleep(0.01)

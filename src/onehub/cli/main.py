@@ -8,10 +8,12 @@ import sys
 from collections.abc import Sequence
 
 from onehub import __version__
+from onehub.config import ConfigError, StartupError
 
 from . import demo_cmd, loadgen_cmd, msgs_cmd, serve_cmd, topics_cmd, users_cmd
 from .client import UsageError, add_client_arguments, client_options, run_client
 
+EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
@@ -36,6 +38,12 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    return _build_parsers()[0]
+
+
+def _build_parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The top-level parser and each command's own (by name), for usage errors that show the
+    usage of the command they belong to."""
     parser = argparse.ArgumentParser(
         prog="onehub",
         description=DESCRIPTION,
@@ -60,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     users_cmd.register(commands, common)
     loadgen_cmd.register(commands, common)
     demo_cmd.register(commands, common)
-    return parser
+    return parser, dict(commands.choices)
 
 
 def run_collector(argv: Sequence[str]) -> int:
@@ -80,8 +88,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments[:1] == ["collector"]:
         # Everything after `collector` is the collector's own (including --help).
         return run_collector(arguments[1:])
+    parser, command_parsers = _build_parsers()
     try:
-        args = build_parser().parse_args(arguments)
+        args, unknown = parser.parse_known_args(arguments)
+        if unknown:
+            # An unknown flag after the command is that command's usage error, not the top
+            # level's (whose usage would not list the command's flags).
+            culprit = command_parsers.get(getattr(args, "command", ""), parser)
+            culprit.error(f"unrecognized arguments: {' '.join(unknown)}")
     except SystemExit as exit_:
         # argparse exits for --help, --version and bad usage; callers get the status instead.
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
@@ -94,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except StartupError as error:
+        # The one place a start-up mistake is reported: one line, no traceback.
+        print(f"onehub: {error}", file=sys.stderr, flush=True)
+        return EXIT_USAGE if isinstance(error, ConfigError) else EXIT_FAILURE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
-from onehub.config import ConfigError, add_serve_arguments, settings_from_args
+from onehub.config import add_serve_arguments, settings_from_args
 
 from .commands import Subparsers
 
@@ -35,11 +34,8 @@ def register(subparsers: Subparsers) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    try:
-        settings = settings_from_args(args, os.environ)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    """Run `onehub serve`; ConfigError and StartupError propagate to `onehub.cli.main`."""
+    settings = settings_from_args(args, os.environ)
     # Imported only now: the composition root pulls in every layer, which the client commands
     # and --help have no use for.
     from onehub.app import serve

@@ -9,9 +9,8 @@ Public API:
 
 from onehub.collector.cli import main
 from onehub.collector.collector import RunningCollector, start_collector
-from onehub.collector.config import CollectorConfig, ConfigError
+from onehub.collector.config import CollectorConfig, CollectorStartError, ConfigError
 from onehub.collector.config_yaml import default_pipeline_config, load_config_file, parse_config
-from onehub.collector.servers import CollectorStartError
 
 __all__ = [
     "CollectorConfig",

@@ -7,6 +7,12 @@ Prints one ready line on stdout once every server listens (a parent process may 
 SIGINT or SIGTERM stops it cleanly with status 0. A configuration, address or store problem
 ends it at once with one line on stderr and a non-zero status (2 for usage and configuration,
 1 for everything else).
+
+With --watch-parent (how `onehub serve` runs it) it lives and dies with the process that started
+it: Ctrl-C at the terminal is ignored (the parent decides when the collector stops, after it has
+flushed its own telemetry), and it stops as on SIGTERM, storing what it holds, once its stdin
+reaches end of file, which happens however the parent ends, kill -9 included. On Linux the
+parent's death also delivers SIGTERM directly (PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -14,15 +20,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from onehub.collector.collector import start_collector
-from onehub.collector.config import CollectorConfig, ConfigError
+from onehub.collector.config import CollectorConfig, CollectorStartError, ConfigError
 from onehub.collector.config_yaml import default_pipeline_config, load_config_file
-from onehub.collector.servers import CollectorStartError
 from onehub.collector.store.schema import StoreOpenError
 
 READY_PREFIX = "onehub collector ready:"
@@ -64,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_DATA_DIR,
         help="where the trace store lives (default: %(default)s)",
     )
+    parser.add_argument(
+        "--watch-parent",
+        action="store_true",
+        help="stop when stdin closes or the parent process dies, and ignore SIGINT "
+        "(for a parent that keeps stdin open as a pipe, as onehub serve does)",
+    )
     return parser
 
 
@@ -81,12 +94,17 @@ def config_from_args(args: argparse.Namespace) -> CollectorConfig:
     )
 
 
-async def serve(config: CollectorConfig) -> None:
-    """Run until SIGINT or SIGTERM, then stop cleanly."""
+async def serve(config: CollectorConfig, *, watch_parent: bool = False) -> None:
+    """Run until SIGINT or SIGTERM (only SIGTERM, or the parent's end, with `watch_parent`),
+    then stop cleanly."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    if watch_parent:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _stop_with_parent(lambda: loop.call_soon_threadsafe(stop.set))
+    else:
+        loop.add_signal_handler(signal.SIGINT, stop.set)
     running = await start_collector(config)
     try:
         parts = [f"{key}={value}" for key, value in running.addresses().items() if key != "ui"]
@@ -96,6 +114,40 @@ async def serve(config: CollectorConfig) -> None:
         await stop.wait()
     finally:
         await running.stop()
+
+
+def _stop_with_parent(stop: Callable[[], object]) -> None:
+    """Call `stop` (from another thread) once stdin reaches end of file: the parent holds the
+    other end of that pipe, and the kernel closes it however the parent ends."""
+    _ask_for_sigterm_on_parent_death()
+
+    def watch() -> None:
+        while True:
+            try:
+                if not os.read(0, 4096):
+                    break
+            except InterruptedError:
+                continue
+            except OSError:
+                break
+        stop()
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _ask_for_sigterm_on_parent_death() -> None:
+    """Linux only: have the kernel send SIGTERM when the parent dies (the stdin pipe is the
+    portable mechanism; this one does not depend on the parent's file descriptors)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -108,11 +160,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         config = config_from_args(args)
-        asyncio.run(serve(config))
+        asyncio.run(serve(config, watch_parent=args.watch_parent))
     except ConfigError as exc:
         print(f"onehub collector: {exc}", file=sys.stderr)
         return 2
     except (CollectorStartError, StoreOpenError) as exc:
         print(f"onehub collector: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C before the signal handlers were in place
+        return 130
     return 0

@@ -14,6 +14,7 @@ import grpc
 
 from onehub.collector.config import (
     CollectorConfig,
+    CollectorStartError,
     DebugExporterConfig,
     OtlpExporterConfig,
     PipelineConfig,
@@ -28,7 +29,6 @@ from onehub.collector.query.service import QueryService
 from onehub.collector.receivers.grpc_receiver import start_grpc_receiver
 from onehub.collector.receivers.http_receiver import http_receiver_app
 from onehub.collector.servers import (
-    CollectorStartError,
     HttpServer,
     display_address,
     listen,

@@ -17,7 +17,12 @@ ATTRIBUTE_ACTIONS = frozenset({"insert", "update", "upsert", "delete"})
 DEFAULT_LIMIT_BYTES = 64 * 1024 * 1024
 
 
-class ConfigError(Exception):
+class CollectorStartError(Exception):
+    """The collector cannot start (an address in use or invalid, an unusable data directory or
+    configuration); str() is one line naming the culprit."""
+
+
+class ConfigError(CollectorStartError):
     """A configuration that cannot run; str() is one line for the user."""
 
 

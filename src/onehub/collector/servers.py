@@ -14,11 +14,7 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
-from onehub.collector.config import ServerTls
-
-
-class CollectorStartError(Exception):
-    """The collector cannot start (an address in use or invalid); str() is one line."""
+from onehub.collector.config import CollectorStartError, ServerTls
 
 
 def split_address(address: str) -> tuple[str, int]:
