@@ -76,6 +76,8 @@ async def start_embedded_collector(settings: Settings) -> EmbeddedCollector:
         "--ui-addr", ui_addr,
         "--data-dir", settings.collector_data_dir,
     ]  # fmt: skip
+    if settings.allowed_hosts:
+        args += ["--allowed-hosts", ",".join(settings.allowed_hosts)]
     if settings.collector_config:
         args += ["--config", settings.collector_config]
     process = await asyncio.create_subprocess_exec(

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 import grpc
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from onehub.app.embedded_collector import EmbeddedCollector, start_embedded_collector
+from onehub.collector.host_check import with_host_check
 from onehub.config import Settings, split_host_port
 from onehub.gen.onehub.v1 import messages_pb2, topics_pb2, users_pb2
 from onehub.services.auth import build_authenticator
@@ -144,6 +144,7 @@ async def start_onehub(
                 authenticator,
                 settings.addr,
                 interceptors=grpc_server_interceptors(telemetry),
+                max_in_flight=settings.max_in_flight,
             )
         except GrpcBindError as error:
             raise StartupError(str(error)) from error
@@ -161,8 +162,11 @@ async def start_onehub(
             SERVICES,
             max_body_bytes=settings.max_body_bytes,
             extra_routes=_extra_routes(telemetry, viewer_url),
+            max_in_flight=settings.max_in_flight,
         )
-        gateway, gateway_task, gateway_port = await _start_gateway(app, settings)
+        gw_host, _ = split_host_port(settings.gw_addr, "--gw-addr")
+        checked = with_host_check(app, gw_host, settings.allowed_hosts)
+        gateway, gateway_task, gateway_port = await _start_gateway(checked, settings)
         running = RunningOneHub(
             settings=settings,
             grpc_port=grpc_port,
@@ -237,7 +241,7 @@ class _EmbeddedUvicorn(uvicorn.Server):
 
 
 async def _start_gateway(
-    app: Starlette, settings: Settings
+    app: ASGIApp, settings: Settings
 ) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
     host, port = split_host_port(settings.gw_addr, "--gw-addr")
     try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from onehub.collector.servers import CollectorStartError
 from onehub.collector.store.schema import StoreOpenError
 
 READY_PREFIX = "onehub collector ready:"
+ENV_ALLOWED_HOSTS = "ONEHUB_ALLOWED_HOSTS"
 DEFAULT_DATA_DIR = Path(".data/collector")
 
 
@@ -58,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the built-in configuration)",
     )
     parser.add_argument(
+        "--allowed-hosts",
+        metavar="HOSTS",
+        default=os.environ.get(ENV_ALLOWED_HOSTS, ""),
+        help="comma-separated Host names the HTTP servers answer besides localhost and loopback "
+        f"addresses; * for any (env {ENV_ALLOWED_HOSTS})",
+    )
+    parser.add_argument(
         "--data-dir",
         metavar="DIR",
         type=Path,
@@ -78,6 +87,7 @@ def config_from_args(args: argparse.Namespace) -> CollectorConfig:
         ui_addr=args.ui_addr,
         data_dir=args.data_dir,
         pipeline=pipeline,
+        allowed_hosts=tuple(h.strip() for h in args.allowed_hosts.split(",") if h.strip()),
     )
 
 

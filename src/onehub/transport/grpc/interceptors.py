@@ -14,12 +14,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeAlias
 
 import grpc
+from google.protobuf.message import DecodeError
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
 from onehub.domain.errors import OneHubError, Unauthenticated
 from onehub.services.auth import Authenticator
 from onehub.services.instrumentation import ENDUSER_ID
+from onehub.transport.grpc.admission import retry_pushback_metadata
 from onehub.transport.grpc.errors import INTERNAL_ERROR_MESSAGE, status_for
 from onehub.transport.grpc.principal import _current_principal
 
@@ -31,6 +33,7 @@ UNAUTHENTICATED_METHOD_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
 USERNAME_KEY = "onehubusername"
 PASSWORD_KEY = "onehubpassword"
 AUTHORIZATION_KEY = "authorization"
+UNDECODABLE_REQUEST_MESSAGE = "the request message could not be decoded"
 
 # Strings: grpc's classes are generic only in the type stubs, not at run time.
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
@@ -53,9 +56,12 @@ def _rewrap(handler: Handler, behavior: Behavior) -> Handler:
 class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Turns exceptions of OneHub's unary methods into gRPC statuses.
 
-    A `OneHubError` becomes its own code with its (client-safe) message. Anything else is
-    logged with its traceback, recorded on the current span, and reaches the client only as
-    INTERNAL "internal error".
+    A `OneHubError` becomes its own code with its (client-safe) message, and a
+    `grpc-retry-pushback-ms` trailer when it says when to retry. A request message that cannot
+    be decoded is INVALID_ARGUMENT: the handler is rewrapped to take the raw bytes and decode
+    them here, as grpc's own decoding failure would reach the client as UNKNOWN naming Python
+    classes. Anything else is logged with its traceback, recorded on the current span, and
+    reaches the client only as INTERNAL "internal error".
     """
 
     # grpc passes None on for an unknown method; the stub's return type omits it.
@@ -69,11 +75,18 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
         if not method.startswith(ONEHUB_METHOD_PREFIX):
             return handler
         inner: Behavior = handler.unary_unary  # type: ignore[assignment]
+        decode: Callable[[bytes], Any] | None = handler.request_deserializer
 
-        async def mapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        async def mapped(raw: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            try:
+                request = decode(raw) if decode is not None else raw
+            except DecodeError:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, UNDECODABLE_REQUEST_MESSAGE)
             try:
                 return await inner(request, context)
             except OneHubError as exc:
+                if exc.retry_after_s is not None:
+                    context.set_trailing_metadata(retry_pushback_metadata(exc.retry_after_s))
                 await context.abort(status_for(exc), exc.message)
             except grpc.aio.AbortError:
                 raise
@@ -84,7 +97,10 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
                 span.set_status(Status(StatusCode.ERROR, type(exc).__qualname__))
                 await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_ERROR_MESSAGE)
 
-        return _rewrap(handler, mapped)
+        # No deserializer: grpc hands `mapped` the raw bytes.
+        return grpc.unary_unary_rpc_method_handler(
+            mapped, request_deserializer=None, response_serializer=handler.response_serializer
+        )
 
 
 def _first(metadata: Sequence[tuple[str, str | bytes]], key: str) -> str:
