@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ from onehub.transport.grpc.server import GrpcBindError, start_grpc_server
 from onehub.web.routes import web_routes
 
 log = logging.getLogger(__name__)
+
+FORWARDED_ALLOW_IPS = "FORWARDED_ALLOW_IPS"
 
 SERVICES = (
     topics_pb2.DESCRIPTOR.services_by_name["TopicService"],
@@ -138,6 +141,8 @@ async def start_onehub(
         uow_factory = sql_uow_factory(engine)
         services = build_services(uow_factory)
         authenticator = build_authenticator(settings.auth, uow_factory)
+        # Lets the gRPC server believe the gateway (and only it) about HTTP clients' addresses.
+        forwarding_token = secrets.token_urlsafe(32)
         try:
             grpc_server, grpc_port = await start_grpc_server(
                 services,
@@ -145,6 +150,7 @@ async def start_onehub(
                 settings.addr,
                 interceptors=grpc_server_interceptors(telemetry),
                 max_in_flight=settings.max_in_flight,
+                forwarding_token=forwarding_token,
             )
         except GrpcBindError as error:
             raise StartupError(str(error)) from error
@@ -163,6 +169,7 @@ async def start_onehub(
             max_body_bytes=settings.max_body_bytes,
             extra_routes=_extra_routes(telemetry, viewer_url),
             max_in_flight=settings.max_in_flight,
+            forwarding_token=forwarding_token,
         )
         gw_host, _ = split_host_port(settings.gw_addr, "--gw-addr")
         checked = with_host_check(app, gw_host, settings.allowed_hosts)
@@ -257,6 +264,10 @@ async def _start_gateway(
         lifespan="off",
         timeout_graceful_shutdown=max(int(settings.grace_seconds), 1),
         server_header=False,
+        # The client address (which failed sign-ins are throttled by) is the connection's peer;
+        # X-Forwarded-For is believed only from the proxies an operator names in uvicorn's
+        # FORWARDED_ALLOW_IPS (uvicorn would otherwise believe any local process).
+        proxy_headers=FORWARDED_ALLOW_IPS in os.environ,
     )
     server = _EmbeddedUvicorn(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="onehub-gateway")

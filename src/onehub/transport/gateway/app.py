@@ -63,6 +63,7 @@ def create_gateway_app(
     meter_provider: metrics.MeterProvider | None = None,
     extra_routes: Sequence[BaseRoute] = (),
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    forwarding_token: str | None = None,
 ) -> Starlette:
     """A Starlette app serving every `google.api.http` binding of `services` over `channel`.
 
@@ -74,8 +75,9 @@ def create_gateway_app(
     a request is answered 503 with `Retry-After` at once. Each RPC call gets `call_timeout`
     seconds; bodies larger than `max_body_bytes` are refused with 413. Spans go to
     `tracer_provider` and the `http.server.request.duration` histogram to `meter_provider`
-    (the global ones when None). Raise ValueError at once when a service's http rules cannot
-    be served.
+    (the global ones when None). With `forwarding_token` (the gRPC server's), each call tells
+    the server the HTTP client's address, which it throttles failed sign-ins by. Raise
+    ValueError at once when a service's http rules cannot be served.
     """
     bindings = bindings_for(services)
     tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
@@ -87,6 +89,7 @@ def create_gateway_app(
         durations=RequestDurations(meter),
         max_body_bytes=max_body_bytes,
         call_timeout=call_timeout,
+        forwarding_token=forwarding_token,
     )
     document = json.dumps(openapi_document(bindings)).encode()
 

@@ -16,6 +16,10 @@ from onehub.transport.gateway.errors import UNAUTHENTICATED_HEADERS, GatewayErro
 
 USERNAME_KEY = "onehubusername"
 PASSWORD_KEY = "onehubpassword"
+# The HTTP client's address, for the server's sign-in throttling; the token (shared with the
+# server of this process) makes the server believe it.
+CLIENT_ADDRESS_KEY = "onehub-client-address"
+FORWARDING_TOKEN_KEY = "onehub-forwarding-token"
 
 Metadata = tuple[tuple[str, str], ...]
 
@@ -44,6 +48,14 @@ def credentials_metadata(authorization: str | None) -> Metadata:
     if not (_is_metadata_safe(username) and _is_metadata_safe(password)):
         raise _unauthenticated("the Basic credentials must be printable ASCII")
     return ((USERNAME_KEY, username), (PASSWORD_KEY, password))
+
+
+def client_metadata(client_host: str | None, forwarding_token: str | None) -> Metadata:
+    """The metadata that tells the gRPC server which address the HTTP request came from;
+    empty without a token or a client address."""
+    if forwarding_token is None or not client_host:
+        return ()
+    return ((CLIENT_ADDRESS_KEY, client_host), (FORWARDING_TOKEN_KEY, forwarding_token))
 
 
 def _is_metadata_safe(value: str) -> bool:

@@ -58,13 +58,15 @@ async def start_grpc_server(
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),  # type: ignore[type-arg]
     *,
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    forwarding_token: str | None = None,
 ) -> tuple[grpc.aio.Server, int]:
     """Start serving OneHub on `addr` ("host:port"; port 0 picks a free one) and return the
     running server and the port it is bound to.
 
     `interceptors` (e.g. telemetry's) run outermost, before error mapping and authentication;
     only admission control comes before them: past `max_in_flight` calls in progress, a call is
-    answered UNAVAILABLE with a `grpc-retry-pushback-ms` trailer.
+    answered UNAVAILABLE with a `grpc-retry-pushback-ms` trailer. Calls carrying
+    `forwarding_token` (the gateway's) are believed about their HTTP client's address.
     Health (grpc.health.v1, SERVING for "" and each OneHub service) and server reflection need
     no credentials. Raise GrpcBindError naming `addr` if it cannot be bound. Stopping
     (`await server.stop(grace)`) is the caller's.
@@ -74,7 +76,7 @@ async def start_grpc_server(
             AdmissionInterceptor(max_in_flight),
             *interceptors,
             ErrorMappingInterceptor(),
-            AuthInterceptor(authenticator),
+            AuthInterceptor(authenticator, forwarding_token),
         ],
         # Without so_reuseport 0, Linux lets a second server bind the port and share its traffic.
         options=[
