@@ -141,8 +141,9 @@ async def start_onehub(
         uow_factory = sql_uow_factory(engine)
         services = build_services(uow_factory)
         authenticator = build_authenticator(settings.auth, uow_factory)
-        # Lets the gRPC server believe the gateway (and only it) about HTTP clients' addresses.
-        forwarding_token = secrets.token_urlsafe(32)
+        # Lets the gRPC server believe the gateway (and only it) about HTTP clients' addresses,
+        # which only password mode's sign-in throttling needs.
+        forwarding_token = secrets.token_urlsafe(32) if settings.auth == "password" else None
         try:
             grpc_server, grpc_port = await start_grpc_server(
                 services,
