@@ -24,16 +24,24 @@ USER_THRESHOLD = 5  # and per user
 TOPICS = "/api/v1/topics"
 
 
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[tuple[str, str]]:
+def _password_serve(tmp_path: Path, env: dict[str, str]) -> Iterator[tuple[str, str]]:
     database = tmp_path / "onehub.db"
     database.touch()
     url = f"sqlite:///{database}"
     asyncio.run(set_password(url, "admin", PASSWORD))
-    with running_serve(
-        tmp_path, "--auth", "password", "--db-endpoint", url, env={"OTEL_SDK_DISABLED": "false"}
-    ) as addresses:
+    with running_serve(tmp_path, "--auth", "password", "--db-endpoint", url, env=env) as addresses:
         yield addresses
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    yield from _password_serve(tmp_path, {"OTEL_SDK_DISABLED": "false"})
+
+
+@pytest.fixture
+def serve_behind_proxy(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """Told that 127.0.0.1 is a proxy whose X-Forwarded-For it may believe."""
+    yield from _password_serve(tmp_path, {"FORWARDED_ALLOW_IPS": "127.0.0.1"})
 
 
 def _client(url: str, address: str = "127.0.0.1") -> httpx.Client:
@@ -132,3 +140,17 @@ def test_grpc_guessing_is_resource_exhausted_with_a_retry_pushback(
     _, message, pushback = results[-1]
     assert re.fullmatch(r"too many failed sign-ins: try again in [0-9]+ s", message)
     assert 0 < int(pushback) <= 30_000
+
+
+def test_behind_a_configured_proxy_clients_are_told_apart_by_x_forwarded_for(
+    serve_behind_proxy: tuple[str, str],
+) -> None:
+    url, _ = serve_behind_proxy
+    guesser = {"X-Forwarded-For": "203.0.113.1"}
+    with _client(url) as proxy:
+        for n in range(ADDRESS_THRESHOLD):
+            assert proxy.get(TOPICS, auth=(f"user{n}", "guess"), headers=guesser).status_code == 401
+        assert proxy.get(TOPICS, auth=("admin", PASSWORD), headers=guesser).status_code == 429
+        # Everyone else behind the same proxy is unaffected.
+        other = {"X-Forwarded-For": "203.0.113.2"}
+        assert proxy.get(TOPICS, auth=("admin", PASSWORD), headers=other).status_code == 200
