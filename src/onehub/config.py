@@ -20,6 +20,8 @@ ENV_AUTH = "ONEHUB_AUTH"
 ENV_COLLECTOR = "OTEL_COLLECTOR_ADDR"
 ENV_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
 ENV_VIEWER_URL = "ONEHUB_VIEWER_URL"
+ENV_ALLOWED_HOSTS = "ONEHUB_ALLOWED_HOSTS"
+ENV_MAX_IN_FLIGHT = "ONEHUB_MAX_IN_FLIGHT"
 
 DEFAULT_ADDR = "127.0.0.1:9000"
 DEFAULT_GW_ADDR = "127.0.0.1:9080"
@@ -29,6 +31,7 @@ DEFAULT_OTLP_HTTP_ADDR = "127.0.0.1:4318"
 DEFAULT_UI_ADDR = "127.0.0.1:16686"
 AUTH_SCHEMES = ("dev", "password")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_MAX_IN_FLIGHT = 1000
 
 
 class StartupError(Exception):
@@ -62,6 +65,12 @@ class Settings:
     max_body_bytes: int = 1 << 20
     grace_seconds: float = 5.0
     log_level: str = "INFO"
+    # Host names the HTTP servers answer besides the loopback ones (checked on a loopback bind,
+    # or on any bind once some are given); "*" accepts any.
+    allowed_hosts: tuple[str, ...] = ()
+    # Requests in progress at once, per server (gateway and gRPC); more are answered 503 /
+    # UNAVAILABLE with a retry hint.
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
 
     def validate(self) -> Settings:
         """Return self, or raise ConfigError for the first setting that makes no sense."""
@@ -83,6 +92,8 @@ class Settings:
             raise ConfigError(
                 f"--log-level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}"
             )
+        if self.max_in_flight <= 0:
+            raise ConfigError("--max-in-flight must be positive")
         return self
 
 
@@ -144,6 +155,17 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="how long shutdown waits for in-flight requests (default 5)",
     )
     add("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    add(
+        "--allowed-hosts",
+        help="comma-separated Host names the HTTP servers answer besides localhost and loopback "
+        f"addresses, e.g. chat.example,.example.org; * for any (env {ENV_ALLOWED_HOSTS})",
+    )
+    add(
+        "--max-in-flight",
+        type=int,
+        help="requests in progress at once per server; more get 503 + Retry-After "
+        f"(env {ENV_MAX_IN_FLIGHT}; default {DEFAULT_MAX_IN_FLIGHT})",
+    )
 
 
 def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
@@ -177,7 +199,23 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
         max_body_bytes=int(pick("max_body_bytes", None, str(base.max_body_bytes))),
         grace_seconds=float(pick("grace_seconds", None, str(base.grace_seconds))),
         log_level=pick("log_level", None, base.log_level).upper(),
+        allowed_hosts=split_host_list(pick("allowed_hosts", ENV_ALLOWED_HOSTS, "")),
+        max_in_flight=_int("--max-in-flight", pick("max_in_flight", ENV_MAX_IN_FLIGHT, "")),
     ).validate()
+
+
+def split_host_list(text: str) -> tuple[str, ...]:
+    """ "a.example, .b.example" -> ("a.example", ".b.example"); empty entries are dropped."""
+    return tuple(part.strip().lower() for part in text.split(",") if part.strip())
+
+
+def _int(name: str, text: str) -> int:
+    if not text:
+        return DEFAULT_MAX_IN_FLIGHT
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {text!r}") from None
 
 
 def parse_serve_args(argv: Sequence[str], env: Mapping[str, str]) -> Settings:

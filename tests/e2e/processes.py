@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -56,3 +58,21 @@ def stop(process: subprocess.Popen[str]) -> tuple[str, str]:
     except subprocess.TimeoutExpired:
         process.kill()
         return process.communicate()
+
+
+@contextlib.contextmanager
+def running_serve(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, str]]:
+    """`onehub serve ARGS` on free loopback ports, healthy; yields (gateway URL, gRPC target)
+    and stops it afterwards."""
+    grpc_port, gw_port = free_port(), free_port()
+    process = start_serve(
+        cwd, "--addr", f"127.0.0.1:{grpc_port}", "--gw-addr", f"127.0.0.1:{gw_port}", *args, env=env
+    )
+    url = f"http://127.0.0.1:{gw_port}"
+    try:
+        wait_healthy(url, process)
+        yield url, f"127.0.0.1:{grpc_port}"
+    finally:
+        stop(process)

@@ -36,7 +36,7 @@ def test_signal_drains_and_exits_zero(tmp_path: Path, ports: tuple[int, int], si
         body = b'{"topic": {"name": "in flight"}}'
         with socket.create_connection(("127.0.0.1", gw_port)) as conn:
             conn.sendall(
-                b"POST /v1/topics HTTP/1.1\r\nHost: x\r\n"
+                b"POST /v1/topics HTTP/1.1\r\nHost: localhost\r\n"
                 b"Authorization: Basic YWRtaW46YWRtaW4xMjM=\r\n"
                 b"Content-Type: application/json\r\nConnection: close\r\n"
                 + f"Content-Length: {len(body)}\r\n\r\n".encode()

@@ -140,3 +140,34 @@ async def test_an_unrenderable_response_is_500_without_detail(gateway: Gateway) 
     (span,) = gateway.finished_spans()
     assert span.status.status_code == StatusCode.ERROR
     assert [event.name for event in span.events] == ["exception"]
+
+
+@pytest.mark.parametrize(
+    ("code", "pushback_ms", "status", "retry_after"),
+    [
+        (grpc.StatusCode.UNAVAILABLE, None, 503, "1"),
+        (grpc.StatusCode.UNAVAILABLE, "4000", 503, "4"),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, "2500", 429, "3"),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, None, 429, None),
+        (grpc.StatusCode.NOT_FOUND, None, 404, None),
+    ],
+)
+async def test_retry_hints_become_retry_after(
+    gateway: Gateway,
+    code: grpc.StatusCode,
+    pushback_ms: str | None,
+    status: int,
+    retry_after: str | None,
+) -> None:
+    async def refuse(_: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        if pushback_ms is not None:
+            context.set_trailing_metadata((("grpc-retry-pushback-ms", pushback_ms),))
+        await context.abort(code, "not now")
+
+    gateway.backend.behaviours["GetTopic"] = refuse
+
+    response = await gateway.client.get("/v1/topics/t1")
+
+    assert response.status_code == status
+    assert response.headers.get("retry-after") == retry_after
+    assert response.json()["message"] == "not now"

@@ -147,6 +147,8 @@ async def start_embedded_collector(
         "--data-dir", settings.collector_data_dir,
         "--watch-parent",
     ]  # fmt: skip
+    if settings.allowed_hosts:
+        args += ["--allowed-hosts", ",".join(settings.allowed_hosts)]
     if settings.collector_config:
         args += ["--config", settings.collector_config]
     process = await asyncio.create_subprocess_exec(

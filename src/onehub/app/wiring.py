@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -13,7 +14,6 @@ from dataclasses import dataclass, field
 import grpc
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -24,6 +24,7 @@ from onehub.app.embedded_collector import (
     EmbeddedCollector,
     start_embedded_collector,
 )
+from onehub.collector.host_check import with_host_check
 from onehub.config import ConfigError, Settings, StartupError, split_host_port
 from onehub.gen.onehub.v1 import messages_pb2, topics_pb2, users_pb2
 from onehub.services.auth import build_authenticator
@@ -50,6 +51,8 @@ from onehub.transport.grpc.server import GrpcBindError, start_grpc_server
 from onehub.web.routes import web_routes
 
 log = logging.getLogger(__name__)
+
+FORWARDED_ALLOW_IPS = "FORWARDED_ALLOW_IPS"
 
 SERVICES = (
     topics_pb2.DESCRIPTOR.services_by_name["TopicService"],
@@ -150,12 +153,17 @@ async def start_onehub(
         uow_factory = sql_uow_factory(engine)
         services = build_services(uow_factory)
         authenticator = build_authenticator(settings.auth, uow_factory)
+        # Lets the gRPC server believe the gateway (and only it) about HTTP clients' addresses,
+        # which only password mode's sign-in throttling needs.
+        forwarding_token = secrets.token_urlsafe(32) if settings.auth == "password" else None
         try:
             grpc_server, grpc_port = await start_grpc_server(
                 services,
                 authenticator,
                 settings.addr,
                 interceptors=grpc_server_interceptors(telemetry),
+                max_in_flight=settings.max_in_flight,
+                forwarding_token=forwarding_token,
             )
         except GrpcBindError as error:
             raise StartupError(str(error)) from error
@@ -173,8 +181,12 @@ async def start_onehub(
             SERVICES,
             max_body_bytes=settings.max_body_bytes,
             extra_routes=_extra_routes(telemetry, viewer_url),
+            max_in_flight=settings.max_in_flight,
+            forwarding_token=forwarding_token,
         )
-        gateway, gateway_task, gateway_port = await _start_gateway(app, settings, gateway_sock)
+        gw_host, _ = split_host_port(settings.gw_addr, "--gw-addr")
+        checked = with_host_check(app, gw_host, settings.allowed_hosts)
+        gateway, gateway_task, gateway_port = await _start_gateway(checked, settings, gateway_sock)
         running = RunningOneHub(
             settings=settings,
             grpc_port=grpc_port,
@@ -275,7 +287,7 @@ def _gateway_socket(settings: Settings) -> socket.socket:
 
 
 async def _start_gateway(
-    app: Starlette, settings: Settings, sock: socket.socket
+    app: ASGIApp, settings: Settings, sock: socket.socket
 ) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
     config = uvicorn.Config(
         app,
@@ -286,6 +298,10 @@ async def _start_gateway(
         lifespan="off",
         timeout_graceful_shutdown=max(int(settings.grace_seconds), 1),
         server_header=False,
+        # The client address (which failed sign-ins are throttled by) is the connection's peer;
+        # X-Forwarded-For is believed only from the proxies an operator names in uvicorn's
+        # FORWARDED_ALLOW_IPS (uvicorn would otherwise believe any local process).
+        proxy_headers=FORWARDED_ALLOW_IPS in os.environ,
     )
     server = _EmbeddedUvicorn(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="onehub-gateway")

@@ -33,6 +33,7 @@ from onehub.collector.config_yaml import default_pipeline_config, load_config_fi
 from onehub.collector.store.schema import StoreOpenError
 
 READY_PREFIX = "onehub collector ready:"
+ENV_ALLOWED_HOSTS = "ONEHUB_ALLOWED_HOSTS"
 DEFAULT_DATA_DIR = Path(".data/collector")
 
 
@@ -65,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the built-in configuration)",
     )
     parser.add_argument(
+        "--allowed-hosts",
+        metavar="HOSTS",
+        default=os.environ.get(ENV_ALLOWED_HOSTS, ""),
+        help="comma-separated Host names the HTTP servers answer besides localhost and loopback "
+        f"addresses; * for any (env {ENV_ALLOWED_HOSTS})",
+    )
+    parser.add_argument(
         "--data-dir",
         metavar="DIR",
         type=Path,
@@ -91,6 +99,7 @@ def config_from_args(args: argparse.Namespace) -> CollectorConfig:
         ui_addr=args.ui_addr,
         data_dir=args.data_dir,
         pipeline=pipeline,
+        allowed_hosts=tuple(h.strip() for h in args.allowed_hosts.split(",") if h.strip()),
     )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from starlette.types import ASGIApp
 
 from onehub.collector.config import (
     CollectorConfig,
@@ -23,6 +24,7 @@ from onehub.collector.config import (
 from onehub.collector.config_yaml import default_pipeline_config
 from onehub.collector.exporters import STORE_FILE, DebugExporter, StoreExporter
 from onehub.collector.forward import OtlpForwardExporter
+from onehub.collector.host_check import with_host_check
 from onehub.collector.pipeline import Exporter, Pipelines
 from onehub.collector.query.app import ui_app
 from onehub.collector.query.service import QueryService
@@ -123,6 +125,11 @@ class RunningCollector:
             self._query.close()
 
 
+def _host_checked(app: ASGIApp, address: str | None, config: CollectorConfig) -> ASGIApp:
+    host, _ = split_address(address or "")
+    return with_host_check(app, host, config.allowed_hosts)
+
+
 def _build_exporters(
     pipeline: PipelineConfig, data_dir: Path, tail: TailHub
 ) -> tuple[dict[str, Exporter], StoreExporter | None]:
@@ -194,7 +201,11 @@ async def start_collector(config: CollectorConfig) -> RunningCollector:
         for sock, role in sockets:
             if role == "otlp_http":
                 server = HttpServer(
-                    http_receiver_app(pipelines, pipeline.receiver),
+                    _host_checked(
+                        http_receiver_app(pipelines, pipeline.receiver),
+                        config.otlp_http_addr,
+                        config,
+                    ),
                     sock,
                     "OTLP/HTTP",
                     tls=pipeline.receiver.http_tls,
@@ -203,7 +214,8 @@ async def start_collector(config: CollectorConfig) -> RunningCollector:
                 running.otlp_http_port = server.port
             else:
                 running._query = QueryService(StoreReader(config.data_dir / STORE_FILE))
-                server = HttpServer(ui_app(running._query, tail, running.status), sock, "UI")
+                app = ui_app(running._query, tail, running.status)
+                server = HttpServer(_host_checked(app, config.ui_addr, config), sock, "UI")
                 running._ui_server = server
                 running.ui_port = server.port
             await server.start()

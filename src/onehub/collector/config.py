@@ -135,3 +135,5 @@ class CollectorConfig:
     pipeline: PipelineConfig | None = None
     # How long stop() waits for queued telemetry to be written or forwarded.
     shutdown_grace_s: float = 10.0
+    # Host names the HTTP servers answer besides loopback ones (see host_check.py).
+    allowed_hosts: tuple[str, ...] = ()

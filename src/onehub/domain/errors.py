@@ -9,9 +9,11 @@ class OneHubError(Exception):
 
     code: str = "internal"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.message = message
+        #: When set, the caller may retry after this many seconds (transports pass it on).
+        self.retry_after_s = retry_after_s
 
 
 class InvalidArgument(OneHubError):

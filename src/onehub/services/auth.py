@@ -26,9 +26,10 @@ from typing import Final, Protocol
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from onehub.domain.errors import InvalidArgument, Unauthenticated
+from onehub.domain.errors import InvalidArgument, ResourceExhausted, Unauthenticated
 from onehub.domain.models import Principal
 from onehub.services.ids import validate_id
+from onehub.services.login_throttle import LoginThrottle, whole_seconds
 from onehub.services.ports import UnitOfWorkFactory
 from onehub.services.users import MAX_PASSWORD_LENGTH
 
@@ -118,38 +119,61 @@ class PasswordChecker:
 
 
 class Authenticator:
-    """Turns credentials into the `Principal` every service method takes."""
+    """Turns credentials into the `Principal` every service method takes, throttling password
+    guessing when given a `LoginThrottle`."""
 
-    def __init__(self, checker: CredentialChecker) -> None:
+    def __init__(self, checker: CredentialChecker, throttle: LoginThrottle | None = None) -> None:
         self._checker = checker
+        self._throttle = throttle
 
-    async def authenticate(self, username: str, password: str) -> Principal:
-        """Return the principal for valid credentials.
+    async def authenticate(self, username: str, password: str, client: str = "") -> Principal:
+        """Return the principal for valid credentials sent from the address `client` ("" when
+        unknown).
 
         Raise Unauthenticated when either is empty, the username could not be a user id (see
         `validate_id`), or the checker rejects them; the message never repeats the username or
-        the password.
+        the password. With a throttle, raise ResourceExhausted (with `retry_after_s`), before
+        checking anything, while this user or address must wait after too many failures.
         """
         if not username or not password:
             raise Unauthenticated("missing credentials: send a username and a password")
         try:
             validate_id(username, "username")
+            user: str | None = username
         except InvalidArgument:
-            # No user can have such an id; say no more than for any other wrong credential.
-            raise Unauthenticated("invalid username or password") from None
-        if len(password) > MAX_PASSWORD_LENGTH:
+            user = None  # no user can have such an id: counted against the address alone
+        throttle = self._throttle
+        if throttle is not None:
+            wait = throttle.retry_after(user, client)
+            if wait is not None:
+                raise ResourceExhausted(
+                    f"too many failed sign-ins: try again in {whole_seconds(wait)} s",
+                    retry_after_s=wait,
+                )
+        if (
+            user is None
+            or len(password) > MAX_PASSWORD_LENGTH
+            or not await self._checker.check(username, password)
+        ):
+            if throttle is not None:
+                throttle.failed(user, client)
+            # Say no more for an impossible user id than for any other wrong credential.
             raise Unauthenticated("invalid username or password")
-        if not await self._checker.check(username, password):
-            raise Unauthenticated("invalid username or password")
+        if throttle is not None:
+            throttle.succeeded(username, client)
         return Principal(user_id=username)
 
 
 def build_authenticator(
     mode: str, uow_factory: UnitOfWorkFactory, hasher: PasswordHasher | None = None
 ) -> Authenticator:
-    """Return the authenticator for `mode` ("dev" or "password"); ValueError for any other."""
+    """Return the authenticator for `mode` ("dev" or "password"); ValueError for any other.
+
+    Password mode throttles failed sign-ins (see `login_throttle`); dev mode does not, its
+    passwords being public by design.
+    """
     if mode == "dev":
         return Authenticator(DevChecker())
     if mode == "password":
-        return Authenticator(PasswordChecker(uow_factory, hasher))
+        return Authenticator(PasswordChecker(uow_factory, hasher), LoginThrottle())
     raise ValueError(f"unknown auth mode {mode!r}: expected one of {', '.join(AUTH_MODES)}")

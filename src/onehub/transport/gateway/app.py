@@ -11,11 +11,13 @@ from google.protobuf.descriptor import ServiceDescriptor
 from opentelemetry import metrics, trace
 from starlette.applications import Starlette
 from starlette.datastructures import URLPath
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, NoMatchFound, Route
 from starlette.types import Receive, Scope, Send
 
+from onehub.transport.gateway.admission import DEFAULT_MAX_IN_FLIGHT, AdmissionLimit
 from onehub.transport.gateway.openapi import openapi_document
 from onehub.transport.gateway.routes import bindings_for
 from onehub.transport.gateway.telemetry import RequestDurations
@@ -60,6 +62,8 @@ def create_gateway_app(
     tracer_provider: trace.TracerProvider | None = None,
     meter_provider: metrics.MeterProvider | None = None,
     extra_routes: Sequence[BaseRoute] = (),
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    forwarding_token: str | None = None,
 ) -> Starlette:
     """A Starlette app serving every `google.api.http` binding of `services` over `channel`.
 
@@ -67,10 +71,13 @@ def create_gateway_app(
     document is at `GET /api/openapi.json`; `extra_routes` come after the API, so they cannot
     shadow it. Every request under the templates' first segments or under `/api` is answered
     by the gateway: a path no template matches is 404, a known path with another method 405,
-    both with the error body. Each RPC call gets `call_timeout` seconds; bodies larger than
-    `max_body_bytes` are refused with 413. Spans go to `tracer_provider` and the
-    `http.server.request.duration` histogram to `meter_provider` (the global ones when
-    None). Raise ValueError at once when a service's http rules cannot be served.
+    both with the error body. Past `max_in_flight` requests in progress (every route counted),
+    a request is answered 503 with `Retry-After` at once. Each RPC call gets `call_timeout`
+    seconds; bodies larger than `max_body_bytes` are refused with 413. Spans go to
+    `tracer_provider` and the `http.server.request.duration` histogram to `meter_provider`
+    (the global ones when None). With `forwarding_token` (the gRPC server's), each call tells
+    the server the HTTP client's address, which it throttles failed sign-ins by. Raise
+    ValueError at once when a service's http rules cannot be served.
     """
     bindings = bindings_for(services)
     tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
@@ -82,6 +89,7 @@ def create_gateway_app(
         durations=RequestDurations(meter),
         max_body_bytes=max_body_bytes,
         call_timeout=call_timeout,
+        forwarding_token=forwarding_token,
     )
     document = json.dumps(openapi_document(bindings)).encode()
 
@@ -94,4 +102,6 @@ def create_gateway_app(
         _GatewayRoute(transcoder, roots),
         *extra_routes,
     ]
-    return Starlette(routes=routes)
+    return Starlette(
+        routes=routes, middleware=[Middleware(AdmissionLimit, max_in_flight=max_in_flight)]
+    )

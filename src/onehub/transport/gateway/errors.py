@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -28,6 +29,11 @@ HTTP_STATUS_BY_CODE: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.UNAVAILABLE: 503,
     grpc.StatusCode.DEADLINE_EXCEEDED: 504,
 }
+
+# Codes whose answer always says when to retry (Retry-After, seconds), even when the server gave
+# no `grpc-retry-pushback-ms` trailer; any code carrying that trailer passes it on as well.
+DEFAULT_RETRY_AFTER_S_BY_CODE: dict[grpc.StatusCode, int] = {grpc.StatusCode.UNAVAILABLE: 1}
+_RETRY_PUSHBACK_KEY = "grpc-retry-pushback-ms"
 
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
 _MAX_MESSAGE_CHARS = 1000
@@ -65,13 +71,33 @@ def invalid_argument(message: str) -> GatewayError:
 UNAUTHENTICATED_HEADERS = ((b"www-authenticate", b'Basic realm="onehub"'),)
 
 
+def retry_after_header(seconds: float) -> tuple[bytes, bytes]:
+    """`Retry-After` in whole seconds, rounded up (at least 1)."""
+    return (b"retry-after", b"%d" % max(math.ceil(seconds), 1))
+
+
 def from_rpc_error(error: grpc.aio.AioRpcError) -> GatewayError:
     """Translate what the gRPC server answered, keeping its message and any
-    `google.rpc.Status` details it attached (those whose types are known)."""
+    `google.rpc.Status` details it attached (those whose types are known). UNAUTHENTICATED
+    carries `WWW-Authenticate`; a `grpc-retry-pushback-ms` trailer (or, for UNAVAILABLE, the
+    default) becomes `Retry-After`."""
     code = error.code()
     headers = UNAUTHENTICATED_HEADERS if code == grpc.StatusCode.UNAUTHENTICATED else ()
+    retry_after = _retry_pushback_s(error)
+    if retry_after is None:
+        retry_after = DEFAULT_RETRY_AFTER_S_BY_CODE.get(code)
+    if retry_after is not None:
+        headers = (*headers, retry_after_header(retry_after))
     message = error.details() or code.name
     return GatewayError(code, message, headers=headers, details=_status_details(error))
+
+
+def _retry_pushback_s(error: grpc.aio.AioRpcError) -> float | None:
+    trailers = cast("Iterable[tuple[str, str | bytes]]", error.trailing_metadata() or ())
+    for key, value in trailers:
+        if key == _RETRY_PUSHBACK_KEY and isinstance(value, str) and value.isdigit():
+            return int(value) / 1000
+    return None
 
 
 def _status_details(error: grpc.aio.AioRpcError) -> tuple[dict[str, Any], ...]:

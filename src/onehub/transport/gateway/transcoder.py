@@ -12,7 +12,7 @@ from google.protobuf.message_factory import GetMessageClass
 from opentelemetry import trace
 from starlette.types import Receive, Scope, Send
 
-from onehub.transport.gateway.auth import credentials_metadata
+from onehub.transport.gateway.auth import client_metadata, credentials_metadata
 from onehub.transport.gateway.errors import GatewayError, error_body, from_rpc_error
 from onehub.transport.gateway.mapping import build_request
 from onehub.transport.gateway.rendering import render_json
@@ -57,8 +57,10 @@ class Transcoder:
         durations: RequestDurations,
         max_body_bytes: int,
         call_timeout: float,
+        forwarding_token: str | None = None,
     ) -> None:
         self.routes = RouteTable(bindings)
+        self._forwarding_token = forwarding_token
         self._tracer = tracer
         self._durations = durations
         self._max_body_bytes = max_body_bytes
@@ -125,6 +127,9 @@ class Transcoder:
         binding = match.binding
         rpc = self._rpcs[binding.rpc_path]
         metadata = credentials_metadata(headers.get("authorization"))
+        if metadata:
+            client = scope.get("client")
+            metadata += client_metadata(client[0] if client else None, self._forwarding_token)
         body = await self._read_body(receive, headers) if binding.body else b""
         request = build_request(
             binding, rpc.request_class(), match.path_values, scope.get("query_string", b""), body

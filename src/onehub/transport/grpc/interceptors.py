@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeAlias
+from urllib.parse import unquote
 
 import grpc
+from google.protobuf.message import DecodeError
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
 from onehub.domain.errors import OneHubError, Unauthenticated
 from onehub.services.auth import Authenticator
 from onehub.services.instrumentation import ENDUSER_ID
+from onehub.transport.grpc.admission import retry_pushback_metadata
 from onehub.transport.grpc.errors import INTERNAL_ERROR_MESSAGE, status_for
 from onehub.transport.grpc.principal import _current_principal
 
@@ -31,6 +35,11 @@ UNAUTHENTICATED_METHOD_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
 USERNAME_KEY = "onehubusername"
 PASSWORD_KEY = "onehubpassword"
 AUTHORIZATION_KEY = "authorization"
+# The gateway's HTTP client address, believed only next to the gateway's per-process token: any
+# other caller is known by its own peer address.
+CLIENT_ADDRESS_KEY = "onehub-client-address"
+FORWARDING_TOKEN_KEY = "onehub-forwarding-token"
+UNDECODABLE_REQUEST_MESSAGE = "the request message could not be decoded"
 
 # Strings: grpc's classes are generic only in the type stubs, not at run time.
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
@@ -53,9 +62,12 @@ def _rewrap(handler: Handler, behavior: Behavior) -> Handler:
 class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Turns exceptions of OneHub's unary methods into gRPC statuses.
 
-    A `OneHubError` becomes its own code with its (client-safe) message. Anything else is
-    logged with its traceback, recorded on the current span, and reaches the client only as
-    INTERNAL "internal error".
+    A `OneHubError` becomes its own code with its (client-safe) message, and a
+    `grpc-retry-pushback-ms` trailer when it says when to retry. A request message that cannot
+    be decoded is INVALID_ARGUMENT: the handler is rewrapped to take the raw bytes and decode
+    them here, as grpc's own decoding failure would reach the client as UNKNOWN naming Python
+    classes. Anything else is logged with its traceback, recorded on the current span, and
+    reaches the client only as INTERNAL "internal error".
     """
 
     # grpc passes None on for an unknown method; the stub's return type omits it.
@@ -69,11 +81,18 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
         if not method.startswith(ONEHUB_METHOD_PREFIX):
             return handler
         inner: Behavior = handler.unary_unary  # type: ignore[assignment]
+        decode: Callable[[bytes], Any] | None = handler.request_deserializer
 
-        async def mapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        async def mapped(raw: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            try:
+                request = decode(raw) if decode is not None else raw
+            except DecodeError:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, UNDECODABLE_REQUEST_MESSAGE)
             try:
                 return await inner(request, context)
             except OneHubError as exc:
+                if exc.retry_after_s is not None:
+                    context.set_trailing_metadata(retry_pushback_metadata(exc.retry_after_s))
                 await context.abort(status_for(exc), exc.message)
             except grpc.aio.AbortError:
                 raise
@@ -84,7 +103,10 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
                 span.set_status(Status(StatusCode.ERROR, type(exc).__qualname__))
                 await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_ERROR_MESSAGE)
 
-        return _rewrap(handler, mapped)
+        # No deserializer: grpc hands `mapped` the raw bytes.
+        return grpc.unary_unary_rpc_method_handler(
+            mapped, request_deserializer=None, response_serializer=handler.response_serializer
+        )
 
 
 def _first(metadata: Sequence[tuple[str, str | bytes]], key: str) -> str:
@@ -119,16 +141,41 @@ def credentials_from_metadata(metadata: Sequence[tuple[str, str | bytes]]) -> tu
     return username, password
 
 
+def peer_host(peer: str) -> str:
+    """The address part of a grpc peer string ("ipv4:127.0.0.1:5000", "ipv6:[::1]:5000", the
+    brackets possibly percent-encoded); the transport name for others ("unix")."""
+    kind, _, rest = unquote(peer).partition(":")
+    if kind == "ipv4":
+        return rest.rpartition(":")[0]
+    if kind == "ipv6":
+        return rest.rpartition(":")[0].strip("[]")
+    return kind
+
+
 class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Authenticates every RPC but health and reflection, then exposes the caller through
     `onehub.transport.grpc.principal.current_principal()`.
 
     The caller also goes on the current span (the gRPC server span) as `enduser.id`. Streaming
     methods outside the exempt services are refused (UNIMPLEMENTED), as none are authenticated.
+    The client address the authenticator throttles by is the call's peer, or the address the
+    gateway forwards in `onehub-client-address` when the call carries `forwarding_token`.
     """
 
-    def __init__(self, authenticator: Authenticator) -> None:
+    def __init__(self, authenticator: Authenticator, forwarding_token: str | None = None) -> None:
         self._authenticator = authenticator
+        self._forwarding_token = forwarding_token.encode() if forwarding_token else None
+
+    def _client(
+        self, context: grpc.aio.ServicerContext[Any, Any], metadata: Sequence[tuple[str, Any]]
+    ) -> str:
+        token = self._forwarding_token
+        if token is not None:
+            sent = _first(metadata, FORWARDING_TOKEN_KEY).encode()
+            forwarded = _first(metadata, CLIENT_ADDRESS_KEY)
+            if forwarded and hmac.compare_digest(sent, token):
+                return forwarded
+        return peer_host(context.peer() or "")
 
     # grpc passes None on for an unknown method; the stub's return type omits it.
     async def intercept_service(  # type: ignore[override]
@@ -146,7 +193,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         async def authenticated(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             metadata = context.invocation_metadata() or ()
             username, password = credentials_from_metadata(metadata)  # type: ignore[arg-type]
-            principal = await authenticator.authenticate(username, password)
+            client = self._client(context, metadata)  # type: ignore[arg-type]
+            principal = await authenticator.authenticate(username, password, client)
             trace.get_current_span().set_attribute(ENDUSER_ID, principal.user_id)
             token = _current_principal.set(principal)
             try:

@@ -18,6 +18,7 @@ from onehub.gen.onehub.v1 import (
 )
 from onehub.services.auth import Authenticator
 from onehub.services.bundle import Services
+from onehub.transport.grpc.admission import PENDING_REQUEST_OPTIONS, AdmissionInterceptor
 from onehub.transport.grpc.interceptors import AuthInterceptor, ErrorMappingInterceptor
 from onehub.transport.grpc.limits import GRPC_SIZE_OPTIONS
 from onehub.transport.grpc.messages import MessageServicer
@@ -28,6 +29,17 @@ ONEHUB_SERVICE_NAMES = (
     topics_pb2.DESCRIPTOR.services_by_name["TopicService"].full_name,
     messages_pb2.DESCRIPTOR.services_by_name["MessageService"].full_name,
     users_pb2.DESCRIPTOR.services_by_name["UserService"].full_name,
+)
+
+
+DEFAULT_MAX_IN_FLIGHT = 1000
+# Request metadata the server accepts (gRPC's default is 8 KiB, refusing some calls up to 16 KiB
+# at random and all beyond, with a message listing the metadata's names and sizes). Credentials
+# too long to be right must reach authentication and be refused as such: UNAUTHENTICATED.
+MAX_METADATA_BYTES = 64 * 1024
+METADATA_SIZE_OPTIONS: tuple[tuple[str, int], ...] = (
+    ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+    ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
 )
 
 
@@ -44,19 +56,35 @@ async def start_grpc_server(
     authenticator: Authenticator,
     addr: str = "127.0.0.1:0",
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),  # type: ignore[type-arg]
+    *,
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    forwarding_token: str | None = None,
 ) -> tuple[grpc.aio.Server, int]:
     """Start serving OneHub on `addr` ("host:port"; port 0 picks a free one) and return the
     running server and the port it is bound to.
 
-    `interceptors` (e.g. telemetry's) run outermost, before error mapping and authentication.
+    `interceptors` (e.g. telemetry's) run outermost, before error mapping and authentication;
+    only admission control comes before them: past `max_in_flight` calls in progress, a call is
+    answered UNAVAILABLE with a `grpc-retry-pushback-ms` trailer. Calls carrying
+    `forwarding_token` (the gateway's) are believed about their HTTP client's address.
     Health (grpc.health.v1, SERVING for "" and each OneHub service) and server reflection need
     no credentials. Raise GrpcBindError naming `addr` if it cannot be bound. Stopping
     (`await server.stop(grace)`) is the caller's.
     """
     server = grpc.aio.server(
-        interceptors=[*interceptors, ErrorMappingInterceptor(), AuthInterceptor(authenticator)],
-        # Without this, Linux lets a second server bind the same port and share its traffic.
-        options=[("grpc.so_reuseport", 0), *GRPC_SIZE_OPTIONS],
+        interceptors=[
+            AdmissionInterceptor(max_in_flight),
+            *interceptors,
+            ErrorMappingInterceptor(),
+            AuthInterceptor(authenticator, forwarding_token),
+        ],
+        # Without so_reuseport 0, Linux lets a second server bind the port and share its traffic.
+        options=[
+            ("grpc.so_reuseport", 0),
+            *GRPC_SIZE_OPTIONS,
+            *METADATA_SIZE_OPTIONS,
+            *PENDING_REQUEST_OPTIONS,
+        ],
     )
     topics_pb2_grpc.add_TopicServiceServicer_to_server(TopicServicer(services.topics), server)
     messages_pb2_grpc.add_MessageServiceServicer_to_server(
