@@ -27,6 +27,7 @@ from onehub.services.bundle import build_services
 from onehub.storage.engine import create_engine
 from onehub.storage.errors import StorageConfigError
 from onehub.storage.migrate import migrate
+from onehub.storage.secrets import load_secret
 from onehub.storage.uow import sql_uow_factory
 from onehub.telemetry import (
     Telemetry,
@@ -136,7 +137,8 @@ async def start_onehub(
         instrument_sqlalchemy([engine])
 
         uow_factory = sql_uow_factory(engine)
-        services = build_services(uow_factory)
+        # One secret per database: every replica signs and accepts the same page keys.
+        services = build_services(uow_factory, page_key_secret=await load_secret(engine))
         authenticator = build_authenticator(settings.auth, uow_factory)
         try:
             grpc_server, grpc_port = await start_grpc_server(

@@ -144,7 +144,7 @@ def _decode_value(kind: type, value: object, invalid: InvalidArgument) -> Cursor
         if parsed.tzinfo is None:
             raise invalid
         return as_utc(parsed)
-    if kind is str and isinstance(value, str):
+    if kind is str and isinstance(value, str) and "\x00" not in value:
         return value
     raise invalid
 
