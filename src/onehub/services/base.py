@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from onehub.services.clock import Clock, UtcClock
+from onehub.services.content import ReportOnce
 from onehub.services.ids import IdGenerator, random_id
 from onehub.services.instrumentation import ServiceInstruments
 from onehub.services.paging import PageKeys, process_page_key_secret
@@ -24,6 +25,7 @@ class ServiceBase:
         self._uow_factory = uow_factory
         # Without a deployment's secret, keys are only good within this process.
         self._page_keys = page_keys or PageKeys(process_page_key_secret())
+        self._report_cut = ReportOnce()
         self._new_id = new_id
         self._clock: Clock = clock or UtcClock()
         self._instruments = instruments or ServiceInstruments.create()

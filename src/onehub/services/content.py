@@ -7,7 +7,7 @@ MAX_CONTENT_BYTES, is refused with InvalidArgument before anything is stored (se
 Out: rows written before these rules (or straight into the database) are still served, never a
 failed read: a too-deep subtree is replaced by null, and content over the limit is cut to fit and
 ends with a visible marker (`TRUNCATED_MARKER`), dropping content_data if it alone is too large.
-Each such row is logged once per process as a warning.
+Each such row is logged as a warning once per service (`ReportOnce`), not at every read.
 """
 
 from __future__ import annotations
@@ -31,8 +31,6 @@ from onehub.domain.models import Message, User
 log = logging.getLogger(__name__)
 
 TRUNCATED_MARKER = "[truncated by OneHub: the stored content is over the size limit]"
-_REPORTED_MAX = 10_000
-_reported: set[tuple[str, str]] = set()
 
 
 def check_json_depth(field: str, value: Mapping[str, Any] | None) -> None:
@@ -58,13 +56,20 @@ def check_message_content(message: Message) -> None:
         )
 
 
-def _report_once(kind: str, entity_id: str, what: str) -> None:
-    if (kind, entity_id) in _reported:
-        return
-    if len(_reported) >= _REPORTED_MAX:
-        _reported.clear()
-    _reported.add((kind, entity_id))
-    log.warning("%s %r is stored %s; it is served cut to the limit", kind, entity_id, what)
+class ReportOnce:
+    """Logs a warning the first time each row is served cut (remembering up to `capacity`)."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._capacity = capacity
+        self._seen: set[tuple[str, str]] = set()
+
+    def __call__(self, kind: str, entity_id: str, what: str) -> None:
+        if (kind, entity_id) in self._seen:
+            return
+        if len(self._seen) >= self._capacity:
+            self._seen.clear()
+        self._seen.add((kind, entity_id))
+        log.warning("%s %r is stored %s; it is served cut to the limit", kind, entity_id, what)
 
 
 def _shallow_enough(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
@@ -78,27 +83,27 @@ def _utf8_prefix(text: str, limit: int) -> str:
     return text.encode("utf-8", "surrogatepass")[: max(limit, 0)].decode("utf-8", "ignore")
 
 
-def readable_user(user: User) -> User:
+def readable_user(user: User, report: ReportOnce) -> User:
     """Return `user` as it may be served: profile_data cut at MAX_JSON_DEPTH."""
     profile = _shallow_enough(user.profile_data)
     if profile is user.profile_data:
         return user
-    _report_once("user", user.id, f"with profile_data nested deeper than {MAX_JSON_DEPTH}")
+    report("user", user.id, f"with profile_data nested deeper than {MAX_JSON_DEPTH}")
     return dataclasses.replace(user, profile_data=profile)
 
 
-def readable_message(message: Message) -> Message:
+def readable_message(message: Message, report: ReportOnce) -> Message:
     """Return `message` as it may be served: content_data cut at MAX_JSON_DEPTH, content cut
     to MAX_CONTENT_BYTES and marked."""
     if message.content_data is None and len(message.content_text) <= MAX_CONTENT_BYTES // 4:
         return message  # at most 4 UTF-8 bytes a character: fits without measuring
     data = _shallow_enough(message.content_data)
     if data is not message.content_data:
-        _report_once("message", message.id, f"with content_data deeper than {MAX_JSON_DEPTH}")
+        report("message", message.id, f"with content_data deeper than {MAX_JSON_DEPTH}")
     text = message.content_text
     size = content_size(text, data)
     if size > MAX_CONTENT_BYTES:
-        _report_once("message", message.id, f"with {size} bytes of content")
+        report("message", message.id, f"with {size} bytes of content")
         marker = "\n" + TRUNCATED_MARKER
         room = MAX_CONTENT_BYTES - len(marker)
         data_size = 0 if data is None else struct_size(data)

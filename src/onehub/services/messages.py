@@ -10,7 +10,7 @@ from onehub.domain.errors import InvalidArgument, NotFound
 from onehub.domain.models import Message, MessageQuery, Page, PageRequest, Principal
 from onehub.services.authz import require_admin, require_owner_or_admin
 from onehub.services.base import ServiceBase
-from onehub.services.content import check_message_content, readable_message
+from onehub.services.content import ReportOnce, check_message_content, readable_message
 from onehub.services.ids import (
     MAX_BATCH_SIZE,
     MAX_NAME_LENGTH,
@@ -62,8 +62,8 @@ def _check_content(message: Message) -> Message:
     return message
 
 
-def _readable_page(page: Page[Message]) -> Page[Message]:
-    return dataclasses.replace(page, items=[readable_message(m) for m in page.items])
+def _readable_page(page: Page[Message], report: ReportOnce) -> Page[Message]:
+    return dataclasses.replace(page, items=[readable_message(m, report) for m in page.items])
 
 
 async def _existing_message(uow: UnitOfWork, message_id: str) -> Message:
@@ -180,7 +180,7 @@ class MessageService(ServiceBase):
         async with self._uow_factory() as uow:
             await _require_topic(uow, topic_id)
             found = await uow.messages.list_in_topic(topic_id, request)
-        return self._page_keys.seal(_readable_page(found))
+        return self._page_keys.seal(_readable_page(found, self._report_cut))
 
     @rpc_span("SearchMessages")
     async def search_messages(
@@ -201,13 +201,13 @@ class MessageService(ServiceBase):
         request = self._page_keys.open(page)
         async with self._uow_factory() as uow:
             found = await uow.messages.search(query, request)
-        return self._page_keys.seal(_readable_page(found))
+        return self._page_keys.seal(_readable_page(found, self._report_cut))
 
     @rpc_span("GetMessage")
     async def get_message(self, principal: Principal, message_id: str) -> Message:
         """Return the message; NotFound if there is none with that id."""
         async with self._uow_factory() as uow:
-            return readable_message(await _existing_message(uow, message_id))
+            return readable_message(await _existing_message(uow, message_id), self._report_cut)
 
     @rpc_span("GetMessages")
     async def get_messages(
@@ -219,7 +219,9 @@ class MessageService(ServiceBase):
             return {}
         async with self._uow_factory() as uow:
             found = await uow.messages.get_many(ids)
-        return {message_id: readable_message(m) for message_id, m in found.items()}
+        return {
+            message_id: readable_message(m, self._report_cut) for message_id, m in found.items()
+        }
 
     @rpc_span("DeleteMessage")
     async def delete_message(self, principal: Principal, message_id: str) -> None:

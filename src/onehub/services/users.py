@@ -96,14 +96,16 @@ class UserService(ServiceBase):
         request = self._page_keys.open(page)
         async with self._uow_factory() as uow:
             found = await uow.users.list(request)
-        readable = dataclasses.replace(found, items=[readable_user(u) for u in found.items])
+        readable = dataclasses.replace(
+            found, items=[readable_user(u, self._report_cut) for u in found.items]
+        )
         return self._page_keys.seal(readable)
 
     @rpc_span("GetUser")
     async def get_user(self, principal: Principal, user_id: str) -> User:
         """Return the user; NotFound if there is none with that id."""
         async with self._uow_factory() as uow:
-            return readable_user(await _existing_user(uow, user_id))
+            return readable_user(await _existing_user(uow, user_id), self._report_cut)
 
     @rpc_span("GetUsers")
     async def get_users(self, principal: Principal, user_ids: Sequence[str]) -> Mapping[str, User]:
@@ -113,7 +115,7 @@ class UserService(ServiceBase):
             return {}
         async with self._uow_factory() as uow:
             found = await uow.users.get_many(ids)
-        return {user_id: readable_user(user) for user_id, user in found.items()}
+        return {user_id: readable_user(user, self._report_cut) for user_id, user in found.items()}
 
     @rpc_span("DeleteUser")
     async def delete_user(self, principal: Principal, user_id: str) -> None:
