@@ -105,3 +105,14 @@ def test_old_rows_are_served_cut_marked_and_reported_once(caplog: pytest.LogCapt
     ]
     small = Message(id="s", creator_id="a", topic_id="t", content_text="hi", content_data={"k": 1})
     assert readable_message(small, report) is small
+
+
+async def test_the_longest_genuine_keys_are_accepted(uow_factory: UnitOfWorkFactory) -> None:
+    services = build_services(uow_factory, password_hasher=cheap_hasher())
+    for i in range(3):
+        name, topic_id = "😀" * 255 + str(i), "😀" * 127 + str(i)
+        await services.topics.create_topic(ADMIN, Topic(id=topic_id, creator_id="", name=name))
+    key = (await services.topics.list_topics(ADMIN, PageRequest(page_size=1))).next_page_key
+    assert len(key) > 6000
+    page = await services.topics.list_topics(ADMIN, PageRequest(key, 1))
+    assert page.items[0].name.endswith("1")

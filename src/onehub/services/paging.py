@@ -23,7 +23,9 @@ from onehub.domain.models import Page, PageRequest
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-MAX_PAGE_KEY_LENGTH = 1024
+# The longest genuine key (a topic name of 256 and an id of 128 astral characters, JSON-escaped
+# and base64-encoded, plus the tag) is about 6,300 characters.
+MAX_PAGE_KEY_LENGTH = 8192
 MIN_SECRET_BYTES = 16
 
 _TAG_BYTES = 16
@@ -42,7 +44,7 @@ def clamp_page(page: PageRequest) -> PageRequest:
     if page.page_size < 0:
         raise InvalidArgument("page_size must not be negative")
     if len(page.page_key) > MAX_PAGE_KEY_LENGTH:
-        raise InvalidArgument("page_key is not a valid page key")
+        raise InvalidArgument("invalid page key")
     size = page.page_size or DEFAULT_PAGE_SIZE
     return PageRequest(page_key=page.page_key, page_size=min(size, MAX_PAGE_SIZE))
 
