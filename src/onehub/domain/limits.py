@@ -21,20 +21,29 @@ MAX_CONTENT_BYTES = 32 * 1024
 MAX_JSON_DEPTH = 30
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def json_depth(value: object) -> int:
     """How many objects and arrays nest in `value`: 0 for a scalar, 1 for {"a": 1}."""
     deepest = 0
-    pending: list[tuple[object, int]] = [(value, 1)]
-    while pending:
-        item, level = pending.pop()
-        if isinstance(item, Mapping):
-            children: Any = item.values()
-        elif isinstance(item, list | tuple):
-            children = item
-        else:
-            continue
-        deepest = max(deepest, level)
-        pending.extend((child, level + 1) for child in children)
+    level = 0
+    # Breadth first, one level at a time: no recursion, whatever the depth.
+    current: list[object] = [value]
+    while current:
+        containers: list[Any] = []
+        for item in current:
+            if isinstance(item, _SCALARS):
+                continue
+            if isinstance(item, dict | Mapping):
+                containers.extend(item.values())
+            elif isinstance(item, list | tuple):
+                containers.extend(item)
+            else:
+                continue
+            deepest = level + 1
+        level += 1
+        current = containers if deepest == level else []
     return deepest
 
 
@@ -55,41 +64,57 @@ def cut_below(value: Any, max_depth: int) -> Any:
     return cut(value, 1)
 
 
-def _varint_size(number: int) -> int:
-    return max(1, (number.bit_length() + 6) // 7)
+def _utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def _field_size(body: int) -> int:
-    """A length-delimited field: one tag byte, the length, the body."""
-    return 1 + _varint_size(body) + body
+    """A length-delimited field: one tag byte, the length as a varint, the body."""
+    if body < 0x80:
+        return body + 2
+    if body < 0x4000:
+        return body + 3
+    return 1 + max(1, (body.bit_length() + 6) // 7) + body
 
 
 def _value_size(value: Any) -> int:
     """Bytes of a google.protobuf.Value holding `value` (its body, without tag and length)."""
-    if value is None or isinstance(value, bool):
+    kind = type(value)
+    if kind is str:
+        return _field_size(_utf8_size(value))
+    if kind is dict:
+        return _field_size(struct_size(value))
+    if kind is list:
+        return _field_size(sum([_field_size(_value_size(item)) for item in value]))
+    if value is None or kind is bool:
+        return 2
+    if kind is int or kind is float:
+        return 9
+    # Subclasses and other containers: the same rules, found the slow way.
+    if isinstance(value, str):
+        return _field_size(_utf8_size(value))
+    if isinstance(value, bool):
         return 2
     if isinstance(value, int | float):
         return 9
-    if isinstance(value, str):
-        return _field_size(len(value.encode("utf-8", "surrogatepass")))
     if isinstance(value, Mapping):
         return _field_size(struct_size(value))
     if isinstance(value, list | tuple):
-        return _field_size(sum(_field_size(_value_size(item)) for item in value))
+        return _field_size(sum([_field_size(_value_size(item)) for item in value]))
     raise TypeError(f"not a JSON value: {type(value).__name__}")
 
 
 def struct_size(value: Mapping[str, Any]) -> int:
     """Bytes of the google.protobuf.Struct encoding of the JSON object `value`."""
-    total = 0
-    for key, item in value.items():
-        entry = _field_size(len(str(key).encode("utf-8", "surrogatepass")))
-        entry += _field_size(_value_size(item))
-        total += _field_size(entry)
-    return total
+    return sum(
+        [
+            _field_size(_field_size(_utf8_size(str(key))) + _field_size(_value_size(item)))
+            for key, item in value.items()
+        ]
+    )
 
 
 def content_size(text: str, data: Mapping[str, Any] | None) -> int:
     """The bytes a message's content counts against MAX_CONTENT_BYTES (see the module)."""
-    size = len(text.encode("utf-8", "surrogatepass"))
+    size = _utf8_size(text)
     return size if data is None else size + struct_size(data)
