@@ -208,3 +208,45 @@ async def test_too_deep_json_stored_before_is_served_cut_over_rest_and_grpc(
     warnings = [r for r in caplog.records if "'alice'" in r.getMessage()]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     assert "deeper than 30" in warnings[0].getMessage()
+
+
+def _length_delimited(tag: int, body: bytes) -> bytes:
+    size, varint = len(body), bytearray()
+    while True:
+        byte, size = size & 0x7F, size >> 7
+        varint.append(byte | (0x80 if size else 0))
+        if not size:
+            return bytes([tag]) + bytes(varint) + body
+
+
+def _deep_update_user_request(levels: int) -> bytes:
+    """UpdateUserRequest{user{id: "alice", profile_data: <levels objects>}}, encoded by hand:
+    protobuf's Python runtime cannot even build a message this deep."""
+    value = b"\x11" + b"\x00" * 8  # Value{number_value: 0}
+    struct = b""
+    for _ in range(levels):
+        entry = _length_delimited(0x0A, b"a") + _length_delimited(0x12, value)
+        struct = _length_delimited(0x0A, entry)  # Struct{fields: {"a": value}}
+        value = _length_delimited(0x2A, struct)  # Value{struct_value: struct}
+    user = _length_delimited(0x1A, b"alice") + _length_delimited(0x32, struct)  # id = 3
+    mask = _length_delimited(0x0A, b"profile_data")
+    return _length_delimited(0x0A, user) + _length_delimited(0x12, mask)
+
+
+async def test_grpc_requests_too_deep_to_decode_are_invalid_argument(
+    hub: RunningOneHub, alice: httpx.AsyncClient
+) -> None:
+    async with grpc_channel(hub) as channel:
+        update = channel.unary_unary(
+            "/onehub.v1.UserService/UpdateUser",
+            request_serializer=lambda raw: raw,
+            response_deserializer=users_pb2.UpdateUserResponse.FromString,
+        )
+        accepted = await update(_deep_update_user_request(LIMIT), metadata=ADMIN_METADATA)
+        assert depth_of(json_format.MessageToDict(accepted.user.profile_data)) == LIMIT
+        for levels in (LIMIT + 1, 40, 100):
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await update(_deep_update_user_request(levels), metadata=ADMIN_METADATA)
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, levels
+            assert "30 levels" in (refused.value.details() or "")
+    assert depth_of(await _batch_profile(alice)) == LIMIT

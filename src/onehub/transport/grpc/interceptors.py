@@ -14,10 +14,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeAlias
 
 import grpc
+from google.protobuf.message import DecodeError
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
 from onehub.domain.errors import OneHubError, Unauthenticated
+from onehub.domain.limits import MAX_JSON_DEPTH
 from onehub.services.auth import Authenticator
 from onehub.services.instrumentation import ENDUSER_ID
 from onehub.transport.grpc.errors import INTERNAL_ERROR_MESSAGE, status_for
@@ -42,10 +44,17 @@ def _method(details: grpc.HandlerCallDetails) -> str:
     return details.method
 
 
-def _rewrap(handler: Handler, behavior: Behavior) -> Handler:
+UNDECODABLE_MESSAGE = (
+    "the request could not be decoded: it is malformed or nests JSON far deeper than the "
+    f"{MAX_JSON_DEPTH} levels allowed"
+)
+
+
+def _rewrap(handler: Handler, behavior: Behavior, *, decodes: bool = False) -> Handler:
+    """`handler` with `behavior`; with `decodes`, the behavior gets the request's raw bytes."""
     return grpc.unary_unary_rpc_method_handler(
         behavior,
-        request_deserializer=handler.request_deserializer,
+        request_deserializer=None if decodes else handler.request_deserializer,
         response_serializer=handler.response_serializer,
     )
 
@@ -53,9 +62,11 @@ def _rewrap(handler: Handler, behavior: Behavior) -> Handler:
 class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Turns exceptions of OneHub's unary methods into gRPC statuses.
 
-    A `OneHubError` becomes its own code with its (client-safe) message. Anything else is
-    logged with its traceback, recorded on the current span, and reaches the client only as
-    INTERNAL "internal error".
+    A `OneHubError` becomes its own code with its (client-safe) message. A request protobuf
+    cannot decode (e.g. a Struct nested past its decoder's depth limit) is INVALID_ARGUMENT,
+    not grpc's UNKNOWN with protobuf's internal text. Anything else is logged with its
+    traceback, recorded on the current span, and reaches the client only as INTERNAL
+    "internal error".
     """
 
     # grpc passes None on for an unknown method; the stub's return type omits it.
@@ -69,8 +80,13 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
         if not method.startswith(ONEHUB_METHOD_PREFIX):
             return handler
         inner: Behavior = handler.unary_unary  # type: ignore[assignment]
+        decode = handler.request_deserializer
 
-        async def mapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        async def mapped(raw: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            try:
+                request = decode(raw) if decode is not None else raw
+            except DecodeError:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, UNDECODABLE_MESSAGE)
             try:
                 return await inner(request, context)
             except OneHubError as exc:
@@ -84,7 +100,7 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
                 span.set_status(Status(StatusCode.ERROR, type(exc).__qualname__))
                 await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_ERROR_MESSAGE)
 
-        return _rewrap(handler, mapped)
+        return _rewrap(handler, mapped, decodes=True)
 
 
 def _first(metadata: Sequence[tuple[str, str | bytes]], key: str) -> str:
