@@ -72,4 +72,4 @@ async def test_undecodable_request_is_invalid_argument(
         hub, method, garbage, (("onehubusername", "admin"), ("onehubpassword", "admin123"))
     )
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert error.details() == "the request message could not be decoded"
+    assert error.details().startswith("the request message could not be decoded")

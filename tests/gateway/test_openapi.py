@@ -128,7 +128,11 @@ def test_schemas_follow_the_proto3_json_mapping(document: dict[str, Any]) -> Non
         "anyOf": [{"$ref": "#/components/schemas/onehub.v1.MessageBase"}, {"type": "null"}]
     }
     assert base["createdAt"]["format"] == "date-time"
-    assert user["profileData"] == {"type": ["object", "null"], "additionalProperties": True}
+    assert user["profileData"] == {
+        "type": ["object", "null"],
+        "additionalProperties": True,
+        "description": "any JSON object, at most 30 levels of objects and arrays deep",
+    }
     assert schemas["onehub.v1.UpdateTopicRequest"]["properties"]["updateMask"]["type"] == [
         "string",
         "null",

@@ -32,6 +32,7 @@ from onehub.services.bundle import build_services
 from onehub.storage.engine import create_engine
 from onehub.storage.errors import StorageConfigError
 from onehub.storage.migrate import migrate
+from onehub.storage.secrets import load_secret
 from onehub.storage.uow import sql_uow_factory
 from onehub.telemetry import (
     Telemetry,
@@ -151,7 +152,8 @@ async def start_onehub(
         instrument_sqlalchemy([engine])
 
         uow_factory = sql_uow_factory(engine)
-        services = build_services(uow_factory)
+        # One secret per database: every replica signs and accepts the same page keys.
+        services = build_services(uow_factory, page_key_secret=await load_secret(engine))
         authenticator = build_authenticator(settings.auth, uow_factory)
         # Lets the gRPC server believe the gateway (and only it) about HTTP clients' addresses,
         # which only password mode's sign-in throttling needs.

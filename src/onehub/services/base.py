@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from onehub.services.clock import Clock, UtcClock
+from onehub.services.content import ReportOnce
 from onehub.services.ids import IdGenerator, random_id
 from onehub.services.instrumentation import ServiceInstruments
+from onehub.services.paging import PageKeys, process_page_key_secret
 from onehub.services.ports import UnitOfWorkFactory
 
 
@@ -18,8 +20,12 @@ class ServiceBase:
         new_id: IdGenerator = random_id,
         clock: Clock | None = None,
         instruments: ServiceInstruments | None = None,
+        page_keys: PageKeys | None = None,
     ) -> None:
         self._uow_factory = uow_factory
+        # Without a deployment's secret, keys are only good within this process.
+        self._page_keys = page_keys or PageKeys(process_page_key_secret())
+        self._report_cut = ReportOnce()
         self._new_id = new_id
         self._clock: Clock = clock or UtcClock()
         self._instruments = instruments or ServiceInstruments.create()

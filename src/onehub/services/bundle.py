@@ -10,6 +10,7 @@ from onehub.services.clock import Clock, UtcClock
 from onehub.services.ids import IdGenerator, random_id
 from onehub.services.instrumentation import ServiceInstruments
 from onehub.services.messages import MessageService
+from onehub.services.paging import PageKeys, process_page_key_secret
 from onehub.services.ports import UnitOfWorkFactory
 from onehub.services.topics import TopicService
 from onehub.services.users import UserService
@@ -29,18 +30,30 @@ def build_services(
     clock: Clock | None = None,
     instruments: ServiceInstruments | None = None,
     password_hasher: PasswordHasher | None = None,
+    page_key_secret: bytes | None = None,
 ) -> Services:
-    """Build the services over one unit-of-work factory, sharing one clock and instruments."""
+    """Build the services over one unit-of-work factory, sharing one clock and instruments.
+
+    `page_key_secret` signs page keys (see `onehub.services.paging`): pass the deployment's
+    secret; without it, a random one made once per process is used. Raise ValueError for a
+    secret shorter than 16 bytes.
+    """
     shared_clock = clock or UtcClock()
     shared = instruments or ServiceInstruments.create()
+    keys = PageKeys(page_key_secret or process_page_key_secret())
     return Services(
-        topics=TopicService(uow_factory, new_id=new_id, clock=shared_clock, instruments=shared),
-        messages=MessageService(uow_factory, new_id=new_id, clock=shared_clock, instruments=shared),
+        topics=TopicService(
+            uow_factory, new_id=new_id, clock=shared_clock, instruments=shared, page_keys=keys
+        ),
+        messages=MessageService(
+            uow_factory, new_id=new_id, clock=shared_clock, instruments=shared, page_keys=keys
+        ),
         users=UserService(
             uow_factory,
             new_id=new_id,
             clock=shared_clock,
             instruments=shared,
+            page_keys=keys,
             password_hasher=password_hasher,
         ),
     )

@@ -10,6 +10,7 @@ from onehub.domain.errors import InvalidArgument, NotFound
 from onehub.domain.models import Message, MessageQuery, Page, PageRequest, Principal
 from onehub.services.authz import require_admin, require_owner_or_admin
 from onehub.services.base import ServiceBase
+from onehub.services.content import ReportOnce, check_message_content, readable_message
 from onehub.services.ids import (
     MAX_BATCH_SIZE,
     MAX_NAME_LENGTH,
@@ -19,7 +20,6 @@ from onehub.services.ids import (
 )
 from onehub.services.instrumentation import rpc_span
 from onehub.services.masks import apply_masks, resolve_masks
-from onehub.services.paging import clamp_page
 from onehub.services.ports import UnitOfWork
 
 MESSAGE_UPDATABLE_FIELDS = frozenset(
@@ -58,7 +58,12 @@ def _check_content(message: Message) -> Message:
         raise InvalidArgument(f"content_type is longer than {MAX_NAME_LENGTH} characters")
     if message.parent_message_id:
         validate_id(message.parent_message_id, "parent_message_id")
+    check_message_content(message)
     return message
+
+
+def _readable_page(page: Page[Message], report: ReportOnce) -> Page[Message]:
+    return dataclasses.replace(page, items=[readable_message(m, report) for m in page.items])
 
 
 async def _existing_message(uow: UnitOfWork, message_id: str) -> Message:
@@ -171,10 +176,11 @@ class MessageService(ServiceBase):
         """Return one page of the topic's messages, oldest first. NotFound if the topic does
         not exist, InvalidArgument for a bad page request."""
         validate_id(topic_id, "topic_id")
-        request = clamp_page(page)
+        request = self._page_keys.open(page)
         async with self._uow_factory() as uow:
             await _require_topic(uow, topic_id)
-            return await uow.messages.list_in_topic(topic_id, request)
+            found = await uow.messages.list_in_topic(topic_id, request)
+        return self._page_keys.seal(_readable_page(found, self._report_cut))
 
     @rpc_span("SearchMessages")
     async def search_messages(
@@ -192,15 +198,16 @@ class MessageService(ServiceBase):
             validate_id(query.sender_id, "sender_id")
         if query.topic_id:
             validate_id(query.topic_id, "topic_id")
-        request = clamp_page(page)
+        request = self._page_keys.open(page)
         async with self._uow_factory() as uow:
-            return await uow.messages.search(query, request)
+            found = await uow.messages.search(query, request)
+        return self._page_keys.seal(_readable_page(found, self._report_cut))
 
     @rpc_span("GetMessage")
     async def get_message(self, principal: Principal, message_id: str) -> Message:
         """Return the message; NotFound if there is none with that id."""
         async with self._uow_factory() as uow:
-            return await _existing_message(uow, message_id)
+            return readable_message(await _existing_message(uow, message_id), self._report_cut)
 
     @rpc_span("GetMessages")
     async def get_messages(
@@ -211,7 +218,10 @@ class MessageService(ServiceBase):
         if not ids:
             return {}
         async with self._uow_factory() as uow:
-            return await uow.messages.get_many(ids)
+            found = await uow.messages.get_many(ids)
+        return {
+            message_id: readable_message(m, self._report_cut) for message_id, m in found.items()
+        }
 
     @rpc_span("DeleteMessage")
     async def delete_message(self, principal: Principal, message_id: str) -> None:

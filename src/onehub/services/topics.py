@@ -12,7 +12,6 @@ from onehub.services.base import ServiceBase
 from onehub.services.ids import MAX_BATCH_SIZE, id_or_new, validate_id, validate_ids, validate_name
 from onehub.services.instrumentation import rpc_span
 from onehub.services.masks import apply_masks, resolve_masks
-from onehub.services.paging import clamp_page
 from onehub.services.ports import UnitOfWork
 
 TOPIC_UPDATABLE_FIELDS = frozenset({"name", "users"})
@@ -61,9 +60,10 @@ class TopicService(ServiceBase):
     @rpc_span("ListTopics")
     async def list_topics(self, principal: Principal, page: PageRequest) -> Page[Topic]:
         """Return one page of topics ordered by name. InvalidArgument for a bad page request."""
-        request = clamp_page(page)
+        request = self._page_keys.open(page)
         async with self._uow_factory() as uow:
-            return await uow.topics.list(request)
+            found = await uow.topics.list(request)
+        return self._page_keys.seal(found)
 
     @rpc_span("GetTopic")
     async def get_topic(self, principal: Principal, topic_id: str) -> Topic:

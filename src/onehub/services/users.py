@@ -13,6 +13,7 @@ from onehub.domain.models import Page, PageRequest, Principal, User
 from onehub.services.authz import require_admin, require_owner_or_admin
 from onehub.services.base import ServiceBase
 from onehub.services.clock import Clock
+from onehub.services.content import check_json_depth, readable_user
 from onehub.services.ids import (
     IdGenerator,
     id_or_new,
@@ -23,7 +24,7 @@ from onehub.services.ids import (
 )
 from onehub.services.instrumentation import ServiceInstruments, rpc_span
 from onehub.services.masks import apply_masks, resolve_masks
-from onehub.services.paging import clamp_page
+from onehub.services.paging import PageKeys
 from onehub.services.ports import UnitOfWork, UnitOfWorkFactory
 
 USER_UPDATABLE_FIELDS = frozenset({"name", "avatar", "profile_data"})
@@ -36,6 +37,7 @@ def _check_user(user: User) -> User:
     validate_name(user.name, "user name")
     if len(user.avatar) > MAX_AVATAR_LENGTH:
         raise InvalidArgument(f"avatar is longer than {MAX_AVATAR_LENGTH} characters")
+    check_json_depth("profile_data", user.profile_data)
     return user
 
 
@@ -58,8 +60,11 @@ class UserService(ServiceBase):
         clock: Clock | None = None,
         instruments: ServiceInstruments | None = None,
         password_hasher: PasswordHasher | None = None,
+        page_keys: PageKeys | None = None,
     ) -> None:
-        super().__init__(uow_factory, new_id=new_id, clock=clock, instruments=instruments)
+        super().__init__(
+            uow_factory, new_id=new_id, clock=clock, instruments=instruments, page_keys=page_keys
+        )
         self._hasher = password_hasher or PasswordHasher()
 
     @rpc_span("CreateUser")
@@ -88,15 +93,19 @@ class UserService(ServiceBase):
     @rpc_span("ListUsers")
     async def list_users(self, principal: Principal, page: PageRequest) -> Page[User]:
         """Return one page of users ordered by id. InvalidArgument for a bad page request."""
-        request = clamp_page(page)
+        request = self._page_keys.open(page)
         async with self._uow_factory() as uow:
-            return await uow.users.list(request)
+            found = await uow.users.list(request)
+        readable = dataclasses.replace(
+            found, items=[readable_user(u, self._report_cut) for u in found.items]
+        )
+        return self._page_keys.seal(readable)
 
     @rpc_span("GetUser")
     async def get_user(self, principal: Principal, user_id: str) -> User:
         """Return the user; NotFound if there is none with that id."""
         async with self._uow_factory() as uow:
-            return await _existing_user(uow, user_id)
+            return readable_user(await _existing_user(uow, user_id), self._report_cut)
 
     @rpc_span("GetUsers")
     async def get_users(self, principal: Principal, user_ids: Sequence[str]) -> Mapping[str, User]:
@@ -105,7 +114,8 @@ class UserService(ServiceBase):
         if not ids:
             return {}
         async with self._uow_factory() as uow:
-            return await uow.users.get_many(ids)
+            found = await uow.users.get_many(ids)
+        return {user_id: readable_user(user, self._report_cut) for user_id, user in found.items()}
 
     @rpc_span("DeleteUser")
     async def delete_user(self, principal: Principal, user_id: str) -> None:

@@ -29,7 +29,7 @@ CursorValue = str | int | datetime
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 # A real cursor is well under this; refusing longer input early bounds the decoding work.
-_MAX_CURSOR_CHARS = 4096
+_MAX_CURSOR_CHARS = 8192
 _CURSOR_ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
 
 # The type of every field a list may be sorted on.
@@ -144,7 +144,7 @@ def _decode_value(kind: type, value: object, invalid: InvalidArgument) -> Cursor
         if parsed.tzinfo is None:
             raise invalid
         return as_utc(parsed)
-    if kind is str and isinstance(value, str):
+    if kind is str and isinstance(value, str) and "\x00" not in value:
         return value
     raise invalid
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -125,3 +126,15 @@ class MessageRow(Base):
 users = cast(Table, UserRow.__table__)
 topics = cast(Table, TopicRow.__table__)
 messages = cast(Table, MessageRow.__table__)
+
+
+class ServerSecretRow(Base):
+    """A deployment-wide secret, made once (see `storage.secrets`)."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String, primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+server_secrets = cast(Table, ServerSecretRow.__table__)

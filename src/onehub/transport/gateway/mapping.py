@@ -24,6 +24,7 @@ from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
+from onehub.domain.limits import MAX_JSON_DEPTH, json_depth
 from onehub.transport.gateway.errors import invalid_argument
 from onehub.transport.gateway.routes import Binding
 
@@ -49,6 +50,10 @@ _WRAPPER_TYPES = frozenset(
     for name in ("Double", "Float", "Int64", "UInt64", "Int32", "UInt32", "Bool", "String", "Bytes")
 )
 _PARAMETER_MESSAGE_TYPES = _STRING_FORM_TYPES | _WRAPPER_TYPES
+# Free-form JSON: deeper than MAX_JSON_DEPTH it may not survive protobuf's decoder on the next hop.
+_JSON_VALUE_TYPES = frozenset(
+    {"google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue"}
+)
 
 
 def build_request(
@@ -108,7 +113,8 @@ def _parse_into(document: dict[str, Any], message: Message) -> None:
 
 def _check_objects(value: Any, descriptor: Descriptor, where: str) -> None:
     """Refuse a non-object where a message belongs: json_format would read a string's
-    characters as (unknown, ignored) field names and silently accept it."""
+    characters as (unknown, ignored) field names and silently accept it. Refuse free-form JSON
+    (Struct, Value, ListValue fields) nested deeper than MAX_JSON_DEPTH."""
     if not isinstance(value, dict):
         raise invalid_argument(f"{where} must be a JSON object")
     fields = _fields_by_any_name(descriptor)
@@ -117,8 +123,13 @@ def _check_objects(value: Any, descriptor: Descriptor, where: str) -> None:
         if field is None or item is None or (message_type := field.message_type) is None:
             continue
         name = f"{where}.{key}" if where else key
-        if message_type.GetOptions().map_entry:
+        if message_type.full_name in _JSON_VALUE_TYPES:
+            _check_depth(item if field.is_repeated and isinstance(item, list) else [item], name)
+        elif message_type.GetOptions().map_entry:
             value_type = message_type.fields_by_name["value"].message_type
+            json_values = value_type is not None and value_type.full_name in _JSON_VALUE_TYPES
+            if isinstance(item, dict) and json_values:
+                _check_depth(list(item.values()), name)
             if isinstance(item, dict) and _is_plain_message(value_type):
                 for map_key, map_value in item.items():
                     _check_objects(map_value, value_type, f"{name}[{map_key!r}]")
@@ -129,6 +140,16 @@ def _check_objects(value: Any, descriptor: Descriptor, where: str) -> None:
         elif isinstance(item, list):  # json_format reports a non-list itself
             for index, element in enumerate(item):
                 _check_objects(element, message_type, f"{name}[{index}]")
+
+
+def _check_depth(values: list[Any], name: str) -> None:
+    for value in values:
+        depth = json_depth(value)
+        if depth > MAX_JSON_DEPTH:
+            raise invalid_argument(
+                f"{name} is nested {depth} levels deep; at most {MAX_JSON_DEPTH} levels of "
+                "objects and arrays are allowed"
+            )
 
 
 def _is_plain_message(descriptor: Descriptor | None) -> TypeGuard[Descriptor]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
+from onehub.domain.limits import MAX_CONTENT_BYTES, MAX_JSON_DEPTH
 from onehub.transport.gateway.routes import Binding
 
 _FD = FieldDescriptor
@@ -52,6 +53,7 @@ _RFC3339 = (
     "^(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
     "T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-](0[0-9]|1[0-9]|2[0-3]):[0-5][0-9])$"
 )
+_DEPTH_NOTE = f"at most {MAX_JSON_DEPTH} levels of objects and arrays deep"
 # Well-known types have their own JSON forms (the proto3 JSON mapping).
 _WELL_KNOWN: dict[str, dict[str, Any]] = {
     "google.protobuf.Timestamp": {"type": "string", "format": "date-time", "pattern": _RFC3339},
@@ -61,9 +63,16 @@ _WELL_KNOWN: dict[str, dict[str, Any]] = {
         "description": "comma-separated lowerCamelCase field paths",
         "pattern": "^[^_]*$",
     },
-    "google.protobuf.Struct": {"type": "object", "additionalProperties": True},
-    "google.protobuf.Value": {},
-    "google.protobuf.ListValue": {"type": "array"},
+    "google.protobuf.Struct": {
+        "type": "object",
+        "additionalProperties": True,
+        "description": f"any JSON object, {_DEPTH_NOTE}",
+    },
+    "google.protobuf.Value": {"description": f"any JSON value, {_DEPTH_NOTE}"},
+    "google.protobuf.ListValue": {
+        "type": "array",
+        "description": f"any JSON array, {_DEPTH_NOTE}",
+    },
     "google.protobuf.Empty": {"type": "object"},
     "google.protobuf.Any": {
         "type": "object",
@@ -87,6 +96,12 @@ _QUERY_MESSAGES = {
     "google.protobuf.FieldMask",
 }
 _MAX_QUERY_DEPTH = 4
+API_NOTES = (
+    f"Limits: a message's content (contentText as UTF-8 plus contentData as its protobuf Struct "
+    f"encoding) may take at most {MAX_CONTENT_BYTES} bytes; JSON objects (contentData, "
+    f"profileData) may nest at most {MAX_JSON_DEPTH} levels. Page keys (nextPageKey) are opaque "
+    "and signed: pass them back unchanged, to the same list; anything else is a 400."
+)
 _VARIABLE = re.compile(r"\{[^}]*\}")
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -102,7 +117,11 @@ ERROR_SCHEMA: dict[str, Any] = {
 
 
 def openapi_document(
-    bindings: Sequence[Binding], *, title: str = "OneHub API", version: str = "v1"
+    bindings: Sequence[Binding],
+    *,
+    title: str = "OneHub API",
+    version: str = "v1",
+    description: str = API_NOTES,
 ) -> dict[str, Any]:
     """The document for `bindings`; every binding is one operation.
 
@@ -129,7 +148,7 @@ def openapi_document(
         paths.setdefault(path, {})[binding.http_method.lower()] = operation
     return {
         "openapi": "3.1.0",
-        "info": {"title": title, "version": version},
+        "info": {"title": title, "version": version, "description": description},
         "servers": [{"url": "/api"}],
         "security": [{"basicAuth": []}],
         "paths": paths,
@@ -308,6 +327,6 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
         return nullable
     if isinstance(kind, list):
         return {**schema, "type": [*kind, "null"]}
-    if not schema:  # google.protobuf.Value already allows anything
+    if set(schema) <= {"description"}:  # google.protobuf.Value already allows anything
         return schema
     return {"anyOf": [schema, {"type": "null"}]}

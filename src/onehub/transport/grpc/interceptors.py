@@ -21,6 +21,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
 from onehub.domain.errors import OneHubError, Unauthenticated
+from onehub.domain.limits import MAX_JSON_DEPTH
 from onehub.services.auth import Authenticator
 from onehub.services.instrumentation import ENDUSER_ID
 from onehub.transport.grpc.admission import retry_pushback_metadata
@@ -39,7 +40,6 @@ AUTHORIZATION_KEY = "authorization"
 # other caller is known by its own peer address.
 CLIENT_ADDRESS_KEY = "onehub-client-address"
 FORWARDING_TOKEN_KEY = "onehub-forwarding-token"
-UNDECODABLE_REQUEST_MESSAGE = "the request message could not be decoded"
 
 # Strings: grpc's classes are generic only in the type stubs, not at run time.
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
@@ -51,10 +51,17 @@ def _method(details: grpc.HandlerCallDetails) -> str:
     return details.method
 
 
-def _rewrap(handler: Handler, behavior: Behavior) -> Handler:
+UNDECODABLE_MESSAGE = (
+    "the request message could not be decoded: it is malformed or nests JSON far deeper than "
+    f"the {MAX_JSON_DEPTH} levels allowed"
+)
+
+
+def _rewrap(handler: Handler, behavior: Behavior, *, decodes: bool = False) -> Handler:
+    """`handler` with `behavior`; with `decodes`, the behavior gets the request's raw bytes."""
     return grpc.unary_unary_rpc_method_handler(
         behavior,
-        request_deserializer=handler.request_deserializer,
+        request_deserializer=None if decodes else handler.request_deserializer,
         response_serializer=handler.response_serializer,
     )
 
@@ -64,10 +71,11 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
 
     A `OneHubError` becomes its own code with its (client-safe) message, and a
     `grpc-retry-pushback-ms` trailer when it says when to retry. A request message that cannot
-    be decoded is INVALID_ARGUMENT: the handler is rewrapped to take the raw bytes and decode
-    them here, as grpc's own decoding failure would reach the client as UNKNOWN naming Python
-    classes. Anything else is logged with its traceback, recorded on the current span, and
-    reaches the client only as INTERNAL "internal error".
+    be decoded (garbage, or a Struct nested past protobuf's decoder depth limit) is
+    INVALID_ARGUMENT with a plain message: the handler is rewrapped to take the raw bytes and
+    decode them here, as grpc's own decoding failure would reach the client as UNKNOWN naming
+    Python classes. Anything else is logged with its traceback, recorded on the current span,
+    and reaches the client only as INTERNAL "internal error".
     """
 
     # grpc passes None on for an unknown method; the stub's return type omits it.
@@ -87,7 +95,7 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
             try:
                 request = decode(raw) if decode is not None else raw
             except DecodeError:
-                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, UNDECODABLE_REQUEST_MESSAGE)
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, UNDECODABLE_MESSAGE)
             try:
                 return await inner(request, context)
             except OneHubError as exc:
@@ -103,10 +111,7 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
                 span.set_status(Status(StatusCode.ERROR, type(exc).__qualname__))
                 await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_ERROR_MESSAGE)
 
-        # No deserializer: grpc hands `mapped` the raw bytes.
-        return grpc.unary_unary_rpc_method_handler(
-            mapped, request_deserializer=None, response_serializer=handler.response_serializer
-        )
+        return _rewrap(handler, mapped, decodes=True)
 
 
 def _first(metadata: Sequence[tuple[str, str | bytes]], key: str) -> str:
