@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import grpc
@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Match, NoMatchFound, Route
 from starlette.types import Receive, Scope, Send
 
 from onehub.transport.gateway.openapi import openapi_document
-from onehub.transport.gateway.routes import bindings_for
+from onehub.transport.gateway.routes import bindings_for, body_limit_table
 from onehub.transport.gateway.telemetry import RequestDurations
 from onehub.transport.gateway.transcoder import Transcoder
 
@@ -56,6 +56,8 @@ def create_gateway_app(
     services: Sequence[ServiceDescriptor],
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    body_limits: Mapping[str, int] | None = None,
+    descriptions: Mapping[str, str] | None = None,
     call_timeout: float = DEFAULT_CALL_TIMEOUT_SECONDS,
     tracer_provider: trace.TracerProvider | None = None,
     meter_provider: metrics.MeterProvider | None = None,
@@ -68,11 +70,15 @@ def create_gateway_app(
     shadow it. Every request under the templates' first segments or under `/api` is answered
     by the gateway: a path no template matches is 404, a known path with another method 405,
     both with the error body. Each RPC call gets `call_timeout` seconds; bodies larger than
-    `max_body_bytes` are refused with 413. Spans go to `tracer_provider` and the
-    `http.server.request.duration` histogram to `meter_provider` (the global ones when
-    None). Raise ValueError at once when a service's http rules cannot be served.
+    `max_body_bytes` are refused with 413, except on the methods `body_limits` names (full
+    method name, `onehub.v1.MessageService.ImportMessages`, to their own limit in bytes);
+    `descriptions` (full method name to text) describe operations in the OpenAPI document.
+    Spans go to `tracer_provider` and the `http.server.request.duration` histogram to
+    `meter_provider` (the global ones when None). Raise ValueError at once when a service's
+    http rules cannot be served or `body_limits` names a method that is not served.
     """
     bindings = bindings_for(services)
+    limits = body_limit_table(bindings, max_body_bytes, body_limits or {})
     tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
     meter = metrics.get_meter(__name__, meter_provider=meter_provider)
     transcoder = Transcoder(
@@ -80,10 +86,12 @@ def create_gateway_app(
         bindings,
         tracer=tracer,
         durations=RequestDurations(meter),
-        max_body_bytes=max_body_bytes,
+        body_limits=limits,
         call_timeout=call_timeout,
     )
-    document = json.dumps(openapi_document(bindings)).encode()
+    document = json.dumps(
+        openapi_document(bindings, body_limits=limits, descriptions=descriptions)
+    ).encode()
 
     async def openapi(_: Request) -> Response:
         return Response(document, media_type="application/json")

@@ -55,13 +55,13 @@ class Transcoder:
         *,
         tracer: trace.Tracer,
         durations: RequestDurations,
-        max_body_bytes: int,
+        body_limits: Mapping[str, int],
         call_timeout: float,
     ) -> None:
         self.routes = RouteTable(bindings)
         self._tracer = tracer
         self._durations = durations
-        self._max_body_bytes = max_body_bytes
+        self._body_limits = body_limits
         self._call_timeout = call_timeout
         self._rpcs: dict[str, _Rpc] = {}
         for binding in bindings:
@@ -125,7 +125,8 @@ class Transcoder:
         binding = match.binding
         rpc = self._rpcs[binding.rpc_path]
         metadata = credentials_metadata(headers.get("authorization"))
-        body = await self._read_body(receive, headers) if binding.body else b""
+        limit = self._body_limits[binding.method.full_name]
+        body = await _read_body(receive, headers, limit) if binding.body else b""
         request = build_request(
             binding, rpc.request_class(), match.path_values, scope.get("query_string", b""), body
         )
@@ -149,37 +150,39 @@ class Transcoder:
         rpc.tracing.end(span, grpc.StatusCode.OK)
         return _render(response, binding)
 
-    async def _read_body(self, receive: Receive, headers: Mapping[str, str]) -> bytes:
-        declared = headers.get("content-length")
-        if declared is not None:
-            if not declared.isdigit():
-                raise GatewayError(grpc.StatusCode.INVALID_ARGUMENT, "bad Content-Length")
-            if int(declared) > self._max_body_bytes:
-                raise self._too_large()
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise GatewayError(grpc.StatusCode.CANCELLED, "the client went away")
-            chunk: bytes = message.get("body", b"")
-            size += len(chunk)
-            if size > self._max_body_bytes:
-                raise self._too_large()
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        # Bodies are JSON whatever their Content-Type says, as with grpc-gateway's wildcard
-        # marshaler: `curl -d '{...}'` (form-urlencoded by default) works as with the original,
-        # and a body that is not JSON fails to parse with a 400.
-        return b"".join(chunks)
 
-    def _too_large(self) -> GatewayError:
-        return GatewayError(
-            grpc.StatusCode.RESOURCE_EXHAUSTED,
-            f"the request body is larger than {self._max_body_bytes} bytes",
-            status=413,
-        )
+async def _read_body(receive: Receive, headers: Mapping[str, str], limit: int) -> bytearray:
+    """The request body, read as it arrives into one buffer; 413 as soon as it passes `limit`
+    bytes (at once when Content-Length says it will)."""
+    declared = headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise GatewayError(grpc.StatusCode.INVALID_ARGUMENT, "bad Content-Length")
+        if int(declared) > limit:
+            raise _too_large(limit)
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise GatewayError(grpc.StatusCode.CANCELLED, "the client went away")
+        chunk: bytes = message.get("body", b"")
+        if len(body) + len(chunk) > limit:
+            raise _too_large(limit)
+        body += chunk
+        if not message.get("more_body", False):
+            break
+    # Bodies are JSON whatever their Content-Type says, as with grpc-gateway's wildcard
+    # marshaler: `curl -d '{...}'` (form-urlencoded by default) works as with the original,
+    # and a body that is not JSON fails to parse with a 400.
+    return body
+
+
+def _too_large(limit: int) -> GatewayError:
+    return GatewayError(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        f"the request body is larger than {limit} bytes, this method's limit",
+        status=413,
+    )
 
 
 def _raw_path(scope: Scope) -> str:
