@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -25,10 +25,55 @@ _WELL_KNOWN_PREFIX = "google.protobuf."
 
 def render_json(response: Message, field: str | None = None) -> bytes:
     """`response` (or only its `field`, a field name) as compact UTF-8 JSON."""
+    if field is None and _fast_renderer(response.DESCRIPTOR) is not None:
+        return b"".join(_render_parts(response))
     document: Any = render_dict(response)
     if field is not None:
         document = document.get(response.DESCRIPTOR.fields_by_name[field].json_name)
+    return _dumps(document)
+
+
+def _dumps(document: Any) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _render_parts(response: Message) -> Iterator[bytes]:
+    """The response's JSON in pieces, each element of a list of messages encoded on its own: a
+    bulk response never exists as one tree of Python objects (only as its encoded pieces)."""
+    descriptor = cast(Descriptor, response.DESCRIPTOR)
+    yield b"{"
+    for index, field in enumerate(descriptor.fields):
+        yield b"," if index else b""
+        yield _dumps(field.json_name) + b":"
+        value = getattr(response, field.name)
+        if field.is_repeated and _is_element_message(field):
+            yield b"["
+            for position, item in enumerate(value):
+                yield b"," if position else b""
+                yield _dumps(render_dict(item))
+            yield b"]"
+        elif field.message_type is not None and not field.is_repeated:
+            has_value = response.HasField(field.name)
+            yield _dumps(_message_step(field.message_type)(value) if has_value else None)
+        else:
+            yield _dumps(_field_value(field, value))
+    yield b"}"
+
+
+def _is_element_message(field: FieldDescriptor) -> bool:
+    message_type = field.message_type
+    return (
+        message_type is not None
+        and not message_type.GetOptions().map_entry
+        and not _is_well_known(message_type)
+    )
+
+
+def _field_value(field: FieldDescriptor, value: Any) -> Any:
+    step = _field_step(field)
+    assert step is not None  # the type has a fast renderer, so every field has a step
+    convert = step[0]
+    return value if convert is None else convert(value)
 
 
 def render_dict(message: Message) -> dict[str, Any]:

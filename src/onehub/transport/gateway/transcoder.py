@@ -130,6 +130,7 @@ class Transcoder:
         request = build_request(
             binding, rpc.request_class(), match.path_values, scope.get("query_string", b""), body
         )
+        del body  # a bulk body is megabytes; it is not needed while the call runs
         if rpc.tracing is None:
             try:
                 response = await rpc.call(request, timeout=self._call_timeout, metadata=metadata)

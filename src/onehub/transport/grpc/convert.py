@@ -13,6 +13,7 @@ from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.field_mask_pb2 import FieldMask
+from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -196,9 +197,11 @@ def messages_from_proto(values: Iterable[models_pb2.Message]) -> list[Message]:
     return [message_from_proto(value) for value in values]
 
 
-def message_to_proto(value: Message) -> models_pb2.Message:
-    # Nested fields given as dicts: the message is built in one call, with no intermediate
-    # submessages to copy (a bulk import converts every message it stores).
+def message_fields(value: Message) -> dict[str, Any]:
+    """The fields of `value`'s proto as nested dicts, which a message constructor (or a
+    repeated field's `add`) takes as they are: no intermediate submessages to copy, and a list
+    of them builds a response's repeated field inside the response (a bulk import answers with
+    every message it stored)."""
     base: dict[str, Any] = {"id": value.id, "creator_id": value.creator_id}
     if value.created_at is not None:
         base["created_at"] = _timestamp_fields(value.created_at)
@@ -210,17 +213,24 @@ def message_to_proto(value: Message) -> models_pb2.Message:
     }
     if value.content_data is not None:
         content["content_data"] = dict_to_struct(value.content_data)
-    fields: dict[str, Any] = {
+    return {
         "base": base,
         "content_base": content,
         "topic_id": value.topic_id,
         "parent_message_id": value.parent_message_id,
     }
-    return models_pb2.Message(**fields)
 
 
-def messages_to_proto(values: Iterable[Message]) -> list[models_pb2.Message]:
-    return [message_to_proto(value) for value in values]
+def message_to_proto(value: Message) -> models_pb2.Message:
+    return models_pb2.Message(**message_fields(value))
+
+
+def add_messages(
+    container: RepeatedCompositeFieldContainer[models_pb2.Message], values: Iterable[Message]
+) -> None:
+    """Append `values` to a response's repeated field, each built in place."""
+    for value in values:
+        container.add(**message_fields(value))
 
 
 def message_query_from_proto(
