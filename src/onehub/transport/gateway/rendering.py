@@ -12,7 +12,7 @@ import datetime
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, cast
 
 from google.protobuf import json_format
@@ -33,8 +33,13 @@ def render_json(response: Message, field: str | None = None) -> bytes:
     return _dumps(document)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# Elements of a list of messages encoded per call: one tree of this many at a time.
+_ELEMENTS_PER_PIECE = 500
+
+
 def _dumps(document: Any) -> bytes:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    return _ENCODER.encode(document).encode()
 
 
 def _render_parts(response: Message) -> Iterator[bytes]:
@@ -48,9 +53,10 @@ def _render_parts(response: Message) -> Iterator[bytes]:
         value = getattr(response, field.name)
         if field.is_repeated and _is_element_message(field):
             yield b"["
-            for position, item in enumerate(value):
-                yield b"," if position else b""
-                yield _dumps(render_dict(item))
+            for start in range(0, len(value), _ELEMENTS_PER_PIECE):
+                piece = [render_dict(item) for item in value[start : start + _ELEMENTS_PER_PIECE]]
+                yield b"," if start else b""
+                yield _dumps(piece)[1:-1]  # the elements, without the piece's own brackets
             yield b"]"
         elif field.message_type is not None and not field.is_repeated:
             has_value = response.HasField(field.name)
@@ -253,6 +259,11 @@ def _message_step(descriptor: Descriptor) -> _Render:
     return lambda value: render_dict(value)
 
 
+@lru_cache(maxsize=4096)
+def _date_text(days: int) -> str:
+    return (_EPOCH + datetime.timedelta(days)).date().isoformat()
+
+
 def _timestamp(value: Any) -> str:
     """Timestamp.ToJsonString's text, without its Python round trip through time tuples."""
     seconds, nanos = value.seconds, value.nanos
@@ -260,7 +271,9 @@ def _timestamp(value: Any) -> str:
         text: str = value.ToJsonString()  # its own checks and errors
         return text
     days, second_of_day = divmod(seconds, 86400)
-    text = (_EPOCH + datetime.timedelta(days, second_of_day)).isoformat()
+    hours, rest = divmod(second_of_day, 3600)
+    minutes, second = divmod(rest, 60)
+    text = f"{_date_text(days)}T{hours:02d}:{minutes:02d}:{second:02d}"
     if nanos == 0:
         return text + "Z"
     if nanos % 1_000_000 == 0:
