@@ -223,3 +223,33 @@ def _without_nulls(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_nulls(v) for v in value]
     return value
+
+
+@pytest.fixture
+async def small_grpc_gateway(
+    backend_port: tuple[RecordingBackend, int],
+    tracer_provider: TracerProvider,
+    span_exporter: InMemorySpanExporter,
+) -> AsyncIterator[Gateway]:
+    options: dict[str, Any] = {"max_body_bytes": 100_000, "max_request_bytes": 10_000}
+    async for each in _gateway(backend_port, tracer_provider, span_exporter, **options):
+        yield each
+
+
+async def test_a_body_that_grows_past_the_grpc_limit_once_encoded_is_413(
+    small_grpc_gateway: Gateway,
+) -> None:
+    # 2 bytes of JSON per number, 11 once encoded (a Struct's list of doubles).
+    numbers = [1] * 2000
+    message = {"topic_id": "t", "content_base": {"content_data": {"k": numbers}}}
+    body = json.dumps({"messages": [message]}, separators=(",", ":")).encode()
+    assert len(body) < 10_000
+    response = await small_grpc_gateway.client.post("/v1/messages:import", content=body)
+    assert response.status_code == 413, response.text
+    assert "larger than 10000 bytes once encoded" in response.json()["message"]
+    assert small_grpc_gateway.backend.calls == []
+    # Under the limit it goes through.
+    fits = {"messages": [{"topic_id": "t", "content_base": {"content_data": {"k": [1] * 500}}}]}
+    assert (
+        await small_grpc_gateway.client.post("/v1/messages:import", json=fits)
+    ).status_code == 200

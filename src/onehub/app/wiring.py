@@ -40,7 +40,7 @@ from onehub.telemetry import (
     telemetry_config_from_env,
 )
 from onehub.transport.gateway.app import create_gateway_app
-from onehub.transport.grpc.limits import GRPC_SIZE_OPTIONS
+from onehub.transport.grpc.limits import GRPC_SIZE_OPTIONS, MAX_GRPC_MESSAGE_BYTES
 from onehub.transport.grpc.server import GrpcBindError, start_grpc_server
 from onehub.web.routes import web_routes
 
@@ -179,6 +179,7 @@ async def start_onehub(
             max_body_bytes=settings.max_body_bytes,
             body_limits=_bulk_body_limits(settings),
             descriptions=BULK_DESCRIPTIONS,
+            max_request_bytes=MAX_GRPC_MESSAGE_BYTES,
             extra_routes=_extra_routes(telemetry, viewer_url),
         )
         gateway, gateway_task, gateway_port = await _start_gateway(app, settings)

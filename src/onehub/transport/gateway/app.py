@@ -58,6 +58,7 @@ def create_gateway_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     body_limits: Mapping[str, int] | None = None,
     descriptions: Mapping[str, str] | None = None,
+    max_request_bytes: int | None = None,
     call_timeout: float = DEFAULT_CALL_TIMEOUT_SECONDS,
     tracer_provider: trace.TracerProvider | None = None,
     meter_provider: metrics.MeterProvider | None = None,
@@ -73,6 +74,8 @@ def create_gateway_app(
     `max_body_bytes` are refused with 413, except on the methods `body_limits` names (full
     method name, `onehub.v1.MessageService.ImportMessages`, to their own limit in bytes);
     `descriptions` (full method name to text) describe operations in the OpenAPI document.
+    A request larger than `max_request_bytes` once encoded (the channel's send limit) is
+    refused with 413 before it is sent.
     Spans go to `tracer_provider` and the `http.server.request.duration` histogram to
     `meter_provider` (the global ones when None). Raise ValueError at once when a service's
     http rules cannot be served or `body_limits` names a method that is not served.
@@ -88,6 +91,7 @@ def create_gateway_app(
         durations=RequestDurations(meter),
         body_limits=limits,
         call_timeout=call_timeout,
+        max_request_bytes=max_request_bytes,
     )
     document = json.dumps(
         openapi_document(bindings, body_limits=limits, descriptions=descriptions)

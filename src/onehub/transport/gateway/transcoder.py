@@ -57,11 +57,13 @@ class Transcoder:
         durations: RequestDurations,
         body_limits: Mapping[str, int],
         call_timeout: float,
+        max_request_bytes: int | None = None,
     ) -> None:
         self.routes = RouteTable(bindings)
         self._tracer = tracer
         self._durations = durations
         self._body_limits = body_limits
+        self._max_request_bytes = max_request_bytes
         self._call_timeout = call_timeout
         self._rpcs: dict[str, _Rpc] = {}
         for binding in bindings:
@@ -125,12 +127,21 @@ class Transcoder:
         binding = match.binding
         rpc = self._rpcs[binding.rpc_path]
         metadata = credentials_metadata(headers.get("authorization"))
-        limit = self._body_limits[binding.method.full_name]
-        body = await _read_body(receive, headers, limit) if binding.body else b""
+        body_limit = self._body_limits[binding.method.full_name]
+        body = await _read_body(receive, headers, body_limit) if binding.body else b""
         request = build_request(
             binding, rpc.request_class(), match.path_values, scope.get("query_string", b""), body
         )
         del body  # a bulk body is megabytes; it is not needed while the call runs
+        encoded_limit = self._max_request_bytes
+        if encoded_limit is not None and request.ByteSize() > encoded_limit:
+            # Rare, but JSON can grow when encoded (a list of small numbers in a Struct): say
+            # so plainly rather than pass on the channel's own refusal.
+            raise GatewayError(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"the request is larger than {encoded_limit} bytes once encoded for gRPC",
+                status=413,
+            )
         if rpc.tracing is None:
             try:
                 response = await rpc.call(request, timeout=self._call_timeout, metadata=metadata)
