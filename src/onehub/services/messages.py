@@ -144,6 +144,7 @@ class MessageService(ServiceBase):
             with _at_index(index):
                 validate_id(message.topic_id, "topic_id")
                 validate_id(message.creator_id, "creator_id")
+                _check_content(message)
                 created_at = message.created_at or self._clock()
                 # A new Message rather than dataclasses.replace: this runs once per message of
                 # batches of thousands, and replace() costs several times the constructor.
@@ -155,7 +156,7 @@ class MessageService(ServiceBase):
                         content_type=message.content_type,
                         content_text=message.content_text,
                         content_data=message.content_data,
-                        parent_message_id=_check_content(message).parent_message_id,
+                        parent_message_id=message.parent_message_id,
                         created_at=created_at,
                         updated_at=message.updated_at or created_at,
                         version=0,
