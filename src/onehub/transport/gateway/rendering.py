@@ -84,7 +84,7 @@ def _field_value(field: FieldDescriptor, value: Any) -> Any:
 
 def render_dict(message: Message) -> dict[str, Any]:
     """`message` as the JSON object grpc-gateway renders: message types made only of the
-    common field kinds take a fast path (`fast_rendering`), any other goes through
+    common field kinds take a fast path (`_fast_renderer`), any other goes through
     json_format; both give the same values."""
     render = _fast_renderer(message.DESCRIPTOR)
     return render(message) if render is not None else _slow_render(message)
