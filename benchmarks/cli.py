@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from benchmarks.import_bench import import_report, run_import_benchmark
 from benchmarks.load import LoadError, LoadPool
 from benchmarks.runs import QUICK, RunSettings
 from benchmarks.servers import BenchSetupError
@@ -24,7 +25,7 @@ from benchmarks.service_bench import BACKENDS, run_service_benchmark, service_re
 from benchmarks.telemetry_bench import run_telemetry_benchmark, telemetry_report
 
 SERVICE_NAMES = BACKENDS
-NAMES = (*SERVICE_NAMES, "telemetry", "collector")
+NAMES = (*SERVICE_NAMES, "import", "telemetry", "collector")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,6 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 continue
             print(service_report(rows), flush=True)
             ok = ok and not any(row.summary.failures for row in rows)
+        if "import" in selected:
+            _section("Bulk import over REST: POST /v1/messages:import, one batch at a time")
+            ok = _run_import_benchmarks(settings) and ok
         if "telemetry" in selected:
             _section("Telemetry cost: GET topic via the gateway, traced vs untraced (SQLite)")
             try:
@@ -123,11 +127,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 print(telemetry_report(result), flush=True)
                 ok = ok and not (result.traced.failures or result.untraced.failures)
-    if any(name in selected for name in (*SERVICE_NAMES, "telemetry")):
+    if any(name in selected for name in (*SERVICE_NAMES, "import", "telemetry")):
         print(f"\nservice benchmarks took {time.monotonic() - started:.0f} s", flush=True)
     if "collector" in selected:
         ok = _run_collector_benchmarks(args.quick) and ok
     return 0 if ok else 1
+
+
+def _run_import_benchmarks(settings: RunSettings) -> bool:
+    rows = []
+    ok = True
+    for backend in SERVICE_NAMES:
+        try:
+            rows.extend(run_import_benchmark(backend, settings))
+        except BenchSetupError as error:
+            print(f"import on {backend}: could not run: {error}", flush=True)
+            ok = False
+    if rows:
+        print(import_report(rows), flush=True)
+    return ok and not any(row.failures for row in rows)
 
 
 def _header(settings: RunSettings) -> str:

@@ -58,7 +58,7 @@ def run_service_benchmark(
     env = {**os.environ, "OTEL_SDK_DISABLED": "true"}
     with (
         scratch_directory() as workdir,
-        _database(backend, workdir) as url,
+        database(backend, workdir) as url,
         onehub_server(url, workdir, env=env, command=settings.server_command) as server,
     ):
         topic_id = asyncio.run(create_topic(server.grpc, "benchmark"))
@@ -85,7 +85,7 @@ def run_service_benchmark(
 
 
 @contextmanager
-def _database(backend: Backend, workdir: Path) -> Iterator[str]:
+def database(backend: Backend, workdir: Path) -> Iterator[str]:
     if backend == "sqlite":
         with sqlite_database(workdir) as url:
             yield url

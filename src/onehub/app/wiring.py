@@ -29,6 +29,7 @@ from onehub.config import ConfigError, Settings, StartupError, split_host_port
 from onehub.gen.onehub.v1 import messages_pb2, topics_pb2, users_pb2
 from onehub.services.auth import build_authenticator
 from onehub.services.bundle import build_services
+from onehub.services.ids import MAX_IMPORT_BATCH_SIZE
 from onehub.storage.engine import create_engine
 from onehub.storage.errors import StorageConfigError
 from onehub.storage.migrate import migrate
@@ -47,7 +48,7 @@ from onehub.telemetry import (
     telemetry_config_from_env,
 )
 from onehub.transport.gateway.app import create_gateway_app
-from onehub.transport.grpc.limits import GRPC_SIZE_OPTIONS
+from onehub.transport.grpc.limits import GRPC_SIZE_OPTIONS, MAX_GRPC_MESSAGE_BYTES
 from onehub.transport.grpc.server import GrpcBindError, start_grpc_server
 from onehub.web.routes import web_routes
 
@@ -60,6 +61,22 @@ SERVICES = (
     messages_pb2.DESCRIPTOR.services_by_name["MessageService"],
     users_pb2.DESCRIPTOR.services_by_name["UserService"],
 )
+
+# Bulk import takes what the original's load script sends (batches of 5,000+ messages, 2-3 MB)
+# with room to spare; every other route keeps the tight --max-body-bytes.
+IMPORT_METHOD = "onehub.v1.MessageService.ImportMessages"
+IMPORT_MAX_BODY_BYTES = 16 << 20
+BULK_DESCRIPTIONS = {
+    IMPORT_METHOD: (
+        f"Admin only. Stores up to {MAX_IMPORT_BATCH_SIZE} messages at once, all or none "
+        f"(a bad one is a 400 naming its index, `messages[i]`), in a body of at most "
+        f"{IMPORT_MAX_BODY_BYTES >> 20} MiB."
+    )
+}
+
+
+def _bulk_body_limits(settings: Settings) -> dict[str, int]:
+    return {IMPORT_METHOD: max(IMPORT_MAX_BODY_BYTES, settings.max_body_bytes)}
 
 
 @dataclass
@@ -182,6 +199,9 @@ async def start_onehub(
             channel,
             SERVICES,
             max_body_bytes=settings.max_body_bytes,
+            body_limits=_bulk_body_limits(settings),
+            descriptions=BULK_DESCRIPTIONS,
+            max_request_bytes=MAX_GRPC_MESSAGE_BYTES,
             extra_routes=_extra_routes(telemetry, viewer_url),
             max_in_flight=settings.max_in_flight,
             forwarding_token=forwarding_token,

@@ -35,6 +35,9 @@ from .text_search import search_order, search_words
 from .tracing import db_span
 from .validation import check_message, check_message_batch
 
+# Rows per INSERT of a batch (executemany on SQLite, batched statements on PostgreSQL).
+INSERT_CHUNK_ROWS = 2000
+
 
 def _message(row: Row[Any]) -> Message:
     return Message(
@@ -60,6 +63,40 @@ def _content(message: Message) -> dict[str, Any]:
         "content_data": None if message.content_data is None else dict(message.content_data),
         "parent_message_id": message.parent_message_id,
     }
+
+
+def _as_stored(message: Message) -> Message:
+    created = as_utc(message.created_at) if message.created_at else utc_now()
+    return Message(
+        id=message.id,
+        topic_id=message.topic_id,
+        creator_id=message.creator_id,
+        content_type=message.content_type,
+        content_text=message.content_text,
+        content_data=None if message.content_data is None else dict(message.content_data),
+        parent_message_id=message.parent_message_id,
+        created_at=created,
+        updated_at=created,
+        version=1,
+    )
+
+
+def _rows(stored: Sequence[Message]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": message.id,
+            "topic_id": message.topic_id,
+            "creator_id": message.creator_id,
+            "content_type": message.content_type,
+            "content_text": message.content_text,
+            "content_data": message.content_data,
+            "parent_message_id": message.parent_message_id,
+            "created_at": message.created_at,
+            "updated_at": message.updated_at,
+            "version": message.version,
+        }
+        for message in stored
+    ]
 
 
 def _matches_words(dialect: str, words: Sequence[str]) -> ColumnElement[bool]:
@@ -104,30 +141,14 @@ class SqlMessageStore:
         check_message_batch(messages)
         if not messages:
             return []
-        stored: list[Message] = []
-        rows: list[dict[str, Any]] = []
-        for message in messages:
-            created = as_utc(message.created_at) if message.created_at else utc_now()
-            stored.append(
-                Message(
-                    **{**_content(message), "id": message.id},
-                    created_at=created,
-                    updated_at=created,
-                    version=1,
-                )
-            )
-            rows.append(
-                {
-                    **_content(message),
-                    "id": message.id,
-                    "created_at": created,
-                    "updated_at": created,
-                    "version": 1,
-                }
-            )
+        stored = [_as_stored(message) for message in messages]
         try:
             async with self._tx.savepoint():
-                await self._tx.execute(insert(message_rows), rows, write=True)
+                # Chunks bound the parameter rows held at once; the savepoint (and the unit of
+                # work's transaction) keeps the batch all or nothing.
+                for start in range(0, len(stored), INSERT_CHUNK_ROWS):
+                    chunk = stored[start : start + INSERT_CHUNK_ROWS]
+                    await self._tx.execute(insert(message_rows), _rows(chunk), write=True)
         except IntegrityError:
             await self._explain_refused_batch(messages)
         return stored

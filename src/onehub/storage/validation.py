@@ -23,6 +23,8 @@ def check_text(field: str, value: str) -> None:
 
 
 def _is_utf8(value: str) -> bool:
+    if value.isascii():  # no surrogates possible; no copy made (checked per bulk-import field)
+        return True
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

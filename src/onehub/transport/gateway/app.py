@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import grpc
@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from onehub.transport.gateway.admission import DEFAULT_MAX_IN_FLIGHT, AdmissionLimit
 from onehub.transport.gateway.openapi import openapi_document
-from onehub.transport.gateway.routes import bindings_for
+from onehub.transport.gateway.routes import bindings_for, body_limit_table
 from onehub.transport.gateway.telemetry import RequestDurations
 from onehub.transport.gateway.transcoder import Transcoder
 
@@ -58,6 +58,9 @@ def create_gateway_app(
     services: Sequence[ServiceDescriptor],
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    body_limits: Mapping[str, int] | None = None,
+    descriptions: Mapping[str, str] | None = None,
+    max_request_bytes: int | None = None,
     call_timeout: float = DEFAULT_CALL_TIMEOUT_SECONDS,
     tracer_provider: trace.TracerProvider | None = None,
     meter_provider: metrics.MeterProvider | None = None,
@@ -73,13 +76,18 @@ def create_gateway_app(
     by the gateway: a path no template matches is 404, a known path with another method 405,
     both with the error body. Past `max_in_flight` requests in progress (every route counted),
     a request is answered 503 with `Retry-After` at once. Each RPC call gets `call_timeout`
-    seconds; bodies larger than `max_body_bytes` are refused with 413. Spans go to
-    `tracer_provider` and the `http.server.request.duration` histogram to `meter_provider`
-    (the global ones when None). With `forwarding_token` (the gRPC server's), each call tells
-    the server the HTTP client's address, which it throttles failed sign-ins by. Raise
-    ValueError at once when a service's http rules cannot be served.
+    seconds; bodies larger than `max_body_bytes` are refused with 413, except on the methods
+    `body_limits` names (full method name, `onehub.v1.MessageService.ImportMessages`, to their
+    own limit in bytes); `descriptions` (full method name to text) describe operations in the
+    OpenAPI document. A request larger than `max_request_bytes` once encoded (the channel's
+    send limit) is refused with 413 before it is sent. Spans go to `tracer_provider` and the
+    `http.server.request.duration` histogram to `meter_provider` (the global ones when None).
+    With `forwarding_token` (the gRPC server's), each call tells the server the HTTP client's
+    address, which it throttles failed sign-ins by. Raise ValueError at once when a service's
+    http rules cannot be served or `body_limits` names a method that is not served.
     """
     bindings = bindings_for(services)
+    limits = body_limit_table(bindings, max_body_bytes, body_limits or {})
     tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
     meter = metrics.get_meter(__name__, meter_provider=meter_provider)
     transcoder = Transcoder(
@@ -87,11 +95,14 @@ def create_gateway_app(
         bindings,
         tracer=tracer,
         durations=RequestDurations(meter),
-        max_body_bytes=max_body_bytes,
+        body_limits=limits,
         call_timeout=call_timeout,
         forwarding_token=forwarding_token,
+        max_request_bytes=max_request_bytes,
     )
-    document = json.dumps(openapi_document(bindings)).encode()
+    document = json.dumps(
+        openapi_document(bindings, body_limits=limits, descriptions=descriptions)
+    ).encode()
 
     async def openapi(_: Request) -> Response:
         return Response(document, media_type="application/json")

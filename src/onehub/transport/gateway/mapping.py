@@ -13,23 +13,29 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 import re
 from collections.abc import Mapping
-from functools import cache, lru_cache
-from typing import Any, TypeGuard, cast
+from functools import lru_cache
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from onehub.domain.limits import MAX_JSON_DEPTH, json_depth
 from onehub.transport.gateway.errors import invalid_argument
+from onehub.transport.gateway.json_body import (
+    MAX_ECHO,
+    check_objects,
+    fields_by_any_name,
+    fill_whole_body,
+    finite_float,
+    first_non_space,
+    reject_constant,
+)
 from onehub.transport.gateway.routes import Binding
 
 MAX_QUERY_FIELDS = 1000
-_MAX_ECHO = 100
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})
@@ -50,10 +56,6 @@ _WRAPPER_TYPES = frozenset(
     for name in ("Double", "Float", "Int64", "UInt64", "Int32", "UInt32", "Bool", "String", "Bytes")
 )
 _PARAMETER_MESSAGE_TYPES = _STRING_FORM_TYPES | _WRAPPER_TYPES
-# Free-form JSON: deeper than MAX_JSON_DEPTH it may not survive protobuf's decoder on the next hop.
-_JSON_VALUE_TYPES = frozenset(
-    {"google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue"}
-)
 
 
 def build_request(
@@ -61,17 +63,24 @@ def build_request(
     request: Message,
     path_values: Mapping[str, str],
     query_string: bytes,
-    body: bytes,
+    body: bytes | bytearray,
 ) -> Message:
-    """Fill the empty `request` and return it; raise GatewayError (400) on any bad input."""
-    if binding.body and body.strip():
-        document = parse_json(body)
-        if binding.body == "*":
-            if not isinstance(document, dict):
-                raise invalid_argument("the request body must be a JSON object")
-            _parse_into(document, request)
+    """Fill the empty `request` and return it; raise GatewayError (400) on any bad input.
+
+    A whole-request body (`body: "*"`) is read element by element (see `json_body`), so a
+    bulk request never exists as one large tree of Python objects.
+    """
+    text = _body_text(body) if binding.body else ""
+    start = first_non_space(text)
+    if start is not None:
+        if binding.body == "*" and text.startswith("{", start):
+            fill_whole_body(text, start, request, lambda rest: _parse_into(rest, request))
         else:
+            document = parse_json(text)
+            if binding.body == "*":
+                raise invalid_argument("the request body must be a JSON object")
             _parse_into({binding.body: document}, request)
+    del text
     for field_path, chain in binding.path_fields:
         _assign(request, chain, [path_values[field_path]], f"path parameter {field_path!r}")
     if query_string and binding.body != "*":
@@ -79,82 +88,32 @@ def build_request(
     return request
 
 
-def parse_json(body: bytes) -> Any:
-    """The JSON document in `body`; strict JSON only (no NaN or Infinity, no numbers too
-    large for a double)."""
+def _body_text(body: bytes | bytearray) -> str:
     try:
-        return json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
-    except RecursionError:
-        raise invalid_argument("the request body is nested too deeply") from None
-    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError and ours
+        return body.decode("utf-8")
+    except UnicodeDecodeError as error:
         raise invalid_argument(f"the request body is not valid JSON: {error}") from None
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise ValueError(f"the number {text[:_MAX_ECHO]} is too large")
-    return value
+def parse_json(body: str) -> Any:
+    """The JSON document in `body`; strict JSON only (no NaN or Infinity, no numbers too
+    large for a double)."""
+    try:
+        return json.loads(body, parse_constant=reject_constant, parse_float=finite_float)
+    except RecursionError:
+        raise invalid_argument("the request body is nested too deeply") from None
+    except ValueError as error:  # JSONDecodeError and ours
+        raise invalid_argument(f"the request body is not valid JSON: {error}") from None
 
 
 def _parse_into(document: dict[str, Any], message: Message) -> None:
     try:
-        _check_objects(document, cast(Descriptor, message.DESCRIPTOR), "")
+        check_objects(document, cast(Descriptor, message.DESCRIPTOR), "")
         json_format.ParseDict(document, message, ignore_unknown_fields=True)
     except RecursionError:
         raise invalid_argument("the request body is nested too deeply") from None
     except (json_format.ParseError, ValueError, TypeError) as error:
         raise invalid_argument(f"invalid request body: {error}") from None
-
-
-def _check_objects(value: Any, descriptor: Descriptor, where: str) -> None:
-    """Refuse a non-object where a message belongs: json_format would read a string's
-    characters as (unknown, ignored) field names and silently accept it. Refuse free-form JSON
-    (Struct, Value, ListValue fields) nested deeper than MAX_JSON_DEPTH."""
-    if not isinstance(value, dict):
-        raise invalid_argument(f"{where} must be a JSON object")
-    fields = _fields_by_any_name(descriptor)
-    for key, item in value.items():
-        field = fields.get(key)
-        if field is None or item is None or (message_type := field.message_type) is None:
-            continue
-        name = f"{where}.{key}" if where else key
-        if message_type.full_name in _JSON_VALUE_TYPES:
-            _check_depth(item if field.is_repeated and isinstance(item, list) else [item], name)
-        elif message_type.GetOptions().map_entry:
-            value_type = message_type.fields_by_name["value"].message_type
-            json_values = value_type is not None and value_type.full_name in _JSON_VALUE_TYPES
-            if isinstance(item, dict) and json_values:
-                _check_depth(list(item.values()), name)
-            if isinstance(item, dict) and _is_plain_message(value_type):
-                for map_key, map_value in item.items():
-                    _check_objects(map_value, value_type, f"{name}[{map_key!r}]")
-        elif not _is_plain_message(message_type):
-            continue
-        elif not field.is_repeated:
-            _check_objects(item, message_type, name)
-        elif isinstance(item, list):  # json_format reports a non-list itself
-            for index, element in enumerate(item):
-                _check_objects(element, message_type, f"{name}[{index}]")
-
-
-def _check_depth(values: list[Any], name: str) -> None:
-    for value in values:
-        depth = json_depth(value)
-        if depth > MAX_JSON_DEPTH:
-            raise invalid_argument(
-                f"{name} is nested {depth} levels deep; at most {MAX_JSON_DEPTH} levels of "
-                "objects and arrays are allowed"
-            )
-
-
-def _is_plain_message(descriptor: Descriptor | None) -> TypeGuard[Descriptor]:
-    """A message whose JSON form is an object of its fields (not a well-known type)."""
-    return descriptor is not None and not descriptor.full_name.startswith("google.protobuf.")
 
 
 def _apply_query(request: Message, binding: Binding, query_string: bytes) -> None:
@@ -187,19 +146,12 @@ def _apply_query(request: Message, binding: Binding, query_string: bytes) -> Non
         _assign(request, chain, values, f"query parameter {key!r}")
 
 
-@cache
-def _fields_by_any_name(descriptor: Descriptor) -> dict[str, FieldDescriptor]:
-    fields = {f.json_name: f for f in descriptor.fields}
-    fields.update(descriptor.fields_by_name)
-    return fields
-
-
 @lru_cache(maxsize=4096)
 def _resolve_query_key(descriptor: Descriptor, key: str) -> tuple[FieldDescriptor, ...] | None:
     chain: list[FieldDescriptor] = []
     current: Descriptor | None = descriptor
     for name in key.split("."):
-        if current is None or (field := _fields_by_any_name(current).get(name)) is None:
+        if current is None or (field := fields_by_any_name(current).get(name)) is None:
             return None
         chain.append(field)
         message_type = field.message_type
@@ -251,7 +203,7 @@ def _parse_message_value(text: str, message: Message, what: str) -> None:
         json_format.ParseDict(text, message)  # type: ignore[arg-type]
     except json_format.ParseError:
         raise invalid_argument(
-            f'{what}: "{text[:_MAX_ECHO]}" is not a valid {message.DESCRIPTOR.name}'
+            f'{what}: "{text[:MAX_ECHO]}" is not a valid {message.DESCRIPTOR.name}'
         ) from None
 
 
@@ -286,7 +238,7 @@ def _scalar(field: FieldDescriptor, text: str, what: str) -> Any:
         except binascii.Error:
             pass
     expected = _type_name(field)
-    raise invalid_argument(f'{what}: "{text[:_MAX_ECHO]}" is not a valid {expected}')
+    raise invalid_argument(f'{what}: "{text[:MAX_ECHO]}" is not a valid {expected}')
 
 
 def _type_name(field: FieldDescriptor) -> str:

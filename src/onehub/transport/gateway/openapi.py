@@ -8,7 +8,7 @@ JSON mapping with lowerCamelCase property names, as responses are rendered.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -122,6 +122,8 @@ def openapi_document(
     title: str = "OneHub API",
     version: str = "v1",
     description: str = API_NOTES,
+    body_limits: Mapping[str, int] | None = None,
+    descriptions: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The document for `bindings`; every binding is one operation.
 
@@ -130,6 +132,9 @@ def openapi_document(
     are named after the first binding's last field names: `GET /v1/topics/{id=*}` and
     `PATCH /v1/topics/{topic.base.id=*}` both live at `/v1/topics/{id}`, and the PATCH's
     `id` parameter says that it sets `topic.base.id`.
+
+    `body_limits` (full method name to bytes) states each body's largest accepted size, and
+    `descriptions` (full method name to text) becomes the operation's description.
     """
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths: dict[str, dict[str, Any]] = {}
@@ -145,6 +150,11 @@ def openapi_document(
         count = operation_ids[base_id]
         operation_id = base_id if count == 1 else f"{base_id}{count}"
         operation = _operation(binding, operation_id, names, schemas)
+        full_name = binding.method.full_name
+        if descriptions and full_name in descriptions:
+            operation["description"] = descriptions[full_name]
+        if binding.body and body_limits and full_name in body_limits:
+            _state_body_limit(operation, body_limits[full_name])
         paths.setdefault(path, {})[binding.http_method.lower()] = operation
     return {
         "openapi": "3.1.0",
@@ -157,6 +167,23 @@ def openapi_document(
             "securitySchemes": {"basicAuth": {"type": "http", "scheme": "basic"}},
         },
     }
+
+
+def _state_body_limit(operation: dict[str, Any], limit: int) -> None:
+    text = f"At most {limit} bytes ({_size(limit)}); a larger body is refused with 413."
+    operation["requestBody"]["description"] = text
+    operation["requestBody"]["x-max-body-bytes"] = limit
+    operation["responses"]["413"] = {
+        "description": f"The request body is larger than {limit} bytes",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def _size(limit: int) -> str:
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if limit >= scale:
+            return f"{limit / scale:g} {unit}"
+    return f"{limit} B"
 
 
 def _parameter_names(binding: Binding) -> list[str]:

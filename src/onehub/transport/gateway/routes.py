@@ -4,7 +4,7 @@ method of the given services, matched by HTTP method and path template."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -171,3 +171,20 @@ class RouteTable:
                 headers=((b"allow", allow),),
             )
         raise GatewayError(grpc.StatusCode.NOT_FOUND, "no route matches this path")
+
+
+def body_limit_table(
+    bindings: Sequence[Binding], default: int, overrides: Mapping[str, int]
+) -> dict[str, int]:
+    """The largest request body each method accepts, by full method name: `overrides` where
+    given, else `default`. Raise ValueError for an override naming no served method, or a
+    limit that is not positive."""
+    served = {binding.method.full_name for binding in bindings}
+    unknown = sorted(set(overrides) - served)
+    if unknown:
+        raise ValueError(f"body limits name methods that are not served: {', '.join(unknown)}")
+    limits = {name: overrides.get(name, default) for name in served}
+    bad = sorted(name for name, limit in limits.items() if limit <= 0)
+    if bad:
+        raise ValueError(f"body limits must be positive: {', '.join(bad)}")
+    return limits

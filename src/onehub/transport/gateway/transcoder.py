@@ -55,15 +55,17 @@ class Transcoder:
         *,
         tracer: trace.Tracer,
         durations: RequestDurations,
-        max_body_bytes: int,
+        body_limits: Mapping[str, int],
         call_timeout: float,
         forwarding_token: str | None = None,
+        max_request_bytes: int | None = None,
     ) -> None:
         self.routes = RouteTable(bindings)
         self._forwarding_token = forwarding_token
         self._tracer = tracer
         self._durations = durations
-        self._max_body_bytes = max_body_bytes
+        self._body_limits = body_limits
+        self._max_request_bytes = max_request_bytes
         self._call_timeout = call_timeout
         self._rpcs: dict[str, _Rpc] = {}
         for binding in bindings:
@@ -130,10 +132,21 @@ class Transcoder:
         if metadata:
             client = scope.get("client")
             metadata += client_metadata(client[0] if client else None, self._forwarding_token)
-        body = await self._read_body(receive, headers) if binding.body else b""
+        body_limit = self._body_limits[binding.method.full_name]
+        body = await _read_body(receive, headers, body_limit) if binding.body else b""
         request = build_request(
             binding, rpc.request_class(), match.path_values, scope.get("query_string", b""), body
         )
+        del body  # a bulk body is megabytes; it is not needed while the call runs
+        encoded_limit = self._max_request_bytes
+        if encoded_limit is not None and request.ByteSize() > encoded_limit:
+            # Rare, but JSON can grow when encoded (a list of small numbers in a Struct): say
+            # so plainly rather than pass on the channel's own refusal.
+            raise GatewayError(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"the request is larger than {encoded_limit} bytes once encoded for gRPC",
+                status=413,
+            )
         if rpc.tracing is None:
             try:
                 response = await rpc.call(request, timeout=self._call_timeout, metadata=metadata)
@@ -154,37 +167,39 @@ class Transcoder:
         rpc.tracing.end(span, grpc.StatusCode.OK)
         return _render(response, binding)
 
-    async def _read_body(self, receive: Receive, headers: Mapping[str, str]) -> bytes:
-        declared = headers.get("content-length")
-        if declared is not None:
-            if not declared.isdigit():
-                raise GatewayError(grpc.StatusCode.INVALID_ARGUMENT, "bad Content-Length")
-            if int(declared) > self._max_body_bytes:
-                raise self._too_large()
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise GatewayError(grpc.StatusCode.CANCELLED, "the client went away")
-            chunk: bytes = message.get("body", b"")
-            size += len(chunk)
-            if size > self._max_body_bytes:
-                raise self._too_large()
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        # Bodies are JSON whatever their Content-Type says, as with grpc-gateway's wildcard
-        # marshaler: `curl -d '{...}'` (form-urlencoded by default) works as with the original,
-        # and a body that is not JSON fails to parse with a 400.
-        return b"".join(chunks)
 
-    def _too_large(self) -> GatewayError:
-        return GatewayError(
-            grpc.StatusCode.RESOURCE_EXHAUSTED,
-            f"the request body is larger than {self._max_body_bytes} bytes",
-            status=413,
-        )
+async def _read_body(receive: Receive, headers: Mapping[str, str], limit: int) -> bytearray:
+    """The request body, read as it arrives into one buffer; 413 as soon as it passes `limit`
+    bytes (at once when Content-Length says it will)."""
+    declared = headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise GatewayError(grpc.StatusCode.INVALID_ARGUMENT, "bad Content-Length")
+        if int(declared) > limit:
+            raise _too_large(limit)
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise GatewayError(grpc.StatusCode.CANCELLED, "the client went away")
+        chunk: bytes = message.get("body", b"")
+        if len(body) + len(chunk) > limit:
+            raise _too_large(limit)
+        body += chunk
+        if not message.get("more_body", False):
+            break
+    # Bodies are JSON whatever their Content-Type says, as with grpc-gateway's wildcard
+    # marshaler: `curl -d '{...}'` (form-urlencoded by default) works as with the original,
+    # and a body that is not JSON fails to parse with a 400.
+    return body
+
+
+def _too_large(limit: int) -> GatewayError:
+    return GatewayError(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        f"the request body is larger than {limit} bytes, this method's limit",
+        status=413,
+    )
 
 
 def _raw_path(scope: Scope) -> str:

@@ -8,11 +8,12 @@ are whole become ints again, since protobuf carries every JSON number as a doubl
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.field_mask_pb2 import FieldMask
+from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -42,18 +43,30 @@ _MESSAGE_PATHS: Mapping[str, tuple[str, ...]] = {
 # --- scalars ---------------------------------------------------------------------------------
 
 
+# Timestamps are converted with datetime arithmetic (in C) rather than protobuf's helpers,
+# which go through time tuples in Python: a bulk import converts two per message each way.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def timestamp_from_proto(value: Timestamp) -> datetime | None:
-    if value.seconds == 0 and value.nanos == 0:
+    seconds, nanos = value.seconds, value.nanos
+    if seconds == 0 and nanos == 0:
         return None
-    return value.ToDatetime(tzinfo=UTC)
+    return _EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
+
+
+def _timestamp_fields(value: datetime) -> dict[str, int]:
+    delta = (value if value.tzinfo is not None else value.replace(tzinfo=UTC)) - _EPOCH
+    return {
+        "seconds": delta.days * 86400 + delta.seconds,
+        "nanos": delta.microseconds * 1000,
+    }
 
 
 def timestamp_to_proto(value: datetime | None) -> Timestamp | None:
     if value is None:
         return None
-    stamp = Timestamp()
-    stamp.FromDatetime(value if value.tzinfo is not None else value.replace(tzinfo=UTC))
-    return stamp
+    return Timestamp(**_timestamp_fields(value))
 
 
 def _whole_numbers_as_ints(value: Any) -> Any:
@@ -164,9 +177,10 @@ def topic_to_proto(value: Topic) -> models_pb2.Topic:
 
 def message_from_proto(value: models_pb2.Message) -> Message:
     content = value.content_base
+    base = value.base
     return Message(
-        id=value.base.id,
-        creator_id=value.base.creator_id,
+        id=base.id,
+        creator_id=base.creator_id,
         topic_id=value.topic_id,
         content_type=content.content_type,
         content_text=content.content_text,
@@ -174,8 +188,8 @@ def message_from_proto(value: models_pb2.Message) -> Message:
         if content.HasField("content_data")
         else None,
         parent_message_id=value.parent_message_id,
-        created_at=timestamp_from_proto(value.base.created_at),
-        updated_at=timestamp_from_proto(value.base.updated_at),
+        created_at=timestamp_from_proto(base.created_at),
+        updated_at=timestamp_from_proto(base.updated_at),
     )
 
 
@@ -183,26 +197,40 @@ def messages_from_proto(values: Iterable[models_pb2.Message]) -> list[Message]:
     return [message_from_proto(value) for value in values]
 
 
+def message_fields(value: Message) -> dict[str, Any]:
+    """The fields of `value`'s proto as nested dicts, which a message constructor (or a
+    repeated field's `add`) takes as they are: no intermediate submessages to copy, and a list
+    of them builds a response's repeated field inside the response (a bulk import answers with
+    every message it stored)."""
+    base: dict[str, Any] = {"id": value.id, "creator_id": value.creator_id}
+    if value.created_at is not None:
+        base["created_at"] = _timestamp_fields(value.created_at)
+    if value.updated_at is not None:
+        base["updated_at"] = _timestamp_fields(value.updated_at)
+    content: dict[str, Any] = {
+        "content_type": value.content_type,
+        "content_text": value.content_text,
+    }
+    if value.content_data is not None:
+        content["content_data"] = dict_to_struct(value.content_data)
+    return {
+        "base": base,
+        "content_base": content,
+        "topic_id": value.topic_id,
+        "parent_message_id": value.parent_message_id,
+    }
+
+
 def message_to_proto(value: Message) -> models_pb2.Message:
-    return models_pb2.Message(
-        base=models_pb2.MessageBase(
-            id=value.id,
-            creator_id=value.creator_id,
-            created_at=timestamp_to_proto(value.created_at),
-            updated_at=timestamp_to_proto(value.updated_at),
-        ),
-        content_base=models_pb2.ContentBase(
-            content_type=value.content_type,
-            content_text=value.content_text,
-            content_data=dict_to_struct(value.content_data),
-        ),
-        topic_id=value.topic_id,
-        parent_message_id=value.parent_message_id,
-    )
+    return models_pb2.Message(**message_fields(value))
 
 
-def messages_to_proto(values: Iterable[Message]) -> list[models_pb2.Message]:
-    return [message_to_proto(value) for value in values]
+def add_messages(
+    container: RepeatedCompositeFieldContainer[models_pb2.Message], values: Iterable[Message]
+) -> None:
+    """Append `values` to a response's repeated field, each built in place."""
+    for value in values:
+        container.add(**message_fields(value))
 
 
 def message_query_from_proto(

@@ -29,7 +29,9 @@ class MessageServicer(messages_pb2_grpc.MessageServiceServicer):
             convert.messages_from_proto(request.messages),
             allow_userids=request.allow_userids,
         )
-        return pb.CreateMessagesResponse(messages=convert.messages_to_proto(messages))
+        response = pb.CreateMessagesResponse()
+        convert.add_messages(response.messages, messages)
+        return response
 
     async def ListMessages(
         self, request: pb.ListMessagesRequest, context: Context
@@ -39,10 +41,9 @@ class MessageServicer(messages_pb2_grpc.MessageServiceServicer):
             request.topic_id,
             convert.page_request_from_proto(request.pagination),
         )
-        return pb.ListMessagesResponse(
-            messages=convert.messages_to_proto(page.items),
-            pagination=convert.page_to_proto(page),
-        )
+        response = pb.ListMessagesResponse(pagination=convert.page_to_proto(page))
+        convert.add_messages(response.messages, page.items)
+        return response
 
     async def SearchMessages(
         self, request: pb.SearchMessagesRequest, context: Context
@@ -53,10 +54,9 @@ class MessageServicer(messages_pb2_grpc.MessageServiceServicer):
         page = await self._service.search_messages(
             current_principal(), query, convert.page_request_from_proto(request.pagination)
         )
-        return pb.SearchMessagesResponse(
-            messages=convert.messages_to_proto(page.items),
-            pagination=convert.page_to_proto(page),
-        )
+        response = pb.SearchMessagesResponse(pagination=convert.page_to_proto(page))
+        convert.add_messages(response.messages, page.items)
+        return response
 
     async def ImportMessages(
         self, request: pb.ImportMessagesRequest, context: Context
@@ -64,7 +64,9 @@ class MessageServicer(messages_pb2_grpc.MessageServiceServicer):
         messages = await self._service.import_messages(
             current_principal(), convert.messages_from_proto(request.messages)
         )
-        return pb.ImportMessagesResponse(messages=convert.messages_to_proto(messages))
+        response = pb.ImportMessagesResponse()
+        convert.add_messages(response.messages, messages)
+        return response
 
     async def GetMessage(
         self, request: pb.GetMessageRequest, context: Context
