@@ -2,19 +2,25 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# What `make run` needs (the runtime dependencies), and on top of it what `make test` and
+# `make lint` need (the dev extra: test runners, linters, browser driver, compose binary...).
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: run test lint gen bench setup clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(RUNTIME_STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e .
+	touch $@
+
+$(DEV_STAMP): $(RUNTIME_STAMP)
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
-	touch $(STAMP)
+	touch $@
 
-setup: $(STAMP)
+setup: $(DEV_STAMP)
 
-run: setup
+run: $(RUNTIME_STAMP)
 	$(VENV)/bin/onehub serve
 
 test: setup lint
