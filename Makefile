@@ -2,6 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# uv installs from the same pins as pip would, several times faster (it fetches in parallel);
+# it comes from PyPI through the venv's own pip, so Python is all a machine needs.
+UV := $(VENV)/bin/uv
+UV_INSTALL := $(UV) pip install --quiet --python $(PY) --link-mode copy -c constraints.txt
 # What `make run` needs (the runtime dependencies), and on top of it what `make test` and
 # `make lint` need (the dev extra: test runners, linters, browser driver, compose binary...).
 RUNTIME_STAMP := $(VENV)/.installed-runtime
@@ -11,11 +15,12 @@ DEV_STAMP := $(VENV)/.installed-dev
 
 $(RUNTIME_STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -c constraints.txt -e .
+	$(PY) -m pip install --quiet -c constraints.txt uv
+	$(UV_INSTALL) -e .
 	touch $@
 
 $(DEV_STAMP): $(RUNTIME_STAMP)
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(UV_INSTALL) -e '.[dev]'
 	touch $@
 
 setup: $(DEV_STAMP)
