@@ -1,5 +1,5 @@
 """OneHub's own telemetry reaches a collector that only speaks TLS, with the CA the standard
-variable names, over OTLP/gRPC and OTLP/HTTP."""
+variable names (in the environment handed to the config), over OTLP/gRPC and OTLP/HTTP."""
 
 from __future__ import annotations
 
@@ -38,13 +38,13 @@ service:
 """,
         )
     )
-    # The SDK's exporters read the CA file from the environment themselves; requests would let
-    # REQUESTS_CA_BUNDLE override it (see README), so it is cleared here.
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", str(tls.ca))
-    for variable in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        monkeypatch.delenv(variable, raising=False)
+    # Only the mapping handed over counts: the process environment's CA variables (here the
+    # system's roots, which do not know this CA) neither replace nor add to it.
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/ssl/certs/ca-certificates.crt")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
     port = collector.otlp_grpc_port if protocol == "grpc" else collector.otlp_http_port
     env = {
+        "OTEL_EXPORTER_OTLP_CERTIFICATE": str(tls.ca),
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"https://localhost:{port}",
         "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
         "OTEL_METRICS_EXPORTER": "none",
