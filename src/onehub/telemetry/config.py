@@ -183,17 +183,18 @@ class TelemetryConfig:
         own = self.signal_overrides.get(signal, SignalOverrides())
         protocol = own.protocol or self.otlp_protocol
         if own.endpoint is not None:
-            url, source = own.endpoint, _signal_variable(signal, "ENDPOINT")
+            url = own.endpoint
+            scheme = _check_endpoint(url, protocol, _signal_variable(signal, "ENDPOINT"))
             if protocol == "http/protobuf" and not urlsplit(url).path:
                 url += "/"  # used as it is: the root, never /v1/<signal>
         else:
-            url, source = self.otlp_endpoint.rstrip("/"), OTEL_EXPORTER_OTLP_ENDPOINT
+            url = self.otlp_endpoint.rstrip("/")
             if not self.otlp_endpoint_given and protocol != self.otlp_protocol:
                 host = urlsplit(url).hostname or "127.0.0.1"
                 url = f"http://{host}:{_DEFAULT_PORTS[protocol]}"
+            scheme = _check_endpoint(url, protocol, OTEL_EXPORTER_OTLP_ENDPOINT)
             if protocol == "http/protobuf":
                 url = f"{url}/v1/{signal}"
-        scheme = _check_endpoint(url, protocol, source)
         insecure = own.insecure if own.insecure is not None else self.otlp_insecure
         return OtlpTarget(
             url=url,
@@ -312,7 +313,9 @@ def _check_endpoint(url: str, protocol: str, source: str) -> str:
             return parts.scheme
     elif protocol == "grpc" and _is_host_port(url):
         return ""
-    raise TelemetryConfigError(f"{source}: {url!r} is not a URL")
+    if protocol == "grpc":
+        raise TelemetryConfigError(f"{source}: {url!r} is not a URL or host:port")
+    raise TelemetryConfigError(f"{source}: {url!r} is not an http:// or https:// URL")
 
 
 def _is_host_port(address: str) -> bool:
