@@ -11,7 +11,7 @@ UV_INSTALL := $(UV) pip install --quiet --python $(PY) --link-mode copy -c const
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint gen bench setup clean
+.PHONY: run test lint gen bench setup machine clean
 
 $(RUNTIME_STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,12 @@ setup: $(DEV_STAMP)
 run: $(RUNTIME_STAMP)
 	$(VENV)/bin/onehub serve
 
-test: setup lint
+# The Debian packages the tests run (Chromium, nginx, Prometheus, openssl) and PostgreSQL up;
+# silent when the machine is ready.
+machine:
+	@$(PYTHON) scripts/setup_test_machine.py
+
+test: machine setup lint
 	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadgroup
 
 lint: setup
