@@ -12,9 +12,9 @@ Databases (each test gets its own, so tests run in parallel under pytest-xdist):
   against every backend.
 
 PostgreSQL is the server on 127.0.0.1:5432 (user postgres, trust auth, database test), or the
-one `ONEHUB_TEST_POSTGRES_URL` names. If it is not accepting connections the fixtures try to
-start it with pg_ctlcluster, and fail the test loudly if they still cannot connect: a missing
-database is an error, never a skip. Its parameters carry the `postgres` marker, so
+one `ONEHUB_TEST_POSTGRES_URL` names; `scripts/setup_test_machine.py` (run by `make test`)
+starts it. If it is not accepting connections the test fails loudly, naming that command: a
+missing database is an error, never a skip. Its parameters carry the `postgres` marker, so
 ``-m "not postgres"`` deselects them explicitly.
 
 Measured here: a schema per test costs 18 ms (create, connect, drop) plus 80 ms when migrated;
@@ -23,9 +23,7 @@ a database per test cloned from a migrated template cost 89-119 ms, so schemas i
 
 from __future__ import annotations
 
-import asyncio
 import os
-import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -41,11 +39,11 @@ from onehub.storage.engine import create_engine
 from onehub.storage.memory import InMemoryDatabase, memory_uow_factory
 from onehub.storage.migrate import migrate
 from onehub.storage.uow import sql_uow_factory
+from tests.debian_packages import SETUP_COMMAND
 
 POSTGRES_URL = os.environ.get(
     "ONEHUB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
-_START_TIMEOUT_S = 30.0
 
 SQL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 ALL_BACKENDS = ["memory", *SQL_BACKENDS]
@@ -60,32 +58,12 @@ async def _can_connect() -> bool:
     return True
 
 
-def _start_postgres_clusters() -> list[str]:
-    root = Path("/etc/postgresql")
-    clusters = sorted(os.listdir(root)) if root.is_dir() else []
-    for version in clusters:
-        # Another xdist worker may be starting it too; its "already running" is harmless.
-        subprocess.run(
-            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
-            check=False,
-            capture_output=True,
-            timeout=_START_TIMEOUT_S,
-        )
-    return clusters
-
-
 async def _wait_for_postgres() -> None:
     if await _can_connect():
         return
-    clusters = await asyncio.to_thread(_start_postgres_clusters)
-    deadline = asyncio.get_running_loop().time() + _START_TIMEOUT_S
-    while asyncio.get_running_loop().time() < deadline:
-        if await _can_connect():
-            return
-        await asyncio.sleep(0.5)
     pytest.fail(
-        f"PostgreSQL at {POSTGRES_URL} is not accepting connections, even after "
-        f"pg_ctlcluster start (clusters found: {clusters or 'none'})",
+        f"PostgreSQL at {POSTGRES_URL} is not accepting connections: "
+        f"run `{SETUP_COMMAND}` (make test does)",
         pytrace=False,
     )
 

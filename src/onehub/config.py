@@ -1,7 +1,8 @@
 """One `Settings` object, built once from flags and environment, then passed down.
 
-Every `onehub serve` flag has an environment twin (see run.md); a flag given on the command line
-wins over the environment, which wins over the default.
+Every `onehub serve` flag has an environment twin (`SERVE_ENV`, named in each flag's help); a
+flag given on the command line wins over the environment, which wins over the default. A twin's
+value is checked like the flag's, and a bad one is refused with a line naming the variable.
 """
 
 from __future__ import annotations
@@ -10,18 +11,36 @@ import argparse
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 # Environment twins of the serve flags.
 ENV_ADDR = "ONEHUB_ADDR"
 ENV_GW_ADDR = "ONEHUB_GW_ADDR"
 ENV_DB_ENDPOINT = "ONEHUB_DB_ENDPOINT"
+ENV_COLLECTOR = "ONEHUB_COLLECTOR"
+ENV_OTLP_GRPC_ADDR = "ONEHUB_OTLP_GRPC_ADDR"
+ENV_OTLP_HTTP_ADDR = "ONEHUB_OTLP_HTTP_ADDR"
+ENV_UI_ADDR = "ONEHUB_UI_ADDR"
 ENV_AUTH = "ONEHUB_AUTH"
-# The original's variable: host:port of an OTLP/gRPC collector.
-ENV_COLLECTOR = "OTEL_COLLECTOR_ADDR"
-ENV_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
+ENV_FORCE_DEV_AUTH = "ONEHUB_FORCE_DEV_AUTH"
+ENV_COLLECTOR_CONFIG = "ONEHUB_COLLECTOR_CONFIG"
 ENV_VIEWER_URL = "ONEHUB_VIEWER_URL"
 ENV_ALLOWED_HOSTS = "ONEHUB_ALLOWED_HOSTS"
 ENV_MAX_IN_FLIGHT = "ONEHUB_MAX_IN_FLIGHT"
+ENV_MAX_BODY_BYTES = "ONEHUB_MAX_BODY_BYTES"
+ENV_GRACE_SECONDS = "ONEHUB_GRACE_SECONDS"
+ENV_LOG_LEVEL = "ONEHUB_LOG_LEVEL"
+# The original OneHub's variable: host:port of an OTLP/gRPC collector. Kept so its deployments
+# work unchanged; ONEHUB_COLLECTOR wins when both are set.
+ENV_ORIGINAL_COLLECTOR = "OTEL_COLLECTOR_ADDR"
+# Standard OpenTelemetry variables that name a collector: when one is set and no --collector (or
+# twin) is given, the standard variables decide where telemetry goes, and no collector is started.
+ENV_OTLP_ENDPOINTS = (
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+)
 
 DEFAULT_ADDR = "127.0.0.1:9000"
 DEFAULT_GW_ADDR = "127.0.0.1:9080"
@@ -30,8 +49,10 @@ DEFAULT_OTLP_GRPC_ADDR = "127.0.0.1:4317"
 DEFAULT_OTLP_HTTP_ADDR = "127.0.0.1:4318"
 DEFAULT_UI_ADDR = "127.0.0.1:16686"
 AUTH_SCHEMES = ("dev", "password")
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_MAX_IN_FLIGHT = 1000
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
 
 
 class StartupError(Exception):
@@ -88,6 +109,8 @@ class Settings:
             )
         if self.max_body_bytes <= 0:
             raise ConfigError("--max-body-bytes must be positive")
+        if self.grace_seconds < 0:
+            raise ConfigError("--grace-seconds must not be negative")
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(
                 f"--log-level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}"
@@ -127,34 +150,61 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--db-endpoint",
         help=f"SQLAlchemy or postgres:// URL (env {ENV_DB_ENDPOINT}; default {DEFAULT_DB_ENDPOINT})",  # noqa: E501 (one help string reads better whole)
     )
-    add("--collector", help=f"embedded | host:port | none (env {ENV_COLLECTOR}; default embedded)")
+    add(
+        "--collector",
+        help=f"embedded | host:port | none (env {ENV_COLLECTOR}, or the original's "
+        f"{ENV_ORIGINAL_COLLECTOR}; default embedded)",
+    )
     add(
         "--otlp-grpc-addr",
-        help=f"embedded collector's OTLP/gRPC receiver (default {DEFAULT_OTLP_GRPC_ADDR})",
+        help=f"embedded collector's OTLP/gRPC receiver (env {ENV_OTLP_GRPC_ADDR}; "
+        f"default {DEFAULT_OTLP_GRPC_ADDR})",
     )
     add(
         "--otlp-http-addr",
-        help=f"embedded collector's OTLP/HTTP receiver (default {DEFAULT_OTLP_HTTP_ADDR})",
+        help=f"embedded collector's OTLP/HTTP receiver (env {ENV_OTLP_HTTP_ADDR}; "
+        f"default {DEFAULT_OTLP_HTTP_ADDR})",
     )
-    add("--ui-addr", help=f"embedded trace viewer and Jaeger query API (default {DEFAULT_UI_ADDR})")
+    add(
+        "--ui-addr",
+        help=f"embedded trace viewer and Jaeger query API (env {ENV_UI_ADDR}; "
+        f"default {DEFAULT_UI_ADDR})",
+    )
     add(
         "--auth",
         choices=AUTH_SCHEMES,
         help=f"credential checker (env {ENV_AUTH}; default dev on loopback)",
     )
-    add("--force-dev-auth", action="store_true", help="allow --auth dev on a non-loopback address")
-    add("--collector-config", help="collector pipeline YAML (OpenTelemetry Collector shape)")
+    add(
+        "--force-dev-auth",
+        action="store_true",
+        default=None,
+        help=f"allow --auth dev on a non-loopback address (env {ENV_FORCE_DEV_AUTH}=true)",
+    )
+    add(
+        "--collector-config",
+        help=f"collector pipeline YAML (OpenTelemetry Collector shape; env {ENV_COLLECTOR_CONFIG})",
+    )
     add(
         "--viewer-url",
-        help=f"trace viewer the web page links to, e.g. /jaeger behind nginx ({ENV_VIEWER_URL})",
+        help="trace viewer the web page links to, e.g. /jaeger behind nginx "
+        f"(env {ENV_VIEWER_URL})",
     )
-    add("--max-body-bytes", type=int, help="largest accepted REST request body (default 1 MiB)")
+    add(
+        "--max-body-bytes",
+        type=int,
+        help=f"largest accepted REST request body (env {ENV_MAX_BODY_BYTES}; default 1 MiB)",
+    )
     add(
         "--grace-seconds",
         type=float,
-        help="how long shutdown waits for in-flight requests (default 5)",
+        help=f"how long shutdown waits for in-flight requests (env {ENV_GRACE_SECONDS}; default 5)",
     )
-    add("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    add(
+        "--log-level",
+        help=f"{', '.join(LOG_LEVELS[:-1])} or {LOG_LEVELS[-1]} (env {ENV_LOG_LEVEL}; "
+        "default INFO)",
+    )
     add(
         "--allowed-hosts",
         help="comma-separated Host names the HTTP servers answer besides localhost and loopback "
@@ -169,38 +219,54 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
-    """Build and validate Settings: flag, else environment twin, else default."""
+    """Build and validate Settings: flag, else environment twin, else default. Raise ConfigError
+    naming the flag or the variable for a value that makes no sense."""
+    base = Settings()
 
-    def pick(flag: str, env_name: str | None, default: str) -> str:
+    def pick(flag: str, env_name: str, default: str) -> tuple[str, str]:
+        """The value and where it came from (the flag or the variable), for error messages."""
         value = getattr(args, flag, None)
         if value is not None:
-            return str(value)
-        if env_name and env.get(env_name):
-            return env[env_name]
-        return default
+            return str(value), "--" + flag.replace("_", "-")
+        if env.get(env_name, "").strip():
+            return env[env_name].strip(), env_name
+        return default, env_name
 
-    base = Settings()
-    collector = pick("collector", ENV_COLLECTOR, base.collector)
-    if getattr(args, "collector", None) is None and not env.get(ENV_COLLECTOR):
-        # The standard variable names a collector: honour it rather than start our own.
-        collector = "env" if env.get(ENV_OTLP_ENDPOINT) else collector
+    def text(flag: str, env_name: str, default: str) -> str:
+        return pick(flag, env_name, default)[0]
+
+    def number(flag: str, env_name: str, default: float, kind: type[int] | type[float]) -> Any:
+        raw, source = pick(flag, env_name, str(default))
+        try:
+            return kind(raw)
+        except ValueError:
+            noun = "an integer" if kind is int else "a number"
+            raise ConfigError(f"{source}: {raw!r} is not {noun}") from None
+
+    def choice(flag: str, env_name: str, default: str, allowed: Sequence[str]) -> str:
+        raw, source = pick(flag, env_name, default)
+        for value in allowed:
+            if raw.lower() == value.lower():
+                return value
+        raise ConfigError(f"{source}: {raw!r} is not one of {', '.join(allowed)}")
+
     return Settings(
-        addr=pick("addr", ENV_ADDR, base.addr),
-        gw_addr=pick("gw_addr", ENV_GW_ADDR, base.gw_addr),
-        db_endpoint=pick("db_endpoint", ENV_DB_ENDPOINT, base.db_endpoint),
-        collector=collector,
-        otlp_grpc_addr=pick("otlp_grpc_addr", None, base.otlp_grpc_addr),
-        otlp_http_addr=pick("otlp_http_addr", None, base.otlp_http_addr),
-        ui_addr=pick("ui_addr", None, base.ui_addr),
-        auth=pick("auth", ENV_AUTH, base.auth),
-        force_dev_auth=bool(getattr(args, "force_dev_auth", False)),
-        collector_config=getattr(args, "collector_config", None),
-        viewer_url=pick("viewer_url", ENV_VIEWER_URL, "") or None,
-        max_body_bytes=int(pick("max_body_bytes", None, str(base.max_body_bytes))),
-        grace_seconds=float(pick("grace_seconds", None, str(base.grace_seconds))),
-        log_level=pick("log_level", None, base.log_level).upper(),
-        allowed_hosts=split_host_list(pick("allowed_hosts", ENV_ALLOWED_HOSTS, "")),
-        max_in_flight=_int("--max-in-flight", pick("max_in_flight", ENV_MAX_IN_FLIGHT, "")),
+        addr=text("addr", ENV_ADDR, base.addr),
+        gw_addr=text("gw_addr", ENV_GW_ADDR, base.gw_addr),
+        db_endpoint=text("db_endpoint", ENV_DB_ENDPOINT, base.db_endpoint),
+        collector=_collector(args, env, base.collector),
+        otlp_grpc_addr=text("otlp_grpc_addr", ENV_OTLP_GRPC_ADDR, base.otlp_grpc_addr),
+        otlp_http_addr=text("otlp_http_addr", ENV_OTLP_HTTP_ADDR, base.otlp_http_addr),
+        ui_addr=text("ui_addr", ENV_UI_ADDR, base.ui_addr),
+        auth=choice("auth", ENV_AUTH, base.auth, AUTH_SCHEMES),
+        force_dev_auth=_flag_or_boolean(args, "force_dev_auth", env, ENV_FORCE_DEV_AUTH),
+        collector_config=text("collector_config", ENV_COLLECTOR_CONFIG, "") or None,
+        viewer_url=text("viewer_url", ENV_VIEWER_URL, "") or None,
+        max_body_bytes=number("max_body_bytes", ENV_MAX_BODY_BYTES, base.max_body_bytes, int),
+        grace_seconds=number("grace_seconds", ENV_GRACE_SECONDS, base.grace_seconds, float),
+        log_level=choice("log_level", ENV_LOG_LEVEL, base.log_level, LOG_LEVELS),
+        allowed_hosts=split_host_list(text("allowed_hosts", ENV_ALLOWED_HOSTS, "")),
+        max_in_flight=number("max_in_flight", ENV_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT, int),
     ).validate()
 
 
@@ -209,13 +275,31 @@ def split_host_list(text: str) -> tuple[str, ...]:
     return tuple(part.strip().lower() for part in text.split(",") if part.strip())
 
 
-def _int(name: str, text: str) -> int:
-    if not text:
-        return DEFAULT_MAX_IN_FLIGHT
-    try:
-        return int(text)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {text!r}") from None
+def _collector(args: argparse.Namespace, env: Mapping[str, str], default: str) -> str:
+    """--collector, else its twin, else the original's variable; with none of them, "env" when a
+    standard variable names a collector, else the default."""
+    flag = getattr(args, "collector", None)
+    if flag is not None:
+        return str(flag)
+    for name in (ENV_COLLECTOR, ENV_ORIGINAL_COLLECTOR):
+        if env.get(name, "").strip():
+            return env[name].strip()
+    if any(env.get(name, "").strip() for name in ENV_OTLP_ENDPOINTS):
+        return "env"
+    return default
+
+
+def _flag_or_boolean(
+    args: argparse.Namespace, flag: str, env: Mapping[str, str], env_name: str
+) -> bool:
+    if getattr(args, flag, None):
+        return True
+    raw = env.get(env_name, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(f"{env_name}: {env[env_name].strip()!r} is not true or false")
 
 
 def parse_serve_args(argv: Sequence[str], env: Mapping[str, str]) -> Settings:

@@ -14,7 +14,7 @@ from onehub.cli.main import main
         (["--max-body-bytes", "0"], "onehub: --max-body-bytes must be positive"),
         (
             ["--log-level", "loud"],
-            "onehub: --log-level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not 'LOUD'",
+            "onehub: --log-level: 'loud' is not one of DEBUG, INFO, WARNING, ERROR",
         ),
     ],
 )

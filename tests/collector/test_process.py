@@ -57,7 +57,7 @@ def collector_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], d
     finally:
         if process.poll() is None:
             process.kill()
-        process.wait(10)
+        process.communicate(timeout=10)  # also closes the pipes
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
@@ -177,6 +177,9 @@ def test_kill_9_during_ingest_loses_at_most_the_last_batch(tmp_path: Path) -> No
     finally:
         stop.set()
         sender.join(10)
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=10)  # also closes the pipes
 
     conn = sqlite3.connect(tmp_path / "traces.db")  # opening it recovers the WAL
     assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
@@ -196,7 +199,8 @@ def test_kill_9_during_ingest_loses_at_most_the_last_batch(tmp_path: Path) -> No
         assert httpx.get(f"{ui}/api/services", timeout=10).json()["data"] == ["crashy"]
     finally:
         restarted.send_signal(signal.SIGTERM)
-        assert restarted.wait(20) == 0
+        restarted.communicate(timeout=20)  # also closes the pipes
+    assert restarted.returncode == 0
 
 
 def test_listening_sockets_say_tcp_so_asyncio_turns_nagle_off() -> None:

@@ -80,7 +80,9 @@ def test_sigint_is_ignored_and_closing_stdin_stores_and_stops(tmp_path: Path) ->
             process.kill()
             process.wait(10)
     assert process.stderr is not None
-    assert "Traceback" not in process.stderr.read()
+    assert process.stdout is not None
+    with process.stdout, process.stderr:
+        assert "Traceback" not in process.stderr.read()
     assert _stored_spans(tmp_path) == 1
 
 
@@ -120,6 +122,8 @@ def test_parent_death_stops_it_even_when_stdin_stays_open(tmp_path: Path) -> Non
         if parent.poll() is None:
             parent.kill()
         parent.wait(10)
+        if parent.stdout is not None:
+            parent.stdout.close()
         if collector and _running(collector):
             os.kill(collector, signal.SIGKILL)
     assert _stored_spans(tmp_path) == 1

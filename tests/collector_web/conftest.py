@@ -1,4 +1,4 @@
-"""Fixtures for the viewer's tests: a real Chromium (installed from Debian when missing) and a
+"""Fixtures for the viewer's tests: a real Chromium (from scripts/setup_test_machine.py) and a
 real HTTP server on a loopback port chosen by the OS."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
-    """Path of Debian's Chromium, installing the package first if it is missing."""
+    """Path of Debian's Chromium; the test fails if the machine lacks it."""
     return str(require_program("chromium"))
 
 

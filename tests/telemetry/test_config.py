@@ -155,7 +155,19 @@ def test_sdk_disabled(value: str) -> None:
         ({"OTEL_SDK_DISABLED": "yes"}, None, "OTEL_SDK_DISABLED"),
         ({"OTEL_TRACES_EXPORTER": "zipkin"}, None, "OTEL_TRACES_EXPORTER"),
         ({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, None, "OTEL_EXPORTER_OTLP_PROTOCOL"),
-        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4317"}, None, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        (
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": "ftp://collector:4317"},
+            None,
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+        ),
+        (
+            {
+                "OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318",
+                "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            },
+            None,
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+        ),
         ({"OTEL_COLLECTOR_ADDR": "nohost"}, None, "OTEL_COLLECTOR_ADDR"),
         ({"OTEL_TRACES_SAMPLER": "sometimes"}, None, "OTEL_TRACES_SAMPLER"),
         ({"OTEL_TRACES_SAMPLER_ARG": "1.5"}, None, "OTEL_TRACES_SAMPLER_ARG"),

@@ -1,5 +1,5 @@
 """OneHub's own telemetry reaches a collector that only speaks TLS, with the CA the standard
-variable names, over OTLP/gRPC and OTLP/HTTP."""
+variable names (in the environment handed to the config), over OTLP/gRPC and OTLP/HTTP."""
 
 from __future__ import annotations
 
@@ -38,13 +38,13 @@ service:
 """,
         )
     )
-    # The SDK's exporters read the CA file from the environment themselves; requests would let
-    # REQUESTS_CA_BUNDLE override it (see README), so it is cleared here.
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", str(tls.ca))
-    for variable in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        monkeypatch.delenv(variable, raising=False)
+    # Only the mapping handed over counts: the process environment's CA variables (here the
+    # system's roots, which do not know this CA) neither replace nor add to it.
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/ssl/certs/ca-certificates.crt")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
     port = collector.otlp_grpc_port if protocol == "grpc" else collector.otlp_http_port
     env = {
+        "OTEL_EXPORTER_OTLP_CERTIFICATE": str(tls.ca),
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"https://localhost:{port}",
         "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
         "OTEL_METRICS_EXPORTER": "none",
@@ -61,6 +61,60 @@ service:
         await collector.flush()
         received = collector.status()["received"]["traces"]["received_items"]
         assert received == 1
+        assert telemetry.dropped_spans == 0
+    finally:
+        await collector.stop()
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+async def test_spans_reach_a_mutual_tls_collector_with_per_signal_files(
+    tmp_path: Path, protocol: str
+) -> None:
+    tls = make_tls_material(tmp_path / "tls")
+    files = (
+        f"{{cert_file: '{tls.server_cert}', key_file: '{tls.server_key}', "
+        f"client_ca_file: '{tls.ca}'}}"
+    )
+    collector = await start_collector(
+        loopback_config(
+            tmp_path / "collector",
+            f"""
+receivers:
+  otlp:
+    protocols:
+      grpc: {{endpoint: 127.0.0.1:0, tls: {files}}}
+      http: {{endpoint: 127.0.0.1:0, tls: {files}}}
+exporters:
+  onehub_store: {{}}
+service:
+  pipelines:
+    traces: {{receivers: [otlp], exporters: [onehub_store]}}
+""",
+        )
+    )
+    if protocol == "grpc":
+        endpoint = f"https://localhost:{collector.otlp_grpc_port}"
+    else:
+        endpoint = f"https://localhost:{collector.otlp_http_port}/v1/traces"
+    env = {
+        # Only the traces variables name this collector, its CA and the client's identity.
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": endpoint,
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": protocol,
+        "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE": str(tls.ca),
+        "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY": str(tls.client_key),
+        "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE": str(tls.client_cert),
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+    }
+    telemetry = setup_telemetry(telemetry_config_from_env(env, collector=None))
+    try:
+        with trace.get_tracer("t").start_as_current_span("over-mutual-tls"):
+            pass
+    finally:
+        await asyncio.to_thread(telemetry.shutdown)
+    try:
+        await collector.flush()
+        assert collector.status()["received"]["traces"]["received_items"] == 1
         assert telemetry.dropped_spans == 0
     finally:
         await collector.stop()

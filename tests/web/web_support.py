@@ -29,7 +29,7 @@ CALL_FAILED = pytest.StashKey[bool]()
 
 
 def require_chromium() -> Path:
-    """Return Debian's Chromium, installing the package first if it is missing."""
+    """Return Debian's Chromium; the test fails if the machine lacks it."""
     return require_program("chromium")
 
 

@@ -24,7 +24,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from onehub.collector.collector import start_collector
@@ -35,40 +35,51 @@ from onehub.collector.store.schema import StoreOpenError
 READY_PREFIX = "onehub collector ready:"
 ENV_ALLOWED_HOSTS = "ONEHUB_ALLOWED_HOSTS"
 DEFAULT_DATA_DIR = Path(".data/collector")
+DEFAULT_UI_ADDR = "127.0.0.1:16686"
+
+# Environment twins of the flags (a flag wins over its twin); `onehub serve` reads the same
+# names for the collector it runs.
+ENV_OTLP_GRPC_ADDR = "ONEHUB_OTLP_GRPC_ADDR"
+ENV_OTLP_HTTP_ADDR = "ONEHUB_OTLP_HTTP_ADDR"
+ENV_UI_ADDR = "ONEHUB_UI_ADDR"
+ENV_CONFIG = "ONEHUB_COLLECTOR_CONFIG"
+ENV_DATA_DIR = "ONEHUB_COLLECTOR_DATA_DIR"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="onehub collector",
-        description="Run the embedded OTLP collector, trace store and Jaeger-compatible viewer.",
+        description="Run the embedded OTLP collector, trace store and Jaeger-compatible viewer. "
+        "Every flag has an environment twin; a flag wins over its twin.",
     )
     parser.add_argument(
         "--otlp-grpc-addr",
         metavar="HOST:PORT",
-        help="OTLP/gRPC receiver (default: the config's, 127.0.0.1:4317)",
+        help=f"OTLP/gRPC receiver (env {ENV_OTLP_GRPC_ADDR}; default: the config's, "
+        "127.0.0.1:4317)",
     )
     parser.add_argument(
         "--otlp-http-addr",
         metavar="HOST:PORT",
-        help="OTLP/HTTP receiver (default: the config's, 127.0.0.1:4318)",
+        help=f"OTLP/HTTP receiver (env {ENV_OTLP_HTTP_ADDR}; default: the config's, "
+        "127.0.0.1:4318)",
     )
     parser.add_argument(
         "--ui-addr",
         metavar="HOST:PORT",
-        default="127.0.0.1:16686",
-        help="trace viewer at /jaeger and query API at /jaeger/api (default: %(default)s)",
+        help="trace viewer at /jaeger and query API at /jaeger/api "
+        f"(env {ENV_UI_ADDR}; default: {DEFAULT_UI_ADDR})",
     )
     parser.add_argument(
         "--config",
         metavar="FILE",
         type=Path,
         help="collector YAML in the OpenTelemetry Collector's shape "
-        "(default: the built-in configuration)",
+        f"(env {ENV_CONFIG}; default: the built-in configuration)",
     )
     parser.add_argument(
         "--allowed-hosts",
         metavar="HOSTS",
-        default=os.environ.get(ENV_ALLOWED_HOSTS, ""),
         help="comma-separated Host names the HTTP servers answer besides localhost and loopback "
         f"addresses; * for any (env {ENV_ALLOWED_HOSTS})",
     )
@@ -76,30 +87,43 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir",
         metavar="DIR",
         type=Path,
-        default=DEFAULT_DATA_DIR,
-        help="where the trace store lives (default: %(default)s)",
+        help=f"where the trace store lives (env {ENV_DATA_DIR}; default: {DEFAULT_DATA_DIR})",
     )
     parser.add_argument(
         "--watch-parent",
         action="store_true",
-        help="stop when stdin closes or the parent process dies, and ignore SIGINT "
-        "(for a parent that keeps stdin open as a pipe, as onehub serve does)",
+        # How `onehub serve` runs its child (stop when stdin closes or the parent dies, ignore
+        # SIGINT): a protocol between the two processes, not a setting, so neither shown in the
+        # help nor given an environment twin.
+        help=argparse.SUPPRESS,
     )
     return parser
 
 
-def config_from_args(args: argparse.Namespace) -> CollectorConfig:
-    """The collector config the flags ask for; ConfigError when the YAML is unusable.
-    Flags win over the YAML's receiver endpoints."""
-    pipeline = load_config_file(args.config) if args.config else default_pipeline_config()
+def config_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> CollectorConfig:
+    """The collector config the flags ask for, each missing flag taken from its environment
+    twin; ConfigError when the YAML is unusable. Flags (and twins) win over the YAML's receiver
+    endpoints."""
+
+    def pick(value: object, env_name: str) -> str | None:
+        if value is not None:
+            return str(value)
+        return env.get(env_name, "").strip() or None
+
+    config_file = pick(args.config, ENV_CONFIG)
+    pipeline = load_config_file(Path(config_file)) if config_file else default_pipeline_config()
     receiver = pipeline.receiver
     return CollectorConfig(
-        otlp_grpc_addr=args.otlp_grpc_addr or receiver.grpc_endpoint,
-        otlp_http_addr=args.otlp_http_addr or receiver.http_endpoint,
-        ui_addr=args.ui_addr,
-        data_dir=args.data_dir,
+        otlp_grpc_addr=pick(args.otlp_grpc_addr, ENV_OTLP_GRPC_ADDR) or receiver.grpc_endpoint,
+        otlp_http_addr=pick(args.otlp_http_addr, ENV_OTLP_HTTP_ADDR) or receiver.http_endpoint,
+        ui_addr=pick(args.ui_addr, ENV_UI_ADDR) or DEFAULT_UI_ADDR,
+        data_dir=Path(pick(args.data_dir, ENV_DATA_DIR) or DEFAULT_DATA_DIR),
         pipeline=pipeline,
-        allowed_hosts=tuple(h.strip() for h in args.allowed_hosts.split(",") if h.strip()),
+        allowed_hosts=tuple(
+            host.strip().lower()
+            for host in (pick(args.allowed_hosts, ENV_ALLOWED_HOSTS) or "").split(",")
+            if host.strip()
+        ),
     )
 
 
@@ -168,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("uvicorn", "uvicorn.error", "grpc"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        config = config_from_args(args)
+        config = config_from_args(args, os.environ)
         asyncio.run(serve(config, watch_parent=args.watch_parent))
     except ConfigError as exc:
         print(f"onehub collector: {exc}", file=sys.stderr)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Final, Literal, cast, get_args
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 # --- The standard variables (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/)
 #: "true" turns every signal into a no-op.
@@ -30,6 +32,21 @@ OTEL_EXPORTER_OTLP_HEADERS: Final = "OTEL_EXPORTER_OTLP_HEADERS"
 OTEL_EXPORTER_OTLP_TIMEOUT: Final = "OTEL_EXPORTER_OTLP_TIMEOUT"
 #: `gzip` or `none`.
 OTEL_EXPORTER_OTLP_COMPRESSION: Final = "OTEL_EXPORTER_OTLP_COMPRESSION"
+#: OTLP/gRPC to an endpoint without a scheme: `true` for plaintext (`http://` and `https://`
+#: decide for themselves).
+OTEL_EXPORTER_OTLP_INSECURE: Final = "OTEL_EXPORTER_OTLP_INSECURE"
+#: PEM files: the CA that verifies the receiver, and the client's key and certificate (mutual TLS).
+OTEL_EXPORTER_OTLP_CERTIFICATE: Final = "OTEL_EXPORTER_OTLP_CERTIFICATE"
+OTEL_EXPORTER_OTLP_CLIENT_KEY: Final = "OTEL_EXPORTER_OTLP_CLIENT_KEY"
+OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: Final = "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"
+#: Each of the OTLP variables above also exists per signal, `OTEL_EXPORTER_OTLP_<SIGNAL>_<NAME>`
+#: with SIGNAL one of TRACES, METRICS, LOGS, and wins over the generic one for that signal. A
+#: per-signal OTLP/HTTP endpoint is the URL posted to, as it is; the generic one is a base URL to
+#: which `/v1/<signal>` is appended.
+OTLP_SIGNAL_VARIABLE: Final = "OTEL_EXPORTER_OTLP_{signal}_{name}"
+#: Context propagation formats, comma-separated: `tracecontext`, `baggage` (the default is
+#: both), `none`, or any other that an installed package registers.
+OTEL_PROPAGATORS: Final = "OTEL_PROPAGATORS"
 #: Exporter per signal: `otlp`, `console` or `none` (comma-separated for several).
 OTEL_TRACES_EXPORTER: Final = "OTEL_TRACES_EXPORTER"
 OTEL_METRICS_EXPORTER: Final = "OTEL_METRICS_EXPORTER"
@@ -49,6 +66,8 @@ OTEL_METRIC_EXPORT_INTERVAL: Final = "OTEL_METRIC_EXPORT_INTERVAL"
 OTEL_COLLECTOR_ADDR: Final = "OTEL_COLLECTOR_ADDR"
 
 Exporter = Literal["otlp", "console", "none"]
+Signal = Literal["traces", "metrics", "logs"]
+SIGNALS: Final[tuple[Signal, ...]] = ("traces", "metrics", "logs")
 OtlpProtocol = Literal["grpc", "http/protobuf"]
 Sampler = Literal[
     "always_on",
@@ -66,6 +85,8 @@ _PROTOCOLS: Final = frozenset({"grpc", "http/protobuf"})
 _SAMPLERS: Final = frozenset(get_args(Sampler))
 _DEFAULT_SAMPLER: Final = "parentbased_always_on"
 _DEFAULT_PORTS: Final = {"grpc": 4317, "http/protobuf": 4318}
+_DEFAULT_PROPAGATORS: Final = ("tracecontext", "baggage")
+_PROPAGATOR_ENTRY_POINTS: Final = "opentelemetry_propagator"
 
 
 class TelemetryConfigError(ValueError):
@@ -81,6 +102,38 @@ class BatchSettings:
     max_queue_size: int = 2048
     max_export_batch_size: int = 512
     export_timeout_ms: int = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class SignalOverrides:
+    """The per-signal OTLP variables that were set (None: take the generic one)."""
+
+    endpoint: str | None = None
+    protocol: OtlpProtocol | None = None
+    headers: Mapping[str, str] | None = field(default=None, repr=False)
+    timeout_ms: int | None = None
+    gzip: bool | None = None
+    insecure: bool | None = None
+    certificate: str | None = None
+    client_key: str | None = None
+    client_certificate: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OtlpTarget:
+    """Where and how one signal is exported over OTLP, as the exporter is told."""
+
+    #: OTLP/gRPC: `http(s)://host:port` or `host:port`; OTLP/HTTP: the full URL posted to.
+    url: str
+    protocol: OtlpProtocol
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    timeout_ms: int = 5000
+    gzip: bool = False
+    #: OTLP/gRPC without TLS (for OTLP/HTTP the URL's scheme says it).
+    insecure: bool = True
+    certificate: str | None = None
+    client_key: str | None = None
+    client_certificate: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +153,16 @@ class TelemetryConfig:
     otlp_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     otlp_timeout_ms: int = 5000
     otlp_gzip: bool = False
+    #: OTEL_EXPORTER_OTLP_INSECURE; None: not set (a scheme-less gRPC endpoint then uses TLS).
+    otlp_insecure: bool | None = None
+    otlp_certificate: str | None = None
+    otlp_client_key: str | None = None
+    otlp_client_certificate: str | None = None
+    #: False when otlp_endpoint is only the default: a signal switched to the other protocol then
+    #: goes to that protocol's default port.
+    otlp_endpoint_given: bool = True
+    signal_overrides: Mapping[Signal, SignalOverrides] = field(default_factory=dict)
+    propagators: tuple[str, ...] = _DEFAULT_PROPAGATORS
     sampler: Sampler = "parentbased_always_on"
     sampler_ratio: float = 1.0
     batch: BatchSettings = BatchSettings()
@@ -113,6 +176,37 @@ class TelemetryConfig:
     def exports_otlp(self) -> bool:
         signals = (self.traces_exporters, self.metrics_exporters, self.logs_exporters)
         return any("otlp" in chosen for chosen in signals)
+
+    def otlp_target(self, signal: Signal) -> OtlpTarget:
+        """Where `signal` goes: its own variables where set, else the generic ones. Raise
+        TelemetryConfigError naming the variable when the endpoint is unusable."""
+        own = self.signal_overrides.get(signal, SignalOverrides())
+        protocol = own.protocol or self.otlp_protocol
+        if own.endpoint is not None:
+            url = own.endpoint
+            scheme = _check_endpoint(url, protocol, _signal_variable(signal, "ENDPOINT"))
+            if protocol == "http/protobuf" and not urlsplit(url).path:
+                url += "/"  # used as it is: the root, never /v1/<signal>
+        else:
+            url = self.otlp_endpoint.rstrip("/")
+            if not self.otlp_endpoint_given and protocol != self.otlp_protocol:
+                host = urlsplit(url).hostname or "127.0.0.1"
+                url = f"http://{host}:{_DEFAULT_PORTS[protocol]}"
+            scheme = _check_endpoint(url, protocol, OTEL_EXPORTER_OTLP_ENDPOINT)
+            if protocol == "http/protobuf":
+                url = f"{url}/v1/{signal}"
+        insecure = own.insecure if own.insecure is not None else self.otlp_insecure
+        return OtlpTarget(
+            url=url,
+            protocol=protocol,
+            headers=self.otlp_headers if own.headers is None else own.headers,
+            timeout_ms=own.timeout_ms or self.otlp_timeout_ms,
+            gzip=self.otlp_gzip if own.gzip is None else own.gzip,
+            insecure=scheme == "http" or (scheme == "" and bool(insecure)),
+            certificate=own.certificate or self.otlp_certificate,
+            client_key=own.client_key or self.otlp_client_key,
+            client_certificate=own.client_certificate or self.otlp_client_certificate,
+        )
 
 
 def telemetry_config_from_env(
@@ -130,6 +224,10 @@ def telemetry_config_from_env(
     """
     protocol = _choice(env, OTEL_EXPORTER_OTLP_PROTOCOL, _PROTOCOLS, "grpc")
     endpoint = _endpoint(env, protocol, embedded_collector)
+    endpoint_given = bool(
+        env.get(OTEL_EXPORTER_OTLP_ENDPOINT, "").strip() or env.get(OTEL_COLLECTOR_ADDR, "").strip()
+    )
+    overrides = {signal: _signal_overrides(env, signal) for signal in SIGNALS}
     traces = _exporters(env, OTEL_TRACES_EXPORTER)
     metrics = _exporters(env, OTEL_METRICS_EXPORTER)
     logs = _exporters(env, OTEL_LOGS_EXPORTER)
@@ -137,9 +235,11 @@ def telemetry_config_from_env(
         if collector == "none":
             traces, metrics, logs = (_without_otlp(chosen) for chosen in (traces, metrics, logs))
         else:
+            # The flag names the one receiver of every signal: the variables' endpoints yield.
             address = embedded_collector if collector == "embedded" else collector
             endpoint, protocol = f"http://{_host_port(address, '--collector')}", "grpc"
-    return TelemetryConfig(
+            endpoint_given, overrides = True, {}
+    config = TelemetryConfig(
         service_name=env.get(OTEL_SERVICE_NAME, "").strip() or None,
         resource_attributes=parse_key_values(env.get(OTEL_RESOURCE_ATTRIBUTES, ""), "resource"),
         disabled=_boolean(env, OTEL_SDK_DISABLED),
@@ -151,11 +251,110 @@ def telemetry_config_from_env(
         otlp_headers=parse_key_values(env.get(OTEL_EXPORTER_OTLP_HEADERS, ""), "headers"),
         otlp_timeout_ms=_positive_int(env, OTEL_EXPORTER_OTLP_TIMEOUT, 5000),
         otlp_gzip=_choice(env, OTEL_EXPORTER_OTLP_COMPRESSION, {"gzip", "none"}, "none") == "gzip",
+        otlp_insecure=_optional_boolean(env, OTEL_EXPORTER_OTLP_INSECURE),
+        otlp_certificate=_pem_file(env, OTEL_EXPORTER_OTLP_CERTIFICATE),
+        otlp_client_key=_pem_file(env, OTEL_EXPORTER_OTLP_CLIENT_KEY),
+        otlp_client_certificate=_pem_file(env, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE),
+        otlp_endpoint_given=endpoint_given,
+        signal_overrides={signal: own for signal, own in overrides.items() if own != _NOTHING},
+        propagators=_propagators(env),
         sampler=cast(Sampler, _choice(env, OTEL_TRACES_SAMPLER, _SAMPLERS, _DEFAULT_SAMPLER)),
         sampler_ratio=_ratio(env),
         batch=_batch_settings(env),
         metric_export_interval_ms=_positive_int(env, OTEL_METRIC_EXPORT_INTERVAL, 10_000),
     )
+    for signal, chosen in zip(SIGNALS, (traces, metrics, logs), strict=True):
+        if "otlp" in chosen and not config.disabled:
+            config.otlp_target(signal)  # refuses an unusable endpoint now, not at first export
+    return config
+
+
+_NOTHING: Final = SignalOverrides()
+
+
+def _signal_variable(signal: Signal, name: str) -> str:
+    return OTLP_SIGNAL_VARIABLE.format(signal=signal.upper(), name=name)
+
+
+def _signal_overrides(env: Mapping[str, str], signal: Signal) -> SignalOverrides:
+    def name(suffix: str) -> str:
+        return _signal_variable(signal, suffix)
+
+    protocol = env.get(name("PROTOCOL"), "").strip()
+    headers = env.get(name("HEADERS"), "").strip()
+    timeout = env.get(name("TIMEOUT"), "").strip()
+    compression = env.get(name("COMPRESSION"), "").strip()
+    return SignalOverrides(
+        endpoint=env.get(name("ENDPOINT"), "").strip() or None,
+        protocol=cast(OtlpProtocol, _choice(env, name("PROTOCOL"), _PROTOCOLS, "grpc"))
+        if protocol
+        else None,
+        headers=parse_key_values(headers, name("HEADERS")) if headers else None,
+        timeout_ms=_positive_int(env, name("TIMEOUT"), 0) if timeout else None,
+        gzip=_choice(env, name("COMPRESSION"), {"gzip", "none"}, "none") == "gzip"
+        if compression
+        else None,
+        insecure=_optional_boolean(env, name("INSECURE")),
+        certificate=_pem_file(env, name("CERTIFICATE")),
+        client_key=_pem_file(env, name("CLIENT_KEY")),
+        client_certificate=_pem_file(env, name("CLIENT_CERTIFICATE")),
+    )
+
+
+def _check_endpoint(url: str, protocol: str, source: str) -> str:
+    """Return the URL's scheme ("" for a gRPC `host:port`); raise naming `source` if unusable."""
+    if url.startswith(("http://", "https://")):
+        parts = urlsplit(url)
+        try:
+            parts.port  # noqa: B018 (raises ValueError for a port out of range or not a number)
+        except ValueError:
+            parts = parts._replace(netloc="")
+        if parts.hostname:
+            return parts.scheme
+    elif protocol == "grpc" and _is_host_port(url):
+        return ""
+    if protocol == "grpc":
+        raise TelemetryConfigError(f"{source}: {url!r} is not a URL or host:port")
+    raise TelemetryConfigError(f"{source}: {url!r} is not an http:// or https:// URL")
+
+
+def _is_host_port(address: str) -> bool:
+    host, sep, port = address.rpartition(":")
+    return bool(sep and host and "/" not in host and port.isdigit() and 0 < int(port) <= 65535)
+
+
+def _pem_file(env: Mapping[str, str], name: str) -> str | None:
+    path = env.get(name, "").strip()
+    if not path:
+        return None
+    if not Path(path).is_file():
+        raise TelemetryConfigError(f"{name}: {path!r} is not a readable file")
+    return path
+
+
+def _optional_boolean(env: Mapping[str, str], name: str) -> bool | None:
+    return _boolean(env, name) if env.get(name, "").strip() else None
+
+
+def available_propagators() -> frozenset[str]:
+    """Names OTEL_PROPAGATORS may use: those the installed packages register, and `none`."""
+    return frozenset(point.name for point in entry_points(group=_PROPAGATOR_ENTRY_POINTS)) | {
+        "none"
+    }
+
+
+def _propagators(env: Mapping[str, str]) -> tuple[str, ...]:
+    raw = env.get(OTEL_PROPAGATORS, "").strip().lower()
+    if not raw:
+        return _DEFAULT_PROPAGATORS
+    chosen = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    known = available_propagators()
+    for name in chosen:
+        if name not in known:
+            raise TelemetryConfigError(
+                f"{OTEL_PROPAGATORS}: {name!r} is not one of {', '.join(sorted(known))}"
+            )
+    return tuple(name for name in chosen if name != "none")
 
 
 def parse_key_values(raw: str, what: str) -> dict[str, str]:
@@ -176,8 +375,7 @@ def parse_key_values(raw: str, what: str) -> dict[str, str]:
 def _endpoint(env: Mapping[str, str], protocol: str, embedded_collector: str) -> str:
     raw = env.get(OTEL_EXPORTER_OTLP_ENDPOINT, "").strip()
     if raw:
-        if not raw.startswith(("http://", "https://")):
-            raise TelemetryConfigError(f"{OTEL_EXPORTER_OTLP_ENDPOINT}: {raw!r} is not a URL")
+        _check_endpoint(raw, protocol, OTEL_EXPORTER_OTLP_ENDPOINT)
         return raw.rstrip("/")
     legacy = env.get(OTEL_COLLECTOR_ADDR, "").strip()
     if legacy:

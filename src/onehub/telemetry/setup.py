@@ -12,12 +12,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from importlib.metadata import entry_points
 
 from opentelemetry import propagate
-from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.metrics import NoOpMeterProvider as ApiNoOpMeterProvider
 from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider, TraceBasedExemplarFilter
@@ -32,7 +33,6 @@ from opentelemetry.sdk.trace.sampling import (
     TraceIdRatioBased,
 )
 from opentelemetry.trace import NoOpTracerProvider
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from onehub.telemetry import global_providers
 from onehub.telemetry.config import TelemetryConfig
@@ -137,9 +137,7 @@ def setup_telemetry(
     SDK's in-memory ones). A previous Telemetry stays usable for its own shutdown, but the
     globals now point here. Never blocks on the network.
     """
-    propagate.set_global_textmap(
-        CompositePropagator([TraceContextTextMapPropagator(), W3CBaggagePropagator()])
-    )
+    propagate.set_global_textmap(CompositePropagator(_propagators(config)))
     global_providers.install()
     if config.disabled:
         global_providers.TRACER_PROVIDER.switch_to(NoOpTracerProvider())
@@ -154,7 +152,7 @@ def setup_telemetry(
             max_export_batch_size=config.batch.max_export_batch_size,
             schedule_delay_s=config.batch.schedule_delay_ms / 1000,
             drop_warning_interval_s=config.drop_warning_interval_s,
-            target=config.otlp_endpoint,
+            target=config.otlp_target("traces").url,
         )
         for exporter in span_exporters(config)
     ]
@@ -169,7 +167,7 @@ def setup_telemetry(
         PeriodicExportingMetricReader(
             exporter,
             export_interval_millis=config.metric_export_interval_ms,
-            export_timeout_millis=config.otlp_timeout_ms,
+            export_timeout_millis=config.otlp_target("metrics").timeout_ms,
         )
         for exporter in metric_exporters(config)
     ]
@@ -193,7 +191,7 @@ def setup_telemetry(
                 log_exporter,
                 schedule_delay_millis=config.batch.schedule_delay_ms,
                 max_export_batch_size=config.batch.max_export_batch_size,
-                export_timeout_millis=span_export_timeout_s(config) * 1000,
+                export_timeout_millis=span_export_timeout_s(config, "logs") * 1000,
                 max_queue_size=config.batch.max_queue_size,
             )
         )
@@ -213,6 +211,13 @@ def setup_telemetry(
     global_providers.TRACER_PROVIDER.switch_to(tracer_provider)
     global_providers.METER_PROVIDER.switch_to(meter_provider)
     return telemetry
+
+
+def _propagators(config: TelemetryConfig) -> list[TextMapPropagator]:
+    """OTEL_PROPAGATORS's formats, from the entry points their packages register (the names
+    were checked when the config was read)."""
+    registered = {point.name: point for point in entry_points(group="opentelemetry_propagator")}
+    return [registered[name].load()() for name in config.propagators]
 
 
 def _sampler(config: TelemetryConfig) -> Sampler:
