@@ -11,6 +11,9 @@ import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from onehub.domain.errors import InvalidArgument
+from onehub.domain.faults import FAULT_NAMES, Fault, parse_fault
+
 # Environment twins of the serve flags.
 ENV_ADDR = "ONEHUB_ADDR"
 ENV_GW_ADDR = "ONEHUB_GW_ADDR"
@@ -20,6 +23,8 @@ ENV_AUTH = "ONEHUB_AUTH"
 ENV_COLLECTOR = "OTEL_COLLECTOR_ADDR"
 ENV_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
 ENV_VIEWER_URL = "ONEHUB_VIEWER_URL"
+# Faults to switch on at start, comma-separated: ONEHUB_FAULT=db-latency=200ms@0.3,n-plus-one
+ENV_FAULT = "ONEHUB_FAULT"
 
 DEFAULT_ADDR = "127.0.0.1:9000"
 DEFAULT_GW_ADDR = "127.0.0.1:9080"
@@ -56,6 +61,18 @@ class Settings:
     max_body_bytes: int = 1 << 20
     grace_seconds: float = 5.0
     log_level: str = "INFO"
+    # Faults to find (domain/faults.py), switched on at start; off by default.
+    faults: tuple[Fault, ...] = ()
+    # Faults, at start or at run time, are refused on a non-loopback bind unless this is set.
+    force_faults: bool = False
+
+    @property
+    def is_public(self) -> bool:
+        return not (is_loopback(self.addr) and is_loopback(self.gw_addr))
+
+    @property
+    def faults_allowed(self) -> bool:
+        return self.force_faults or not self.is_public
 
     def validate(self) -> Settings:
         """Return self, or raise ConfigError for the first setting that makes no sense."""
@@ -65,11 +82,16 @@ class Settings:
             split_host_port(self.collector, "collector")
         if self.auth not in AUTH_SCHEMES:
             raise ConfigError(f"--auth must be one of {', '.join(AUTH_SCHEMES)}, not {self.auth!r}")
-        public = not (is_loopback(self.addr) and is_loopback(self.gw_addr))
+        public = self.is_public
         if self.auth == "dev" and public and not self.force_dev_auth:
             raise ConfigError(
                 "--auth dev (password = user id + '123') refused on a non-loopback address; "
                 "use --auth password, or --force-dev-auth if you really mean it"
+            )
+        if self.faults and not self.faults_allowed:
+            raise ConfigError(
+                "--fault refused on a non-loopback address (it degrades the service on purpose);"
+                " use --force-faults if you really mean it"
             )
         if self.max_body_bytes <= 0:
             raise ConfigError("--max-body-bytes must be positive")
@@ -134,6 +156,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="how long shutdown waits for in-flight requests (default 5)",
     )
     add("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    add(
+        "--fault",
+        action="append",
+        metavar="NAME[=VALUE]",
+        help=f"switch on a fault to find in the traces, repeatable: {', '.join(FAULT_NAMES)}"
+        f" (env {ENV_FAULT}, comma-separated; see README)",
+    )
+    add("--force-faults", action="store_true", help="allow --fault on a non-loopback address")
 
 
 def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
@@ -167,7 +197,22 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
         max_body_bytes=int(pick("max_body_bytes", None, str(base.max_body_bytes))),
         grace_seconds=float(pick("grace_seconds", None, str(base.grace_seconds))),
         log_level=pick("log_level", None, base.log_level).upper(),
+        faults=_faults(getattr(args, "fault", None), env.get(ENV_FAULT, "")),
+        force_faults=bool(getattr(args, "force_faults", False)),
     ).validate()
+
+
+def _faults(flags: Sequence[str] | None, env_value: str) -> tuple[Fault, ...]:
+    """The --fault flags, else the comma-separated twin; a later fault of one name wins."""
+    texts = flags if flags is not None else [t for t in env_value.split(",") if t.strip()]
+    by_name: dict[str, Fault] = {}
+    for text in texts:
+        try:
+            fault = parse_fault(text)
+        except InvalidArgument as error:
+            raise ConfigError(f"--fault: {error.message}") from None
+        by_name[fault.name] = fault
+    return tuple(by_name.values())
 
 
 def parse_serve_args(argv: Sequence[str], env: Mapping[str, str]) -> Settings:

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import grpc
@@ -21,9 +21,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from onehub.app.embedded_collector import EmbeddedCollector, start_embedded_collector
 from onehub.config import Settings, split_host_port
+from onehub.domain.errors import InvalidArgument
 from onehub.gen.onehub.v1 import messages_pb2, topics_pb2, users_pb2
 from onehub.services.auth import build_authenticator
 from onehub.services.bundle import build_services
+from onehub.services.faults import FaultSwitchboard
 from onehub.storage.engine import create_engine
 from onehub.storage.errors import StorageConfigError
 from onehub.storage.migrate import migrate
@@ -38,7 +40,9 @@ from onehub.telemetry import (
     setup_telemetry,
     telemetry_config_from_env,
 )
+from onehub.transport.downstream import HttpDependency, SlowDownstream
 from onehub.transport.gateway.app import create_gateway_app
+from onehub.transport.gateway.faults import fault_routes
 from onehub.transport.grpc.limits import GRPC_SIZE_OPTIONS
 from onehub.transport.grpc.server import GrpcBindError, start_grpc_server
 from onehub.web.routes import web_routes
@@ -70,6 +74,8 @@ class RunningOneHub:
     _gateway: uvicorn.Server
     _gateway_task: asyncio.Task[None]
     _engine: AsyncEngine
+    faults: FaultSwitchboard = field(default_factory=FaultSwitchboard)
+    _last_stops: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     _owns_telemetry: bool = True
     _stopped: bool = field(default=False, init=False)
 
@@ -99,6 +105,8 @@ class RunningOneHub:
         await self._grpc_server.stop(grace)
         await self._channel.close(None)
         await self._engine.dispose()
+        for last_stop in self._last_stops:
+            await last_stop()
         if self._owns_telemetry:
             await asyncio.to_thread(self.telemetry.shutdown)
         if self.collector is not None:
@@ -135,8 +143,11 @@ async def start_onehub(
         undo.push_async_callback(engine.dispose)
         instrument_sqlalchemy([engine])
 
-        uow_factory = sql_uow_factory(engine)
-        services = build_services(uow_factory)
+        faults, last_stops = await _fault_switchboard(settings)
+        for last_stop in reversed(last_stops):
+            undo.push_async_callback(last_stop)
+        uow_factory = sql_uow_factory(engine, faults=faults)
+        services = build_services(uow_factory, faults=faults)
         authenticator = build_authenticator(settings.auth, uow_factory)
         try:
             grpc_server, grpc_port = await start_grpc_server(
@@ -160,7 +171,10 @@ async def start_onehub(
             channel,
             SERVICES,
             max_body_bytes=settings.max_body_bytes,
-            extra_routes=_extra_routes(telemetry, viewer_url),
+            extra_routes=[
+                *fault_routes(faults, authenticator),
+                *_extra_routes(telemetry, viewer_url),
+            ],
         )
         gateway, gateway_task, gateway_port = await _start_gateway(app, settings)
         running = RunningOneHub(
@@ -174,10 +188,38 @@ async def start_onehub(
             _gateway=gateway,
             _gateway_task=gateway_task,
             _engine=engine,
+            faults=faults,
+            _last_stops=last_stops,
             _owns_telemetry=owns_telemetry,
         )
         undo.pop_all()
     return running
+
+
+async def _fault_switchboard(
+    settings: Settings,
+) -> tuple[FaultSwitchboard, list[Callable[[], Awaitable[None]]]]:
+    """The switchboard with `settings.faults` on, and what to stop, in order, when done.
+
+    Where faults are allowed, the slow-downstream fault's dependency (a slow HTTP server on
+    loopback) runs too, so the fault can be switched on at run time.
+    """
+    known_rpcs = {method.name for service in SERVICES for method in service.methods}
+    if not settings.faults_allowed:
+        return FaultSwitchboard(known_rpcs=known_rpcs, switchable=False), []
+    downstream = SlowDownstream()
+    await downstream.start()
+    dependency = HttpDependency(downstream.port)
+    stops: list[Callable[[], Awaitable[None]]] = [dependency.aclose, downstream.stop]
+    try:
+        switchboard = FaultSwitchboard(
+            settings.faults, known_rpcs=known_rpcs, dependency=dependency
+        )
+    except InvalidArgument as error:
+        for stop in stops:
+            await stop()
+        raise StartupError(f"--fault: {error.message}") from None
+    return switchboard, stops
 
 
 def _telemetry(settings: Settings, env: Mapping[str, str], embedded_otlp_addr: str) -> Telemetry:

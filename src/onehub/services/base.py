@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from onehub.services.clock import Clock, UtcClock
+from onehub.services.faults import FaultSwitchboard
 from onehub.services.ids import IdGenerator, random_id
 from onehub.services.instrumentation import ServiceInstruments
 from onehub.services.ports import UnitOfWorkFactory
@@ -18,12 +19,18 @@ class ServiceBase:
         new_id: IdGenerator = random_id,
         clock: Clock | None = None,
         instruments: ServiceInstruments | None = None,
+        faults: FaultSwitchboard | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._new_id = new_id
         self._clock: Clock = clock or UtcClock()
         self._instruments = instruments or ServiceInstruments.create()
+        self._faults = faults or FaultSwitchboard()
 
     @property
     def instruments(self) -> ServiceInstruments:
         return self._instruments
+
+    @property
+    def faults(self) -> FaultSwitchboard:
+        return self._faults

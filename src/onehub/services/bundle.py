@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 
 from onehub.services.clock import Clock, UtcClock
+from onehub.services.faults import FaultSwitchboard
 from onehub.services.ids import IdGenerator, random_id
 from onehub.services.instrumentation import ServiceInstruments
 from onehub.services.messages import MessageService
@@ -29,18 +30,26 @@ def build_services(
     clock: Clock | None = None,
     instruments: ServiceInstruments | None = None,
     password_hasher: PasswordHasher | None = None,
+    faults: FaultSwitchboard | None = None,
 ) -> Services:
-    """Build the services over one unit-of-work factory, sharing one clock and instruments."""
+    """Build the services over one unit-of-work factory, sharing one clock, instruments and
+    fault switchboard (none switched on when omitted)."""
     shared_clock = clock or UtcClock()
     shared = instruments or ServiceInstruments.create()
+    switchboard = faults or FaultSwitchboard()
     return Services(
-        topics=TopicService(uow_factory, new_id=new_id, clock=shared_clock, instruments=shared),
-        messages=MessageService(uow_factory, new_id=new_id, clock=shared_clock, instruments=shared),
+        topics=TopicService(
+            uow_factory, new_id=new_id, clock=shared_clock, instruments=shared, faults=switchboard
+        ),
+        messages=MessageService(
+            uow_factory, new_id=new_id, clock=shared_clock, instruments=shared, faults=switchboard
+        ),
         users=UserService(
             uow_factory,
             new_id=new_id,
             clock=shared_clock,
             instruments=shared,
+            faults=switchboard,
             password_hasher=password_hasher,
         ),
     )

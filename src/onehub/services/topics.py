@@ -31,6 +31,15 @@ async def _existing_topic(uow: UnitOfWork, topic_id: str) -> Topic:
     return topic
 
 
+async def _reload_each(uow: UnitOfWork, listed: Page[Topic]) -> Page[Topic]:
+    """The n-plus-one fault: load each listed topic's details again, one query per topic."""
+    reloaded = []
+    for topic in listed.items:
+        again = await uow.topics.get(topic.id)
+        reloaded.append(again or topic)
+    return dataclasses.replace(listed, items=tuple(reloaded))
+
+
 class TopicService(ServiceBase):
     """Create, read, update and delete topics. Anyone signed in may read any topic; only its
     creator or admin may change or delete it."""
@@ -62,12 +71,17 @@ class TopicService(ServiceBase):
     async def list_topics(self, principal: Principal, page: PageRequest) -> Page[Topic]:
         """Return one page of topics ordered by name. InvalidArgument for a bad page request."""
         request = clamp_page(page)
+        await self._faults.slow_downstream()
         async with self._uow_factory() as uow:
-            return await uow.topics.list(request)
+            listed = await uow.topics.list(request)
+            if self._faults.n_plus_one():
+                listed = await _reload_each(uow, listed)
+            return listed
 
     @rpc_span("GetTopic")
     async def get_topic(self, principal: Principal, topic_id: str) -> Topic:
         """Return the topic; NotFound if there is none with that id."""
+        await self._faults.slow_downstream()
         async with self._uow_factory() as uow:
             return await _existing_topic(uow, topic_id)
 

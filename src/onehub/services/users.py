@@ -13,6 +13,7 @@ from onehub.domain.models import Page, PageRequest, Principal, User
 from onehub.services.authz import require_admin, require_owner_or_admin
 from onehub.services.base import ServiceBase
 from onehub.services.clock import Clock
+from onehub.services.faults import FaultSwitchboard
 from onehub.services.ids import (
     IdGenerator,
     id_or_new,
@@ -58,8 +59,11 @@ class UserService(ServiceBase):
         clock: Clock | None = None,
         instruments: ServiceInstruments | None = None,
         password_hasher: PasswordHasher | None = None,
+        faults: FaultSwitchboard | None = None,
     ) -> None:
-        super().__init__(uow_factory, new_id=new_id, clock=clock, instruments=instruments)
+        super().__init__(
+            uow_factory, new_id=new_id, clock=clock, instruments=instruments, faults=faults
+        )
         self._hasher = password_hasher or PasswordHasher()
 
     @rpc_span("CreateUser")
