@@ -160,8 +160,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--fault",
         action="append",
         metavar="NAME[=VALUE]",
-        help=f"switch on a fault to find in the traces, repeatable: {', '.join(FAULT_NAMES)}"
-        f" (env {ENV_FAULT}, comma-separated; see README)",
+        help=f"switch on a fault to find in traces: {', '.join(FAULT_NAMES)}; repeatable"
+        f" (env {ENV_FAULT}, a list split by commas)",
     )
     add("--force-faults", action="store_true", help="allow --fault on a non-loopback address")
 

@@ -132,6 +132,11 @@ async def start_onehub(
     # Each part registers its undo as it starts; if a later part fails, the stack unwinds
     # (in reverse) before the error propagates, leaving no port bound and no child behind.
     async with contextlib.AsyncExitStack() as undo:
+        # First: a fault naming an RPC that does not exist is a mistake to report before anything
+        # starts.
+        faults, last_stops = await _fault_switchboard(settings)
+        for last_stop in reversed(last_stops):
+            undo.push_async_callback(last_stop)
         if settings.collector == "embedded":
             collector = await start_embedded_collector(settings)
             undo.push_async_callback(collector.stop)
@@ -143,9 +148,6 @@ async def start_onehub(
         undo.push_async_callback(engine.dispose)
         instrument_sqlalchemy([engine])
 
-        faults, last_stops = await _fault_switchboard(settings)
-        for last_stop in reversed(last_stops):
-            undo.push_async_callback(last_stop)
         uow_factory = sql_uow_factory(engine, faults=faults)
         services = build_services(uow_factory, faults=faults)
         authenticator = build_authenticator(settings.auth, uow_factory)

@@ -1,0 +1,99 @@
+"""`GET/PUT /admin/faults` on the gateway of the real, composed OneHub: admin only, checked
+before anything changes, and what it switches takes effect at once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+
+from onehub.app import RunningOneHub
+
+NOTHING_ON = {"faults": {}}
+
+
+async def _topic(api: httpx.AsyncClient) -> str:
+    response = await api.post("/api/v1/topics", json={"topic": {"name": "Faulty"}})
+    assert response.status_code == 200, response.text
+    return str(response.json()["topic"]["base"]["id"])
+
+
+async def test_admin_switches_a_fault_on_and_off_at_run_time(api: httpx.AsyncClient) -> None:
+    topic = await _topic(api)
+    assert (await api.get("/admin/faults")).json()["faults"] == {}
+
+    switched = await api.put("/admin/faults", json={"faults": {"rpc-errors": "GetTopic"}})
+    failing = await api.get(f"/api/v1/topics/{topic}")
+    state = await api.get("/admin/faults")
+    off = await api.put("/admin/faults", json=NOTHING_ON)
+    healed = await api.get(f"/api/v1/topics/{topic}")
+
+    assert switched.status_code == 200
+    assert switched.json()["faults"] == {"rpc-errors": "GetTopic"}
+    assert state.json()["faults"] == {"rpc-errors": "GetTopic"}
+    assert state.json()["switchable"] is True
+    assert failing.status_code == 503
+    assert failing.json()["code"] == 14  # UNAVAILABLE
+    assert off.json()["faults"] == {}
+    assert healed.status_code == 200
+
+
+async def test_an_empty_value_takes_the_default_and_a_share_is_kept(
+    api: httpx.AsyncClient,
+) -> None:
+    response = await api.put(
+        "/admin/faults",
+        json={"faults": {"db-latency": "", "slow-downstream": "0.5s@0.25", "n-plus-one": None}},
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["faults"] == {
+        "db-latency": "1200ms@0.3",
+        "n-plus-one": "",
+        "slow-downstream": "500ms@0.25",
+    }
+
+
+async def test_only_admin_may_see_or_switch_faults(
+    hub: RunningOneHub, as_user: Callable[..., httpx.AsyncClient], api: httpx.AsyncClient
+) -> None:
+    async with httpx.AsyncClient(base_url=hub.gateway_url) as anonymous:
+        no_credentials = await anonymous.put("/admin/faults", json={"faults": {"n-plus-one": ""}})
+        no_credentials_get = await anonymous.get("/admin/faults")
+    wrong_password = await as_user("admin", "admin-guess").put(
+        "/admin/faults", json={"faults": {"n-plus-one": ""}}
+    )
+    alice = await as_user("alice").put("/admin/faults", json={"faults": {"n-plus-one": ""}})
+    alice_get = await as_user("alice").get("/admin/faults")
+
+    assert no_credentials.status_code == 401
+    assert no_credentials.headers["www-authenticate"].startswith("Basic")
+    assert no_credentials_get.status_code == 401
+    assert wrong_password.status_code == 401
+    assert alice.status_code == 403
+    assert alice.json()["message"] == "only admin may switch faults"
+    assert alice_get.status_code == 403
+    assert (await api.get("/admin/faults")).json()["faults"] == {}
+    assert hub.faults.active() == {}
+
+
+async def test_a_bad_fault_is_400_and_changes_nothing(api: httpx.AsyncClient) -> None:
+    await api.put("/admin/faults", json={"faults": {"n-plus-one": ""}})
+
+    cases = {
+        "unknown name": {"faults": {"n-plus-one": "", "disk-full": ""}},
+        "bad duration": {"faults": {"db-latency": "fast"}},
+        "bad share": {"faults": {"db-latency": "200ms@2"}},
+        "unknown RPC": {"faults": {"rpc-errors": "GetTopix"}},
+        "value on a flag": {"faults": {"n-plus-one": "yes"}},
+        "not a string": {"faults": {"db-latency": 200}},
+        "wrong shape": {"db-latency": "200ms"},
+    }
+    answers = {case: await api.put("/admin/faults", json=body) for case, body in cases.items()}
+    not_json = await api.put("/admin/faults", content=b"{", headers={"content-type": "text/x"})
+
+    assert {case: r.status_code for case, r in answers.items()} == dict.fromkeys(cases, 400)
+    assert not_json.status_code == 400
+    assert "disk-full" in answers["unknown name"].json()["message"]
+    assert "GetTopix" in answers["unknown RPC"].json()["message"]
+    assert (await api.get("/admin/faults")).json()["faults"] == {"n-plus-one": ""}
