@@ -3,11 +3,14 @@ before anything changes, and what it switches takes effect at once."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import httpx
 
 from onehub.app import RunningOneHub
+
+from .test_loadgen_process import run_loadgen
 
 NOTHING_ON = {"faults": {}}
 
@@ -97,3 +100,27 @@ async def test_a_bad_fault_is_400_and_changes_nothing(api: httpx.AsyncClient) ->
     assert "disk-full" in answers["unknown name"].json()["message"]
     assert "GetTopix" in answers["unknown RPC"].json()["message"]
     assert (await api.get("/admin/faults")).json()["faults"] == {"n-plus-one": ""}
+
+
+async def _loadgen_p99_ms(hub: RunningOneHub) -> float:
+    status, out, err = await run_loadgen(
+        hub, "--count", "8", "--rate", "0", "--concurrency", "1", "--users", "2", "--topics",
+        "2", "--no-progress", "--json", "--cleanup",
+    )  # fmt: skip
+    assert status == 0, err
+    report = json.loads(out)
+    assert report["overall"]["failed"] == 0, report
+    return float(report["overall"]["latencyMs"]["p99"])
+
+
+async def test_loadgen_shows_db_latency_in_its_percentiles(
+    hub: RunningOneHub, api: httpx.AsyncClient
+) -> None:
+    # Well above a calm p99 even on a loaded machine (36-80 ms seen at load average 10).
+    injected_ms = 300
+    calm = await _loadgen_p99_ms(hub)
+    switched = await api.put("/admin/faults", json={"faults": {"db-latency": f"{injected_ms}ms"}})
+    assert switched.status_code == 200
+    slowed = await _loadgen_p99_ms(hub)
+
+    assert calm < injected_ms < slowed
