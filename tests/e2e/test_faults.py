@@ -7,8 +7,13 @@ import json
 from collections.abc import Callable
 
 import httpx
+from starlette.applications import Starlette
 
 from onehub.app import RunningOneHub
+from onehub.services.auth import build_authenticator
+from onehub.services.faults import FaultSwitchboard
+from onehub.storage.memory import InMemoryDatabase, memory_uow_factory
+from onehub.transport.gateway.faults import fault_routes
 
 from .test_loadgen_process import run_loadgen
 
@@ -124,3 +129,21 @@ async def test_loadgen_shows_db_latency_in_its_percentiles(
     slowed = await _loadgen_p99_ms(hub)
 
     assert calm < injected_ms < slowed
+
+
+async def test_a_server_that_refuses_faults_refuses_to_switch_them() -> None:
+    # What the composition root builds for a non-loopback bind without --force-faults (a real
+    # public bind has no place in a test): the endpoint, but a switchboard that is not switchable.
+    app = Starlette(routes=fault_routes(FaultSwitchboard(switchable=False), build_authenticator(
+        "dev", memory_uow_factory(InMemoryDatabase())
+    )))  # fmt: skip
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://onehub", auth=("admin", "admin123")
+    ) as admin:
+        state = await admin.get("/admin/faults")
+        refused = await admin.put("/admin/faults", json={"faults": {"n-plus-one": ""}})
+
+    assert (state.json()["faults"], state.json()["switchable"]) == ({}, False)
+    assert refused.status_code == 403
+    assert "--force-faults" in refused.json()["message"]
