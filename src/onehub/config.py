@@ -82,7 +82,7 @@ class Settings:
             split_host_port(self.collector, "collector")
         if self.auth not in AUTH_SCHEMES:
             raise ConfigError(f"--auth must be one of {', '.join(AUTH_SCHEMES)}, not {self.auth!r}")
-        public = self.is_public
+        public = not (is_loopback(self.addr) and is_loopback(self.gw_addr))
         if self.auth == "dev" and public and not self.force_dev_auth:
             raise ConfigError(
                 "--auth dev (password = user id + '123') refused on a non-loopback address; "
