@@ -156,6 +156,11 @@ async def test_rpc_errors_fail_the_request_with_an_error_trace_not_a_swallowed_o
     assert {"GetTopic", "onehub.v1.TopicService/GetTopic", root["operationName"]} <= failed
     assert _tags(root).get("http.response.status_code") == 503
     assert findings == []
+    for tags in ('{"error":"true"}', '{"fault.name":"rpc-errors"}'):
+        search = await api.get(
+            "/jaeger/api/traces", params={"service": "onehub-faults", "tags": tags}
+        )
+        assert [t["traceID"] for t in search.json()["data"]] == [root["traceID"]], tags
 
 
 async def test_n_plus_one_is_one_query_per_listed_topic(
