@@ -13,6 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from onehub.domain.errors import InvalidArgument
+from onehub.domain.faults import FAULT_NAMES, Fault, parse_fault
+
 # Environment twins of the serve flags.
 ENV_ADDR = "ONEHUB_ADDR"
 ENV_GW_ADDR = "ONEHUB_GW_ADDR"
@@ -41,6 +44,9 @@ ENV_OTLP_ENDPOINTS = (
     "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
     "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
 )
+# Faults to switch on at start, comma-separated: ONEHUB_FAULT=db-latency=200ms@0.3,n-plus-one
+ENV_FAULT = "ONEHUB_FAULT"
+ENV_FORCE_FAULTS = "ONEHUB_FORCE_FAULTS"
 
 DEFAULT_ADDR = "127.0.0.1:9000"
 DEFAULT_GW_ADDR = "127.0.0.1:9080"
@@ -92,6 +98,18 @@ class Settings:
     # Requests in progress at once, per server (gateway and gRPC); more are answered 503 /
     # UNAVAILABLE with a retry hint.
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    # Faults to find (domain/faults.py), switched on at start; off by default.
+    faults: tuple[Fault, ...] = ()
+    # Faults, at start or at run time, are refused on a non-loopback bind unless this is set.
+    force_faults: bool = False
+
+    @property
+    def is_public(self) -> bool:
+        return not (is_loopback(self.addr) and is_loopback(self.gw_addr))
+
+    @property
+    def faults_allowed(self) -> bool:
+        return self.force_faults or not self.is_public
 
     def validate(self) -> Settings:
         """Return self, or raise ConfigError for the first setting that makes no sense."""
@@ -106,6 +124,11 @@ class Settings:
             raise ConfigError(
                 "--auth dev (password = user id + '123') refused on a non-loopback address; "
                 "use --auth password, or --force-dev-auth if you really mean it"
+            )
+        if self.faults and not self.faults_allowed:
+            raise ConfigError(
+                "--fault refused on a non-loopback address (it degrades the service on purpose);"
+                " use --force-faults if you really mean it"
             )
         if self.max_body_bytes <= 0:
             raise ConfigError("--max-body-bytes must be positive")
@@ -216,6 +239,18 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="requests in progress at once per server; more get 503 + Retry-After "
         f"(env {ENV_MAX_IN_FLIGHT}; default {DEFAULT_MAX_IN_FLIGHT})",
     )
+    add(
+        "--fault",
+        action="append",
+        metavar="NAME[=VALUE]",
+        help=f"switch on a fault to find in traces: {', '.join(FAULT_NAMES)}; repeatable"
+        f" (env {ENV_FAULT}, a list split by commas)",
+    )
+    add(
+        "--force-faults",
+        action="store_true",
+        help=f"allow --fault on a non-loopback address (env {ENV_FORCE_FAULTS})",
+    )
 
 
 def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
@@ -267,6 +302,8 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
         log_level=choice("log_level", ENV_LOG_LEVEL, base.log_level, LOG_LEVELS),
         allowed_hosts=split_host_list(text("allowed_hosts", ENV_ALLOWED_HOSTS, "")),
         max_in_flight=number("max_in_flight", ENV_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT, int),
+        faults=_faults(getattr(args, "fault", None), env.get(ENV_FAULT, "")),
+        force_faults=_flag_or_boolean(args, "force_faults", env, ENV_FORCE_FAULTS),
     ).validate()
 
 
@@ -300,6 +337,19 @@ def _flag_or_boolean(
     if raw in _FALSE:
         return False
     raise ConfigError(f"{env_name}: {env[env_name].strip()!r} is not true or false")
+
+
+def _faults(flags: Sequence[str] | None, env_value: str) -> tuple[Fault, ...]:
+    """The --fault flags, else the comma-separated twin; a later fault of one name wins."""
+    texts = flags if flags is not None else [t for t in env_value.split(",") if t.strip()]
+    by_name: dict[str, Fault] = {}
+    for text in texts:
+        try:
+            fault = parse_fault(text)
+        except InvalidArgument as error:
+            raise ConfigError(f"--fault: {error.message}") from None
+        by_name[fault.name] = fault
+    return tuple(by_name.values())
 
 
 def parse_serve_args(argv: Sequence[str], env: Mapping[str, str]) -> Settings:

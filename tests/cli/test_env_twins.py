@@ -39,6 +39,7 @@ SERVE_SAMPLES = {
     "--log-level": "DEBUG",
     "--allowed-hosts": "chat.example.com",
     "--max-in-flight": "7",
+    "--fault": "n-plus-one",
 }
 COLLECTOR_SAMPLES = {
     "--otlp-grpc-addr": "127.0.0.1:14317",

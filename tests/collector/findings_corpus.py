@@ -419,4 +419,29 @@ def injected_cases(start_us: int) -> list[Case]:
     store = b.add(BACKEND, "db.SaveUser", 901_000, 8_000, b.method)
     b.transaction(store, 901_100, ["INSERT INTO users (id, name) VALUES (?, ?)"])
     cases.append(b.case("a gap while the server was busy", []))
+
+    # An N+1 through a repository: the method calls the store once per topic, and each store
+    # span wraps its one SELECT; the store spans are the repeats.
+    b = _Builder(at(16), "GET /v1/topics", "onehub.v1.TopicService/ListTopics", 20)
+    gets = []
+    for i in range(6):
+        get = b.add(BACKEND, "db.GetTopic", 700 + i * 2_000, 1_800, b.method)
+        b.statement(
+            get, f"SELECT topics.id FROM topics WHERE topics.id = 't{i}'", 750 + i * 2_000, 1_600
+        )
+        gets.append(get)
+    cases.append(b.case("n+1 through store spans", [("n_plus_one", gets)]))
+
+    # Store spans that each run two different statements are units of work, not one query
+    # in a loop: not counted as repeats of either.
+    b = _Builder(at(17), "POST /v1/topics", "onehub.v1.TopicService/UpdateTopic", 30)
+    for i in range(6):
+        update = b.add(BACKEND, "db.UpdateTopic", 700 + i * 4_000, 3_800, b.method)
+        b.statement(
+            update, f"UPDATE topics SET version = 2 WHERE id = 't{i}'", 750 + i * 4_000, 1_600
+        )
+        b.statement(
+            update, f"SELECT version FROM topics WHERE id = 't{i}'", 2_400 + i * 4_000, 1_600
+        )
+    cases.append(b.case("store spans of two statements each", []))
     return cases

@@ -51,6 +51,10 @@ def _announce(running: RunningOneHub) -> None:
             f"  OTLP receivers  grpc {running.collector.otlp_grpc_addr}  "
             f"http {running.collector.otlp_http_addr}",
         ]
+    faults = running.faults.active()
+    if faults:
+        on = ", ".join(fault.text for fault in faults.values())
+        lines.append(f"  faults on       {on}   (switch: {running.gateway_url}/admin/faults)")
     if running.settings.auth == "dev":
         lines.append("  sign in as admin / admin123 (dev auth: password = user id + 123)")
     lines.append("Press Ctrl-C to stop.")

@@ -8,7 +8,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import grpc
@@ -26,9 +26,11 @@ from onehub.app.embedded_collector import (
 )
 from onehub.collector.host_check import with_host_check
 from onehub.config import ConfigError, Settings, StartupError, split_host_port
+from onehub.domain.errors import InvalidArgument
 from onehub.gen.onehub.v1 import messages_pb2, topics_pb2, users_pb2
 from onehub.services.auth import build_authenticator
 from onehub.services.bundle import build_services
+from onehub.services.faults import FaultSwitchboard
 from onehub.services.ids import MAX_IMPORT_BATCH_SIZE
 from onehub.storage.engine import create_engine
 from onehub.storage.errors import StorageConfigError
@@ -47,7 +49,9 @@ from onehub.telemetry import (
     setup_telemetry,
     telemetry_config_from_env,
 )
+from onehub.transport.downstream import HttpDependency, SlowDownstream
 from onehub.transport.gateway.app import create_gateway_app
+from onehub.transport.gateway.faults import fault_routes
 from onehub.transport.grpc.limits import GRPC_SIZE_OPTIONS, MAX_GRPC_MESSAGE_BYTES
 from onehub.transport.grpc.server import GrpcBindError, start_grpc_server
 from onehub.web.routes import web_routes
@@ -93,6 +97,8 @@ class RunningOneHub:
     _gateway: uvicorn.Server
     _gateway_task: asyncio.Task[None]
     _engine: AsyncEngine
+    faults: FaultSwitchboard = field(default_factory=FaultSwitchboard)
+    _last_stops: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     _owns_telemetry: bool = True
     _stopped: bool = field(default=False, init=False)
 
@@ -122,6 +128,8 @@ class RunningOneHub:
         await self._grpc_server.stop(grace)
         await self._channel.close(None)
         await self._engine.dispose()
+        for last_stop in self._last_stops:
+            await last_stop()
         if self._owns_telemetry:
             await asyncio.to_thread(self.telemetry.shutdown)
         if self.collector is not None:
@@ -156,6 +164,11 @@ async def start_onehub(
         undo.callback(gateway_sock.close)
         # After the gateway's bind, so the two given the same port is also our own line.
         _check_grpc_port(settings.addr)
+        # A fault naming an RPC that does not exist is a mistake to report before the
+        # collector and the database start.
+        faults, last_stops = await _fault_switchboard(settings)
+        for last_stop in reversed(last_stops):
+            undo.push_async_callback(last_stop)
         if addresses is not None:
             collector = await start_embedded_collector(settings, addresses)
             undo.push_async_callback(collector.stop)
@@ -166,11 +179,13 @@ async def start_onehub(
         assert telemetry is not None
         engine = await _database(settings.db_endpoint)
         undo.push_async_callback(engine.dispose)
+        # Read before the engine is instrumented: start-up work is not a request to trace.
+        page_key_secret = await load_secret(engine)
         instrument_sqlalchemy([engine])
 
-        uow_factory = sql_uow_factory(engine)
+        uow_factory = sql_uow_factory(engine, faults=faults)
         # One secret per database: every replica signs and accepts the same page keys.
-        services = build_services(uow_factory, page_key_secret=await load_secret(engine))
+        services = build_services(uow_factory, page_key_secret=page_key_secret, faults=faults)
         authenticator = build_authenticator(settings.auth, uow_factory)
         # Lets the gRPC server believe the gateway (and only it) about HTTP clients' addresses,
         # which only password mode's sign-in throttling needs.
@@ -202,7 +217,10 @@ async def start_onehub(
             body_limits=_bulk_body_limits(settings),
             descriptions=BULK_DESCRIPTIONS,
             max_request_bytes=MAX_GRPC_MESSAGE_BYTES,
-            extra_routes=_extra_routes(telemetry, viewer_url),
+            extra_routes=[
+                *fault_routes(faults, authenticator),
+                *_extra_routes(telemetry, viewer_url),
+            ],
             max_in_flight=settings.max_in_flight,
             forwarding_token=forwarding_token,
         )
@@ -220,10 +238,38 @@ async def start_onehub(
             _gateway=gateway,
             _gateway_task=gateway_task,
             _engine=engine,
+            faults=faults,
+            _last_stops=last_stops,
             _owns_telemetry=owns_telemetry,
         )
         undo.pop_all()
     return running
+
+
+async def _fault_switchboard(
+    settings: Settings,
+) -> tuple[FaultSwitchboard, list[Callable[[], Awaitable[None]]]]:
+    """The switchboard with `settings.faults` on, and what to stop, in order, when done.
+
+    Where faults are allowed, the slow-downstream fault's dependency (a slow HTTP server on
+    loopback) runs too, so the fault can be switched on at run time.
+    """
+    known_rpcs = {method.name for service in SERVICES for method in service.methods}
+    if not settings.faults_allowed:
+        return FaultSwitchboard(known_rpcs=known_rpcs, switchable=False), []
+    downstream = SlowDownstream()
+    await downstream.start()
+    dependency = HttpDependency(downstream.port)
+    stops: list[Callable[[], Awaitable[None]]] = [dependency.aclose, downstream.stop]
+    try:
+        switchboard = FaultSwitchboard(
+            settings.faults, known_rpcs=known_rpcs, dependency=dependency
+        )
+    except InvalidArgument as error:
+        for stop in stops:
+            await stop()
+        raise StartupError(f"--fault: {error.message}") from None
+    return switchboard, stops
 
 
 def _telemetry_config(

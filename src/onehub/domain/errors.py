@@ -8,6 +8,8 @@ class OneHubError(Exception):
     """Base of every error a caller may see. `message` is safe to show to the client."""
 
     code: str = "internal"
+    # True when the server failed rather than the caller: telemetry marks the span an ERROR.
+    server_fault: bool = False
 
     def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
         super().__init__(message)
@@ -44,3 +46,10 @@ class Aborted(OneHubError):
 
 class ResourceExhausted(OneHubError):
     code = "resource_exhausted"
+
+
+class Unavailable(OneHubError):
+    """The server cannot answer now; the caller may retry later."""
+
+    code = "unavailable"
+    server_fault = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from onehub.services.clock import Clock, UtcClock
 from onehub.services.content import ReportOnce
+from onehub.services.faults import FaultSwitchboard
 from onehub.services.ids import IdGenerator, random_id
 from onehub.services.instrumentation import ServiceInstruments
 from onehub.services.paging import PageKeys, process_page_key_secret
@@ -21,6 +22,7 @@ class ServiceBase:
         clock: Clock | None = None,
         instruments: ServiceInstruments | None = None,
         page_keys: PageKeys | None = None,
+        faults: FaultSwitchboard | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         # Without a deployment's secret, keys are only good within this process.
@@ -29,7 +31,12 @@ class ServiceBase:
         self._new_id = new_id
         self._clock: Clock = clock or UtcClock()
         self._instruments = instruments or ServiceInstruments.create()
+        self._faults = faults or FaultSwitchboard()
 
     @property
     def instruments(self) -> ServiceInstruments:
         return self._instruments
+
+    @property
+    def faults(self) -> FaultSwitchboard:
+        return self._faults

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 
 from onehub.services.clock import Clock, UtcClock
+from onehub.services.faults import FaultSwitchboard
 from onehub.services.ids import IdGenerator, random_id
 from onehub.services.instrumentation import ServiceInstruments
 from onehub.services.messages import MessageService
@@ -31,8 +32,10 @@ def build_services(
     instruments: ServiceInstruments | None = None,
     password_hasher: PasswordHasher | None = None,
     page_key_secret: bytes | None = None,
+    faults: FaultSwitchboard | None = None,
 ) -> Services:
-    """Build the services over one unit-of-work factory, sharing one clock and instruments.
+    """Build the services over one unit-of-work factory, sharing one clock, instruments and
+    fault switchboard (none switched on when omitted).
 
     `page_key_secret` signs page keys (see `onehub.services.paging`): pass the deployment's
     secret; without it, a random one made once per process is used. Raise ValueError for a
@@ -41,12 +44,23 @@ def build_services(
     shared_clock = clock or UtcClock()
     shared = instruments or ServiceInstruments.create()
     keys = PageKeys(page_key_secret or process_page_key_secret())
+    switchboard = faults or FaultSwitchboard()
     return Services(
         topics=TopicService(
-            uow_factory, new_id=new_id, clock=shared_clock, instruments=shared, page_keys=keys
+            uow_factory,
+            new_id=new_id,
+            clock=shared_clock,
+            instruments=shared,
+            page_keys=keys,
+            faults=switchboard,
         ),
         messages=MessageService(
-            uow_factory, new_id=new_id, clock=shared_clock, instruments=shared, page_keys=keys
+            uow_factory,
+            new_id=new_id,
+            clock=shared_clock,
+            instruments=shared,
+            page_keys=keys,
+            faults=switchboard,
         ),
         users=UserService(
             uow_factory,
@@ -54,6 +68,7 @@ def build_services(
             clock=shared_clock,
             instruments=shared,
             page_keys=keys,
+            faults=switchboard,
             password_hasher=password_hasher,
         ),
     )

@@ -3,7 +3,9 @@
 Every public service method runs in an INTERNAL span named after its RPC (`CreateTopic`), with
 the caller as `enduser.id`. A failure records the exception as a span event; the span's status
 becomes ERROR only for unexpected exceptions (server faults): a `OneHubError` such as NotFound is
-the client's mistake, marked with `error.type` alone, as the gRPC and HTTP server spans do.
+the client's mistake, marked with `error.type` alone, as the gRPC and HTTP server spans do
+(unless it is a server fault, such as Unavailable). Before the method runs, the fault switchboard
+may fail the call (the rpc-errors fault).
 
 Counters `onehub.users`, `onehub.topics` and `onehub.messages` count created entities; services
 add to them after their transaction commits. Without an SDK configured, all of this is no-op.
@@ -23,6 +25,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, TracerProv
 
 from onehub.domain.errors import OneHubError
 from onehub.domain.models import Principal
+from onehub.services.faults import FaultSwitchboard
 
 _SCOPE = "onehub.services"
 ENDUSER_ID = "enduser.id"
@@ -65,6 +68,9 @@ class Instrumented(Protocol):
     @property
     def instruments(self) -> ServiceInstruments: ...
 
+    @property
+    def faults(self) -> FaultSwitchboard: ...
+
 
 S = TypeVar("S", bound=Instrumented)
 P = ParamSpec("P")
@@ -91,10 +97,13 @@ def rpc_span(name: str) -> Callable[[ServiceMethod[S, P, R]], TracedMethod[S, P,
             )
             token = otel_context.attach(trace.set_span_in_context(span))
             try:
+                self.faults.check_rpc(name)
                 return await method(self, principal, *args, **kwargs)
             except OneHubError as exc:
                 span.record_exception(exc)
                 span.set_attribute(ERROR_TYPE, type(exc).__name__)
+                if exc.server_fault:
+                    span.set_status(Status(StatusCode.ERROR, exc.message))
                 raise
             except Exception as exc:
                 span.record_exception(exc)

@@ -30,6 +30,15 @@ async def _existing_topic(uow: UnitOfWork, topic_id: str) -> Topic:
     return topic
 
 
+async def _reload_each(uow: UnitOfWork, listed: Page[Topic]) -> Page[Topic]:
+    """The n-plus-one fault: load each listed topic's details again, one query per topic."""
+    reloaded = []
+    for topic in listed.items:
+        again = await uow.topics.get(topic.id)
+        reloaded.append(again or topic)
+    return dataclasses.replace(listed, items=tuple(reloaded))
+
+
 class TopicService(ServiceBase):
     """Create, read, update and delete topics. Anyone signed in may read any topic; only its
     creator or admin may change or delete it."""
@@ -61,13 +70,17 @@ class TopicService(ServiceBase):
     async def list_topics(self, principal: Principal, page: PageRequest) -> Page[Topic]:
         """Return one page of topics ordered by name. InvalidArgument for a bad page request."""
         request = self._page_keys.open(page)
+        await self._faults.slow_downstream()
         async with self._uow_factory() as uow:
-            found = await uow.topics.list(request)
-        return self._page_keys.seal(found)
+            listed = await uow.topics.list(request)
+            if self._faults.n_plus_one():
+                listed = await _reload_each(uow, listed)
+        return self._page_keys.seal(listed)
 
     @rpc_span("GetTopic")
     async def get_topic(self, principal: Principal, topic_id: str) -> Topic:
         """Return the topic; NotFound if there is none with that id."""
+        await self._faults.slow_downstream()
         async with self._uow_factory() as uow:
             return await _existing_topic(uow, topic_id)
 

@@ -14,6 +14,7 @@ from onehub.services.authz import require_admin, require_owner_or_admin
 from onehub.services.base import ServiceBase
 from onehub.services.clock import Clock
 from onehub.services.content import check_json_depth, readable_user
+from onehub.services.faults import FaultSwitchboard
 from onehub.services.ids import (
     IdGenerator,
     id_or_new,
@@ -61,9 +62,15 @@ class UserService(ServiceBase):
         instruments: ServiceInstruments | None = None,
         password_hasher: PasswordHasher | None = None,
         page_keys: PageKeys | None = None,
+        faults: FaultSwitchboard | None = None,
     ) -> None:
         super().__init__(
-            uow_factory, new_id=new_id, clock=clock, instruments=instruments, page_keys=page_keys
+            uow_factory,
+            new_id=new_id,
+            clock=clock,
+            instruments=instruments,
+            page_keys=page_keys,
+            faults=faults,
         )
         self._hasher = password_hasher or PasswordHasher()
 

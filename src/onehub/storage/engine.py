@@ -14,6 +14,7 @@ password):
 from __future__ import annotations
 
 import shlex
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from .errors import StorageConfigError
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# A SQL function of every SQLite connection: `onehub_sleep(ms)` waits, then returns ms.
+SQLITE_SLEEP_FUNCTION = "onehub_sleep"
 
 # An execution option: a SQLite connection carrying it starts no transaction by itself; the unit
 # of work reads in autocommit mode and issues BEGIN IMMEDIATE before its first write.
@@ -103,6 +106,8 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
+        # The db-latency fault's wait (storage/faults.py): SQLite has no sleep function.
+        dbapi_connection.create_function(SQLITE_SLEEP_FUNCTION, 1, _sleep_ms)
 
     @event.listens_for(engine.sync_engine, "begin")
     def begin(connection: Any) -> None:
@@ -110,6 +115,12 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
             connection.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def _sleep_ms(milliseconds: float) -> float:
+    # Runs on the connection's own thread (aiosqlite), never on the event loop.
+    time.sleep(max(0.0, float(milliseconds)) / 1000)
+    return milliseconds
 
 
 def _postgres_engine(url: URL) -> AsyncEngine:

@@ -27,8 +27,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onehub.domain.errors import Aborted
+from onehub.services.faults import FaultSwitchboard
 
 from .engine import SQLITE_BUSY_TIMEOUT_MS, SQLITE_MANUAL_BEGIN
+from .faults import wait_statement
 
 # lock_not_available, serialization_failure, deadlock_detected
 _RETRYABLE_SQLSTATES = frozenset({"55P03", "40001", "40P01"})
@@ -48,8 +50,9 @@ def _writer_lock(engine: AsyncEngine) -> asyncio.Lock:
 class SqlTransaction:
     """Owns one pooled connection for the life of a unit of work."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, faults: FaultSwitchboard | None = None) -> None:
         self._engine = engine
+        self._faults = faults
         self._is_sqlite = engine.dialect.name == "sqlite"
         self._connection: AsyncConnection | None = None
         self._writing = False
@@ -96,6 +99,9 @@ class SqlTransaction:
         try:
             if write:
                 await self._begin_writing(connection)
+            delay = self._faults.db_delay() if self._faults is not None else 0.0
+            if delay:
+                await connection.execute(*wait_statement(self.dialect, delay))
             return await connection.execute(statement, params)
         except DBAPIError as error:
             _raise_translated(error)

@@ -17,6 +17,7 @@ from typing import Self
 from opentelemetry.trace import Tracer, TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from onehub.services.faults import FaultSwitchboard
 from onehub.services.ports import (
     MessageStore,
     TopicStore,
@@ -35,9 +36,14 @@ from .tracing import storage_tracer
 class SqlUnitOfWork:
     """One pooled connection and transaction for the duration of `async with`."""
 
-    def __init__(self, engine: AsyncEngine, tracer: Tracer | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        tracer: Tracer | None = None,
+        faults: FaultSwitchboard | None = None,
+    ) -> None:
         tracer = tracer or storage_tracer()
-        self._tx = SqlTransaction(engine)
+        self._tx = SqlTransaction(engine, faults)
         self.users: UserStore = SqlUserStore(self._tx, tracer)
         self.topics: TopicStore = SqlTopicStore(self._tx, tracer)
         self.messages: MessageStore = SqlMessageStore(self._tx, tracer)
@@ -60,13 +66,17 @@ class SqlUnitOfWork:
 
 
 def sql_uow_factory(
-    engine: AsyncEngine, tracer_provider: TracerProvider | None = None
+    engine: AsyncEngine,
+    tracer_provider: TracerProvider | None = None,
+    *,
+    faults: FaultSwitchboard | None = None,
 ) -> UnitOfWorkFactory:
     """Return a factory of units of work over `engine` (migrated with `migrate`); store spans go
-    to `tracer_provider` (the global provider when None)."""
+    to `tracer_provider` (the global provider when None); `faults` may slow its statements (the
+    db-latency fault)."""
     tracer = storage_tracer(tracer_provider)
 
     def make() -> UnitOfWork:
-        return SqlUnitOfWork(engine, tracer)
+        return SqlUnitOfWork(engine, tracer, faults)
 
     return make

@@ -7,8 +7,10 @@ request, its RPC, its service method and the one database transaction behind it)
   `min_repeats` times. The shape is the statement with string and number literals and IN-lists
   reduced to `?`, so `WHERE id = 1` and `WHERE id = 2` are one shape. Transaction control
   (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE, SET, PRAGMA) is never counted: a transaction
-  needs it, a batch cannot replace it. Calls that carry no statement count when they are CLIENT
-  calls of one service and operation to one target (an RPC in a loop).
+  needs it, a batch cannot replace it. A span that only wraps one statement (a repository
+  method's span around its query) counts as that statement, so a loop over such a method is
+  caught too. Calls that carry no statement count when they are CLIENT calls of one service
+  and operation to one target (an RPC in a loop).
 - `sequential`: under one parent, two or more CLIENT calls that are not database statements,
   go to *different* downstream targets (`peer.service`, `rpc.service`, `server.address` and
   port, or else the service that answered the call), and run one after another without
@@ -171,14 +173,30 @@ def find_issues(
     return found
 
 
-def _repeat_key(node: _Node) -> tuple[str, str] | None:
+def _statement_key(node: _Node) -> str | None:
     statement = node.statement
-    if statement is not None:
-        verb = statement.split(" ", 1)[0].upper()
-        return None if verb in _TRANSACTION_CONTROL else ("statement", statement)
+    if statement is None or statement.split(" ", 1)[0].upper() in _TRANSACTION_CONTROL:
+        return None
+    return statement
+
+
+def _wrapped_statement(node: _Node) -> str | None:
+    """The one statement under a span that only wraps it (a repository method's span around
+    its query, with at most transaction control beside it); None for anything else."""
+    if not node.children or any(c.statement is None or c.children for c in node.children):
+        return None
+    inner = [key for c in node.children if (key := _statement_key(c)) is not None]
+    return inner[0] if len(inner) == 1 else None
+
+
+def _repeat_key(node: _Node) -> tuple[str, str] | None:
+    if node.statement is not None:
+        statement = _statement_key(node)
+        return None if statement is None else ("statement", statement)
     if node.span.kind == _KIND_CLIENT and not node.is_database:
         return ("call", f"{node.stored.service} {node.span.name} -> {node.target()}")
-    return None
+    wrapped = _wrapped_statement(node)
+    return None if wrapped is None else ("statement", wrapped)
 
 
 def _n_plus_one(parent: _Node, min_repeats: int) -> list[dict[str, Any]]:
