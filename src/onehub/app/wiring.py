@@ -20,10 +20,12 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from onehub.app.embedded_collector import EmbeddedCollector, start_embedded_collector
+from onehub.app.web_push import HubPushFeed
 from onehub.config import Settings, split_host_port
 from onehub.gen.onehub.v1 import messages_pb2, topics_pb2, users_pb2
 from onehub.services.auth import build_authenticator
 from onehub.services.bundle import build_services
+from onehub.services.events import EventHub
 from onehub.storage.engine import create_engine
 from onehub.storage.errors import StorageConfigError
 from onehub.storage.migrate import migrate
@@ -71,6 +73,7 @@ class RunningOneHub:
     _gateway_task: asyncio.Task[None]
     _engine: AsyncEngine
     _owns_telemetry: bool = True
+    _events: EventHub | None = None
     _stopped: bool = field(default=False, init=False)
 
     @property
@@ -92,7 +95,10 @@ class RunningOneHub:
             return
         self._stopped = True
         grace = self.settings.grace_seconds
-        # HTTP first: in-flight REST calls still need the gRPC server behind them.
+        # HTTP first: in-flight REST calls still need the gRPC server behind them. The pages'
+        # event streams never end by themselves: end them, so they do not hold up the drain.
+        if self._events is not None:
+            self._events.close()
         self._gateway.should_exit = True
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._gateway_task), grace + 1)
@@ -156,11 +162,20 @@ async def start_onehub(
         )
         undo.push_async_callback(channel.close, None)
         viewer_url = settings.viewer_url or (collector.viewer_url if collector else None)
+        # The page sends its own spans to the embedded collector, whose OTLP/HTTP receiver
+        # allows loopback origins by CORS; with any other collector the traces start at the
+        # gateway, as they always did.
+        otlp_traces_url = _otlp_traces_url(collector.otlp_http_addr) if collector else None
+        web = web_routes(
+            viewer_url,
+            otlp_traces_url=otlp_traces_url,
+            push_feed=HubPushFeed(services.events, authenticator),
+        )
         app = create_gateway_app(
             channel,
             SERVICES,
             max_body_bytes=settings.max_body_bytes,
-            extra_routes=_extra_routes(telemetry, viewer_url),
+            extra_routes=_extra_routes(telemetry, web),
         )
         gateway, gateway_task, gateway_port = await _start_gateway(app, settings)
         running = RunningOneHub(
@@ -175,6 +190,7 @@ async def start_onehub(
             _gateway_task=gateway_task,
             _engine=engine,
             _owns_telemetry=owns_telemetry,
+            _events=services.events,
         )
         undo.pop_all()
     return running
@@ -205,7 +221,7 @@ async def _database(url: str) -> AsyncEngine:
     return engine
 
 
-def _extra_routes(telemetry: Telemetry, viewer_url: str | None) -> list[BaseRoute]:
+def _extra_routes(telemetry: Telemetry, web: list[BaseRoute]) -> list[BaseRoute]:
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
@@ -213,7 +229,7 @@ def _extra_routes(telemetry: Telemetry, viewer_url: str | None) -> list[BaseRout
         Route("/healthz", healthz, methods=["GET"]),
         # A Route, not a Mount: a Mount would redirect /metrics to /metrics/.
         Route("/metrics", _AsgiEndpoint(metrics_asgi_app(telemetry)), methods=["GET"]),
-        *web_routes(viewer_url),
+        *web,
     ]
 
 
@@ -279,6 +295,11 @@ def _listen(host: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def _otlp_traces_url(otlp_http_addr: str) -> str:
+    _, port = split_host_port(otlp_http_addr)
+    return f"http://{_connect_host(otlp_http_addr)}:{port}/v1/traces"
 
 
 def _connect_host(addr: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from onehub.services.clock import Clock, UtcClock
+from onehub.services.events import EventHub
 from onehub.services.ids import IdGenerator, random_id
 from onehub.services.instrumentation import ServiceInstruments
 from onehub.services.ports import UnitOfWorkFactory
@@ -18,11 +19,14 @@ class ServiceBase:
         new_id: IdGenerator = random_id,
         clock: Clock | None = None,
         instruments: ServiceInstruments | None = None,
+        events: EventHub | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._new_id = new_id
         self._clock: Clock = clock or UtcClock()
         self._instruments = instruments or ServiceInstruments.create()
+        # Told what committed, for pages that listen (nobody listens to a hub of its own).
+        self._events = events or EventHub()
 
     @property
     def instruments(self) -> ServiceInstruments:

@@ -56,6 +56,7 @@ class TopicService(ServiceBase):
             created = await uow.topics.add(draft)
             await uow.commit()
         self._instruments.topics_created.add(1)
+        self._events.topic_changed(created)
         return created
 
     @rpc_span("ListTopics")
@@ -127,4 +128,5 @@ class TopicService(ServiceBase):
             )
             updated = await uow.topics.update(changed, expected_version=stored.version)
             await uow.commit()
+        self._events.topic_changed(updated)
         return updated
