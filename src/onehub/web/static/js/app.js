@@ -154,6 +154,8 @@ function startLive() {
       if (reconnected) act("Catch up", catchUp);
     },
     onRefused: () => signOut("Your user name or password was refused. Please sign in again."),
+    // Shown as the dot by the user name: green while new messages arrive by themselves.
+    onLive: (live) => { document.body.dataset.live = live ? "yes" : "no"; },
   });
   state.push.start();
 }

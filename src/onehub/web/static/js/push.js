@@ -6,11 +6,12 @@ const MIN_RETRY_MS = 1000;
 const MAX_RETRY_MS = 30000;
 
 export class PushStream {
-  constructor(api, { onEvent, onOpen, onRefused }) {
+  constructor(api, { onEvent, onOpen, onRefused, onLive = () => {} }) {
     this.api = api;
     this.onEvent = onEvent;
     this.onOpen = onOpen;
     this.onRefused = onRefused;
+    this.onLive = onLive;
     this.abort = null;
     this.stopped = false;
     this.connected = false;
@@ -24,8 +25,14 @@ export class PushStream {
 
   stop() {
     this.stopped = true;
-    this.connected = false;
+    this.setConnected(false);
     this.abort?.abort();
+  }
+
+  setConnected(connected) {
+    if (connected === this.connected) return;
+    this.connected = connected;
+    this.onLive(connected);
   }
 
   async loop() {
@@ -46,7 +53,7 @@ export class PushStream {
         if (this.stopped) return;
         console.debug("event stream closed:", error.message || error);
       } finally {
-        this.connected = false;
+        this.setConnected(false);
       }
       if (this.stopped) return;
       await new Promise((resolve) => setTimeout(resolve, retryMs));
@@ -89,7 +96,7 @@ export class PushStream {
       return;
     }
     if (name === "ready") {
-      this.connected = true;
+      this.setConnected(true);
       this.onOpen(this.opens++ > 0, payload);
       return;
     }
