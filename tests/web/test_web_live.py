@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import NewPage
-from playwright.sync_api import Expect, Page, Request, Response
+from playwright.sync_api import Expect, Page, Request, Response, Route
 from web_support import TIMEOUT_MS, basic, screenshot_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("web-browser")]
@@ -338,3 +338,44 @@ def test_every_action_links_its_trace(page: Page, site: str, tmp_path: Path) -> 
         viewer, trace_id, lambda t: any(s["operationName"] == "Search messages" for s in t["spans"])
     )
     assert {service_of(trace, span) for span in trace["spans"]} >= {"onehub.web", "onehub"}
+
+
+@pytest.mark.parametrize("otlp", ["", "http://127.0.0.1:9/v1/traces"], ids=["off", "unreachable"])
+def test_the_page_works_with_tracing_off_or_its_collector_gone(
+    page: Page, site: str, otlp: str
+) -> None:
+    """No OTLP URL from the server: no SDK, no traceparent, traces start at the gateway (and
+    are still linked). A collector that is gone: spans are lost, nothing else."""
+
+    def serve_page(route: Route) -> None:
+        # The page as a server configured so would send it: its meta tag and connect-src.
+        original = route.fetch()
+        served = re.search(r'<meta name="onehub-otlp-traces" content="([^"]*)">', original.text())
+        assert served
+        body = original.text().replace(
+            served[0], f'<meta name="onehub-otlp-traces" content="{otlp}">'
+        )
+        headers = dict(original.headers)
+        allowed = re.match(r"https?://[^/]+", served[1])
+        assert allowed
+        headers["content-security-policy"] = headers["content-security-policy"].replace(
+            f" {allowed[0]}", " http://127.0.0.1:9" if otlp else ""
+        )
+        route.fulfill(response=original, body=body, headers=headers)
+
+    page.route(f"{site}/", serve_page)
+    sent: list[Request] = []
+    page.on("request", lambda request: sent.append(request))
+    create_topic(site, "alice", f"Untraced {otlp or 'off'}", members=("alice",))
+    sign_in(page, "alice")
+    topic_button(page, f"Untraced {otlp or 'off'}").click()
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_label("Message", exact=True).fill("still works")
+        page.get_by_label("Message", exact=True).press("Enter")
+    expect(page.locator(".message").filter(has_text="still works")).to_be_visible()
+    link = page.locator("#status .trace-link")
+    expect(link).to_have_attribute("data-trace-id", trace_id_of(answer.value))
+    has_traceparent = "traceparent" in answer.value.request.headers
+    assert has_traceparent == bool(otlp)
+    vendor = [r.url for r in sent if "/vendor/" in r.url]
+    assert bool(vendor) == bool(otlp), vendor
