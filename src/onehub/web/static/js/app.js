@@ -38,12 +38,13 @@ const state = {
 
 // Run one person's action. Its calls run in its trace; the status line says how it went and
 // links its trace. A 401 means the credentials no longer work; any other error is shown.
-async function act(name, work) {
+// `quiet`: work the page does by itself (catching up), which keeps the person's last status.
+async function act(name, work, { quiet = false } = {}) {
   const action = startAction(name);
   try {
     const result = await work(state.api.for(action));
     action.end();
-    showStatus(action, null);
+    if (!quiet) showStatus(action, null);
     return result;
   } catch (error) {
     action.end(error);
@@ -119,7 +120,8 @@ function signOut(message = "") {
   showLogin(message);
 }
 
-// `firstPage` and `action`: the topic list the sign-in already fetched, and that sign-in.
+// `firstPage` and `action`: the topic list the sign-in already fetched, and that sign-in (whose
+// status and trace link the page then shows).
 async function enter(api, firstPage = null, action = null) {
   state.api = api;
   state.me = api.credentials.username;
@@ -131,9 +133,8 @@ async function enter(api, firstPage = null, action = null) {
   startLive();
   if (firstPage) {
     takeTopics(firstPage, false);
-    if (action) {
-      await act("Look up members", (scoped) => lookUpUsers(scoped, memberIdsOfTopics()));
-    }
+    showStatus(action, null);
+    await act("Look up members", (scoped) => lookUpUsers(scoped, memberIdsOfTopics()), { quiet: true });
   } else {
     await act("List topics", async (scoped) => {
       await loadTopics(scoped, false);
@@ -151,7 +152,7 @@ function startLive() {
     onEvent: onPushed,
     onOpen: (reconnected, ready) => {
       scheduleCatchUp(Number(ready.catchUpSeconds) || 0);
-      if (reconnected) act("Catch up", catchUp);
+      if (reconnected) act("Catch up", catchUp, { quiet: true });
     },
     onRefused: () => signOut("Your user name or password was refused. Please sign in again."),
     // Shown as the dot by the user name: green while new messages arrive by themselves.
@@ -175,7 +176,9 @@ function scheduleCatchUp(seconds) {
   if (seconds <= 0) return;
   state.catchUpTimer = setInterval(() => {
     const due = Date.now() - state.lastCatchUp >= seconds * 1000;
-    if (document.visibilityState === "visible" && state.topic && due) act("Catch up", catchUp);
+    if (document.visibilityState === "visible" && state.topic && due) {
+      act("Catch up", catchUp, { quiet: true });
+    }
   }, 1000 * Math.max(5, seconds / 4));
 }
 
@@ -214,7 +217,7 @@ async function onPushed(name, payload) {
     act("Catch up", async (api) => {
       await loadTopics(api, false);
       await catchUp(api);
-    });
+    }, { quiet: true });
   }
 }
 
@@ -563,7 +566,7 @@ function wire() {
   // Back to the tab after a while: read what the stream may have missed meanwhile.
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && state.topic && !state.push?.connected) {
-      act("Catch up", catchUp);
+      act("Catch up", catchUp, { quiet: true });
     }
   });
 }
