@@ -93,3 +93,19 @@ async def test_shutdown_ends_open_streams_at_once(
         # The stream ended cleanly rather than being cut at the end of the grace period.
         assert [event async for event in heard] == []
     assert took < hub.settings.grace_seconds, took
+
+
+async def test_a_page_that_goes_away_stops_listening(
+    as_user: Callable[..., httpx.AsyncClient], hub: RunningOneHub
+) -> None:
+    events = hub._events  # the hub the services publish to
+    assert events is not None
+    async with as_user("bob").stream("GET", EVENTS) as response:
+        assert (await anext(events_of(response)))[0] == "ready"
+        assert events.subscriber_count == 1
+    # The server notices the closed connection on its own time: wait for it, up to 5 s.
+    for _ in range(250):
+        if events.subscriber_count == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert events.subscriber_count == 0
