@@ -80,6 +80,11 @@ async def test_a_page_hears_new_topics_and_messages_as_the_api_returned_them(
         name, data = await asyncio.wait_for(anext(heard), 5)
         assert (name, data["messages"][0]["contentBase"]["contentText"]) == ("messages", "next")
 
+        deleted = await alice.delete(f"/api/v1/topics/{topic['base']['id']}")
+        assert deleted.status_code == 200
+        heard_next = await asyncio.wait_for(anext(heard), 5)
+        assert heard_next == ("topicDeleted", {"topicId": topic["base"]["id"]})
+
 
 async def test_shutdown_ends_open_streams_at_once(
     as_user: Callable[..., httpx.AsyncClient], hub: RunningOneHub

@@ -9,7 +9,7 @@ import pytest
 from onehub.domain.errors import NotFound, PermissionDenied
 from onehub.domain.models import Message, Topic
 from onehub.services.bundle import Services
-from onehub.services.events import EventHub, Lagged, MessagesPosted, TopicChanged
+from onehub.services.events import EventHub, Lagged, MessagesPosted, TopicChanged, TopicDeleted
 
 from .conftest import ALICE, BOB
 
@@ -37,6 +37,16 @@ async def test_created_and_updated_topics_are_published(services: Services) -> N
     assert await listener.next(1) == TopicChanged(topic)
     assert await listener.next(1) == TopicChanged(updated)
     assert updated.users == frozenset({"bob"})
+
+
+async def test_deleted_topics_are_published(services: Services) -> None:
+    topic = await services.topics.create_topic(ALICE, Topic(id="", creator_id="", name="t"))
+    listener = services.events.subscribe()
+    with pytest.raises(PermissionDenied):
+        await services.topics.delete_topic(BOB, topic.id)
+    await services.topics.delete_topic(ALICE, topic.id)
+    assert await listener.next(1) == TopicDeleted(topic.id)
+    assert await listener.next(0.05) is None
 
 
 async def test_nothing_is_published_for_what_did_not_commit(services: Services) -> None:

@@ -213,6 +213,13 @@ def test_topic_filter_and_new_topics_at_once(page: Page, site: str, tmp_path: Pa
     expect(topic_button(page, "Filter delta")).to_have_attribute("aria-current", "true")
     expect(page.get_by_label("Filter topics")).to_have_value("")
 
+    # A topic deleted elsewhere leaves the list, and the view if it was open.
+    with httpx.Client(base_url=f"{site}/api/v1", headers=basic("admin")) as api:
+        delta = page.locator("#topic-list .topic[aria-current]").get_attribute("data-topic-id")
+        api.delete(f"/topics/{delta}").raise_for_status()
+    expect(topic_button(page, "Filter delta")).to_have_count(0, timeout=PUSH_MS)
+    expect(page.locator("#empty-state")).to_be_visible()
+
 
 def test_unread_badges_count_messages_from_others(page: Page, site: str, tmp_path: Path) -> None:
     here = create_topic(site, "alice", "Unread here", members=("alice",))
@@ -233,6 +240,9 @@ def test_unread_badges_count_messages_from_others(page: Page, site: str, tmp_pat
     expect(page.locator("#message-list")).to_contain_text("in the open topic")
     expect(topic_button(page, "Unread here").locator(".badge")).to_have_count(0)
     page.screenshot(path=screenshot_dir(tmp_path) / "unread-badge.png")
+    # The counts last as long as the tab: a reload keeps them.
+    page.reload()
+    expect(badge).to_have_text("2")
 
     topic_button(page, "Unread elsewhere").click()
     expect(page.locator("#message-list .message")).to_have_count(3)
@@ -335,7 +345,12 @@ def test_every_action_links_its_trace(page: Page, site: str, tmp_path: Path) -> 
     trace_id = link.get_attribute("data-trace-id")
     assert trace_id
     trace = wait_for_trace(
-        viewer, trace_id, lambda t: any(s["operationName"] == "Search messages" for s in t["spans"])
+        viewer,
+        trace_id,
+        lambda t: (
+            {"Search messages", "gateway GET /v1/messages"}
+            <= {s["operationName"] for s in t["spans"]}
+        ),
     )
     assert {service_of(trace, span) for span in trace["spans"]} >= {"onehub.web", "onehub"}
 

@@ -12,7 +12,14 @@ import json
 from onehub.domain.errors import Unauthenticated
 from onehub.gen.onehub.v1 import messages_pb2, topics_pb2
 from onehub.services.auth import Authenticator
-from onehub.services.events import ChatEvent, EventHub, Lagged, MessagesPosted, Subscription
+from onehub.services.events import (
+    ChatEvent,
+    EventHub,
+    Lagged,
+    MessagesPosted,
+    Subscription,
+    TopicDeleted,
+)
 from onehub.transport.gateway.rendering import render_json
 from onehub.transport.grpc.convert import messages_to_proto, topic_to_proto
 from onehub.transport.grpc.interceptors import credentials_from_metadata
@@ -63,5 +70,7 @@ def render_event(event: ChatEvent) -> tuple[str, str]:
         )
     if isinstance(event, Lagged):
         return "resync", "{}"
+    if isinstance(event, TopicDeleted):
+        return "topicDeleted", json.dumps({"topicId": event.topic_id}, ensure_ascii=False)
     reply_topic = topics_pb2.GetTopicResponse(topic=topic_to_proto(event.topic))
     return "topic", render_json(reply_topic).decode()

@@ -1,4 +1,4 @@
-"""What changed, told to whoever listens in this process: new messages and changed topics.
+"""What changed, told to whoever listens in this process: new messages, changed topics.
 
 The services publish after their transaction commits; the web front end's event stream
 subscribes and pushes each event to the open pages. The hub is in-process and best effort:
@@ -37,11 +37,18 @@ class TopicChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class TopicDeleted:
+    """A topic deleted, with its messages."""
+
+    topic_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Lagged:
     """The subscriber fell behind and lost events: what it holds may be stale."""
 
 
-ChatEvent = MessagesPosted | TopicChanged | Lagged
+ChatEvent = MessagesPosted | TopicChanged | TopicDeleted | Lagged
 
 
 class Subscription:
@@ -119,6 +126,9 @@ class EventHub:
 
     def topic_changed(self, topic: Topic) -> None:
         self.publish(TopicChanged(topic))
+
+    def topic_deleted(self, topic_id: str) -> None:
+        self.publish(TopicDeleted(topic_id))
 
     def close(self) -> None:
         """End every subscription (at shutdown, so open streams finish); later ones start

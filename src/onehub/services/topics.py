@@ -93,6 +93,7 @@ class TopicService(ServiceBase):
             if not await uow.topics.delete(topic.id):
                 raise NotFound(f"topic {topic_id!r} not found")
             await uow.commit()
+        self._events.topic_deleted(topic.id)
 
     @rpc_span("UpdateTopic")
     async def update_topic(

@@ -6,6 +6,7 @@ The page reads the stream with `fetch` (so it can send its HTTP Basic credential
     event: ready      data: {"catchUpSeconds": N}   once, when the stream opens
     event: messages   data: {"topicId": ..., "messages": [...]}   as POST .../messages answers
     event: topic      data: {"topic": {...}}        as GET /topics/{id} answers
+    event: topicDeleted  data: {"topicId": ...}
     event: resync     data: {}                      events were lost: re-read what is shown
 
 and a comment line every `heartbeat_seconds` so proxies keep the connection. The stream ends

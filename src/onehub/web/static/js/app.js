@@ -12,7 +12,9 @@ import { ApiError, OneHubApi } from "./api.js";
 import { $, avatar, formatTime, h, show } from "./dom.js";
 import { clearErrors, describe, showError, traceUrl } from "./errors.js";
 import { PushStream } from "./push.js";
-import { clearCredentials, loadCredentials, saveCredentials } from "./session.js";
+import {
+  clearCredentials, loadCredentials, loadUnread, saveCredentials, storeUnread,
+} from "./session.js";
 import { startAction, startTracing } from "./telemetry.js";
 
 const NARROW = matchMedia("(max-width: 640px)");
@@ -125,6 +127,7 @@ function signOut(message = "") {
 async function enter(api, firstPage = null, action = null) {
   state.api = api;
   state.me = api.credentials.username;
+  state.unread = loadUnread();
   show($("login"), false);
   show($("app"), true);
   $("whoami").replaceWith(Object.assign(avatar(state.me), { id: "whoami" }));
@@ -201,6 +204,7 @@ async function onPushed(name, payload) {
       const fromOthers = messages.filter((m) => m.base.creatorId !== state.me).length;
       if (fromOthers) {
         state.unread.set(payload.topicId, (state.unread.get(payload.topicId) || 0) + fromOthers);
+        saveUnread();
         renderTopics();
       }
     }
@@ -211,6 +215,16 @@ async function onPushed(name, payload) {
       state.topic = topic;
       await renderMembers();
       renderTopicHeader();
+    }
+    renderTopics();
+  } else if (name === "topicDeleted") {
+    state.topics.delete(payload.topicId);
+    state.unread.delete(payload.topicId);
+    saveUnread();
+    if (state.topic?.base.id === payload.topicId) {
+      state.openSeq++;
+      state.topic = null;
+      showView("empty");
     }
     renderTopics();
   } else if (name === "resync") {
@@ -232,6 +246,11 @@ async function showArrived(api, messages) {
 }
 
 // ---- topics ------------------------------------------------------------------------------
+
+// Unread counts last as long as the tab, like the sign-in: a reload keeps them.
+function saveUnread() {
+  storeUnread(state.unread);
+}
 
 async function loadTopics(api, more) {
   takeTopics(await api.listTopics(more ? state.topicsNextKey : ""), more);
@@ -318,6 +337,7 @@ async function openTopic(api, topicId) {
   }
   Object.assign(state, { topic, messages: [], olderKey: "", hasOlder: false, lastCatchUp: Date.now() });
   state.unread.delete(topicId);
+  saveUnread();
   showView("topic");
   document.body.classList.remove("topics-open");
   renderTopics();
