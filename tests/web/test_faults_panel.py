@@ -6,39 +6,19 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
-from test_web_browser import TIMEOUT_MS, basic, expect, note_csp_violation, sign_in
-from web_support import CHROMIUM_ARGS, require_chromium, run_onehub
+from playwright.sync_api import Page
+from test_web_browser import expect, sign_in
+from web_support import basic, run_onehub
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("web-browser")]
 
 
+# A server of its own (the conftest's `page` opens on it): faults switched on here must not
+# slow down the other browser tests.
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with run_onehub(tmp_path_factory.mktemp("onehub-faults")) as base_url:
         yield base_url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = require_chromium()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser, site: str) -> Iterator[Page]:
-    context = browser.new_context(base_url=site, viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("console", lambda message: note_csp_violation(message.text, problems))
-    yield page
-    context.close()
-    assert not problems
 
 
 def _faults(site: str) -> dict[str, str]:

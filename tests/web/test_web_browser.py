@@ -2,80 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 import re
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Expect, Page, Route, sync_playwright
-from web_support import CALL_FAILED, CHROMIUM_ARGS, require_chromium, run_onehub
+from playwright.sync_api import Expect, Page, Route
+from web_support import TIMEOUT_MS, basic
 
 # One worker runs them all (make test uses --dist loadgroup), so they share one server start.
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("web-browser")]
-
-# Generous: the machine is shared, and a timeout only matters when something is really wrong.
-TIMEOUT_MS = 15_000
 # A module's own `expect`, so the longer timeout does not leak into other tests' assertions.
 expect = Expect()
 expect.set_options(timeout=TIMEOUT_MS)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = require_chromium()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One server for the module's tests (each uses its own topics), with two named users."""
-    with run_onehub(tmp_path_factory.mktemp("onehub")) as base_url:
-        with httpx.Client(base_url=f"{base_url}/api/v1", headers=basic("admin")) as api:
-            for user_id, name in (("alice", "Alice Liddell"), ("bob", "Bob")):
-                api.post("/users", json={"user": {"id": user_id, "name": name}}).raise_for_status()
-        yield base_url
-
-
-@pytest.fixture
-def page(browser: Browser, site: str, request: pytest.FixtureRequest) -> Iterator[Page]:
-    context = browser.new_context(base_url=site, viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    # Script errors, and anything the page's Content-Security-Policy refused, fail the test.
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("console", lambda message: note_csp_violation(message.text, problems))
-    # The page's calls, printed if the test fails.
-    calls: list[str] = []
-    started = time.monotonic()
-
-    def log(event: str) -> None:
-        calls.append(f"{time.monotonic() - started:6.2f}s {event}")
-
-    page.on("request", lambda r: log(f"> {r.method} {r.url}"))
-    page.on("response", lambda r: log(f"< {r.status} {r.request.method} {r.url}"))
-    page.on("requestfailed", lambda r: log(f"! {r.failure} {r.method} {r.url}"))
-    yield page
-    context.close()
-    if request.node.stash.get(CALL_FAILED, False):
-        print("\n".join(calls))
-    assert not problems
-
-
-def note_csp_violation(text: str, problems: list[str]) -> None:
-    if "Content Security Policy" in text:
-        problems.append(text)
-
-
-def basic(user: str) -> dict[str, str]:
-    token = base64.b64encode(f"{user}:{user}123".encode()).decode()
-    return {"Authorization": f"Basic {token}"}
 
 
 def sign_in(page: Page, user: str, password: str) -> None:

@@ -81,3 +81,34 @@ async def test_unknown_asset_and_path_traversal_are_404() -> None:
         assert (await http.get("/static/js/nope.js")).status_code == 404
         assert (await http.get("/static/%2e%2e/routes.py")).status_code == 404
         assert (await http.get("/static/..%2froutes.py")).status_code == 404
+
+
+def otlp_meta(page: str) -> str:
+    match = re.search(r'<meta name="onehub-otlp-traces" content="([^"]*)">', page)
+    assert match, "the page lost its OTLP meta tag"
+    return match.group(1)
+
+
+async def test_otlp_url_reaches_the_page_and_its_connect_src() -> None:
+    app = Starlette(routes=web_routes(otlp_traces_url="http://127.0.0.1:4318/v1/traces"))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://onehub.test"
+    ) as http:
+        response = await http.get("/")
+    assert otlp_meta(response.text) == "http://127.0.0.1:4318/v1/traces"
+    policy = response.headers["content-security-policy"]
+    assert "connect-src 'self' http://127.0.0.1:4318;" in policy
+
+
+async def test_without_a_collector_the_page_traces_nothing_and_connects_only_home() -> None:
+    async with client() as http:
+        response = await http.get("/")
+        assert (await http.get("/web/events")).status_code == 404
+    assert otlp_meta(response.text) == ""
+    assert "connect-src 'self';" in response.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize("bad", ["ftp://x/v1/traces", "/v1/traces", "http://a b", "http://x;y"])
+def test_otlp_url_that_is_not_a_web_address_is_refused(bad: str) -> None:
+    with pytest.raises(ValueError, match="otlp_traces_url"):
+        web_routes(otlp_traces_url=bad)

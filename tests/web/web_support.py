@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import socket
 import subprocess
 import sys
@@ -26,6 +28,29 @@ CHROMIUM_ARGS = [
 ]
 # Set by conftest.py once a test's body has run: whether it failed.
 CALL_FAILED = pytest.StashKey[bool]()
+# Generous: the machine is shared, and a timeout only matters when something is really wrong.
+TIMEOUT_MS = 15_000
+
+
+def basic(user: str) -> dict[str, str]:
+    """The Authorization header of `user` under dev auth (password: user id + "123")."""
+    token = base64.b64encode(f"{user}:{user}123".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def note_csp_violation(text: str, problems: list[str]) -> None:
+    if "Content Security Policy" in text:
+        problems.append(text)
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where screenshots go: $ONEHUB_SCREENSHOTS when set (to look at them), else `tmp_path`."""
+    chosen = os.environ.get("ONEHUB_SCREENSHOTS")
+    if not chosen:
+        return tmp_path
+    path = Path(chosen)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def require_chromium() -> Path:

@@ -24,12 +24,14 @@ from onehub.app.embedded_collector import (
     EmbeddedCollector,
     start_embedded_collector,
 )
+from onehub.app.web_push import HubPushFeed
 from onehub.collector.host_check import with_host_check
 from onehub.config import ConfigError, Settings, StartupError, split_host_port
 from onehub.domain.errors import InvalidArgument
 from onehub.gen.onehub.v1 import messages_pb2, topics_pb2, users_pb2
 from onehub.services.auth import build_authenticator
 from onehub.services.bundle import build_services
+from onehub.services.events import EventHub
 from onehub.services.faults import FaultSwitchboard
 from onehub.services.ids import MAX_IMPORT_BATCH_SIZE
 from onehub.storage.engine import create_engine
@@ -54,6 +56,7 @@ from onehub.transport.gateway.app import create_gateway_app
 from onehub.transport.gateway.faults import fault_routes
 from onehub.transport.grpc.limits import GRPC_SIZE_OPTIONS, MAX_GRPC_MESSAGE_BYTES
 from onehub.transport.grpc.server import GrpcBindError, start_grpc_server
+from onehub.web.push import EVENTS_PATH
 from onehub.web.routes import web_routes
 
 log = logging.getLogger(__name__)
@@ -100,6 +103,7 @@ class RunningOneHub:
     faults: FaultSwitchboard = field(default_factory=FaultSwitchboard)
     _last_stops: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     _owns_telemetry: bool = True
+    _events: EventHub | None = None
     _stopped: bool = field(default=False, init=False)
 
     @property
@@ -121,7 +125,10 @@ class RunningOneHub:
             return
         self._stopped = True
         grace = self.settings.grace_seconds
-        # HTTP first: in-flight REST calls still need the gRPC server behind them.
+        # HTTP first: in-flight REST calls still need the gRPC server behind them. The pages'
+        # event streams never end by themselves: end them, so they do not hold up the drain.
+        if self._events is not None:
+            self._events.close()
         self._gateway.should_exit = True
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._gateway_task), grace + 1)
@@ -210,6 +217,15 @@ async def start_onehub(
         )
         undo.push_async_callback(channel.close, None)
         viewer_url = settings.viewer_url or (collector.viewer_url if collector else None)
+        # The page sends its own spans to the embedded collector, whose OTLP/HTTP receiver
+        # allows loopback origins by CORS; with any other collector the traces start at the
+        # gateway, as they always did.
+        otlp_traces_url = _otlp_traces_url(collector.otlp_http_addr) if collector else None
+        web = web_routes(
+            viewer_url,
+            otlp_traces_url=otlp_traces_url,
+            push_feed=HubPushFeed(services.events, authenticator),
+        )
         app = create_gateway_app(
             channel,
             SERVICES,
@@ -219,9 +235,10 @@ async def start_onehub(
             max_request_bytes=MAX_GRPC_MESSAGE_BYTES,
             extra_routes=[
                 *fault_routes(faults, authenticator),
-                *_extra_routes(telemetry, viewer_url),
+                *_extra_routes(telemetry, web),
             ],
             max_in_flight=settings.max_in_flight,
+            stream_paths=[EVENTS_PATH],
             forwarding_token=forwarding_token,
         )
         gw_host, _ = split_host_port(settings.gw_addr, "--gw-addr")
@@ -241,6 +258,7 @@ async def start_onehub(
             faults=faults,
             _last_stops=last_stops,
             _owns_telemetry=owns_telemetry,
+            _events=services.events,
         )
         undo.pop_all()
     return running
@@ -313,7 +331,7 @@ async def _database(url: str) -> AsyncEngine:
     return engine
 
 
-def _extra_routes(telemetry: Telemetry, viewer_url: str | None) -> list[BaseRoute]:
+def _extra_routes(telemetry: Telemetry, web: list[BaseRoute]) -> list[BaseRoute]:
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
@@ -321,7 +339,7 @@ def _extra_routes(telemetry: Telemetry, viewer_url: str | None) -> list[BaseRout
         Route("/healthz", healthz, methods=["GET"]),
         # A Route, not a Mount: a Mount would redirect /metrics to /metrics/.
         Route("/metrics", _AsgiEndpoint(metrics_asgi_app(telemetry)), methods=["GET"]),
-        *web_routes(viewer_url),
+        *web,
     ]
 
 
@@ -395,6 +413,11 @@ def _listen(host: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def _otlp_traces_url(otlp_http_addr: str) -> str:
+    _, port = split_host_port(otlp_http_addr)
+    return f"http://{_connect_host(otlp_http_addr)}:{port}/v1/traces"
 
 
 def _connect_host(addr: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from onehub.services.clock import Clock, UtcClock
 from onehub.services.content import ReportOnce
+from onehub.services.events import EventHub
 from onehub.services.faults import FaultSwitchboard
 from onehub.services.ids import IdGenerator, random_id
 from onehub.services.instrumentation import ServiceInstruments
@@ -23,6 +24,7 @@ class ServiceBase:
         instruments: ServiceInstruments | None = None,
         page_keys: PageKeys | None = None,
         faults: FaultSwitchboard | None = None,
+        events: EventHub | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         # Without a deployment's secret, keys are only good within this process.
@@ -32,6 +34,8 @@ class ServiceBase:
         self._clock: Clock = clock or UtcClock()
         self._instruments = instruments or ServiceInstruments.create()
         self._faults = faults or FaultSwitchboard()
+        # Told what committed, for pages that listen (nobody listens to a hub of its own).
+        self._events = events or EventHub()
 
     @property
     def instruments(self) -> ServiceInstruments:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 
 from onehub.services.clock import Clock, UtcClock
+from onehub.services.events import EventHub
 from onehub.services.faults import FaultSwitchboard
 from onehub.services.ids import IdGenerator, random_id
 from onehub.services.instrumentation import ServiceInstruments
@@ -22,6 +23,7 @@ class Services:
     topics: TopicService
     messages: MessageService
     users: UserService
+    events: EventHub
 
 
 def build_services(
@@ -33,9 +35,11 @@ def build_services(
     password_hasher: PasswordHasher | None = None,
     page_key_secret: bytes | None = None,
     faults: FaultSwitchboard | None = None,
+    events: EventHub | None = None,
 ) -> Services:
-    """Build the services over one unit-of-work factory, sharing one clock, instruments and
-    fault switchboard (none switched on when omitted).
+    """Build the services over one unit-of-work factory, sharing one clock, instruments,
+    fault switchboard (none switched on when omitted) and event hub (the topic and message
+    services publish what they commit to it).
 
     `page_key_secret` signs page keys (see `onehub.services.paging`): pass the deployment's
     secret; without it, a random one made once per process is used. Raise ValueError for a
@@ -45,6 +49,7 @@ def build_services(
     shared = instruments or ServiceInstruments.create()
     keys = PageKeys(page_key_secret or process_page_key_secret())
     switchboard = faults or FaultSwitchboard()
+    hub = events or EventHub()
     return Services(
         topics=TopicService(
             uow_factory,
@@ -53,6 +58,7 @@ def build_services(
             instruments=shared,
             page_keys=keys,
             faults=switchboard,
+            events=hub,
         ),
         messages=MessageService(
             uow_factory,
@@ -61,6 +67,7 @@ def build_services(
             instruments=shared,
             page_keys=keys,
             faults=switchboard,
+            events=hub,
         ),
         users=UserService(
             uow_factory,
@@ -71,4 +78,5 @@ def build_services(
             faults=switchboard,
             password_hasher=password_hasher,
         ),
+        events=hub,
     )

@@ -128,6 +128,7 @@ class MessageService(ServiceBase):
             created = await uow.messages.add_many(drafts) if drafts else []
             await uow.commit()
         self._instruments.messages_created.add(len(created))
+        self._events.messages_posted(topic_id, created)
         return created
 
     @rpc_span("ImportMessages")

@@ -64,6 +64,7 @@ class TopicService(ServiceBase):
             created = await uow.topics.add(draft)
             await uow.commit()
         self._instruments.topics_created.add(1)
+        self._events.topic_changed(created)
         return created
 
     @rpc_span("ListTopics")
@@ -105,6 +106,7 @@ class TopicService(ServiceBase):
             if not await uow.topics.delete(topic.id):
                 raise NotFound(f"topic {topic_id!r} not found")
             await uow.commit()
+        self._events.topic_deleted(topic.id)
 
     @rpc_span("UpdateTopic")
     async def update_topic(
@@ -140,4 +142,5 @@ class TopicService(ServiceBase):
             )
             updated = await uow.topics.update(changed, expected_version=stored.version)
             await uow.commit()
+        self._events.topic_changed(updated)
         return updated

@@ -66,6 +66,7 @@ def create_gateway_app(
     meter_provider: metrics.MeterProvider | None = None,
     extra_routes: Sequence[BaseRoute] = (),
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    stream_paths: Sequence[str] = (),
     forwarding_token: str | None = None,
 ) -> Starlette:
     """A Starlette app serving every `google.api.http` binding of `services` over `channel`.
@@ -74,8 +75,9 @@ def create_gateway_app(
     document is at `GET /api/openapi.json`; `extra_routes` come after the API, so they cannot
     shadow it. Every request under the templates' first segments or under `/api` is answered
     by the gateway: a path no template matches is 404, a known path with another method 405,
-    both with the error body. Past `max_in_flight` requests in progress (every route counted),
-    a request is answered 503 with `Retry-After` at once. Each RPC call gets `call_timeout`
+    both with the error body. Past `max_in_flight` requests in progress (every route counted but
+    the long-lived event streams at `stream_paths`, which have a bound of their own), a request
+    is answered 503 with `Retry-After` at once. Each RPC call gets `call_timeout`
     seconds; bodies larger than `max_body_bytes` are refused with 413, except on the methods
     `body_limits` names (full method name, `onehub.v1.MessageService.ImportMessages`, to their
     own limit in bytes); `descriptions` (full method name to text) describe operations in the
@@ -114,5 +116,10 @@ def create_gateway_app(
         *extra_routes,
     ]
     return Starlette(
-        routes=routes, middleware=[Middleware(AdmissionLimit, max_in_flight=max_in_flight)]
+        routes=routes,
+        middleware=[
+            Middleware(
+                AdmissionLimit, max_in_flight=max_in_flight, stream_paths=frozenset(stream_paths)
+            )
+        ],
     )

@@ -38,6 +38,15 @@ export class OneHubApi {
   constructor(credentials, base = "/api/v1") {
     this.credentials = credentials;
     this.base = base;
+    this.action = null;
+  }
+
+  // This client for the calls of one person's action (telemetry.js startAction): they run in
+  // its trace context, so `traceparent` names its span, and their trace ids are noted on it.
+  for(action) {
+    const scoped = Object.create(this);
+    scoped.action = action;
+    return scoped;
   }
 
   async call(operation, method, path, { query = {}, body } = {}) {
@@ -55,19 +64,21 @@ export class OneHubApi {
       "X-Requested-With": "XMLHttpRequest",
     };
     if (body !== undefined) headers["Content-Type"] = "application/json";
+    const send = () => fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "omit",
+      cache: "no-store",
+    });
     let response;
     try {
-      response = await fetch(url, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        credentials: "omit",
-        cache: "no-store",
-      });
+      response = await (this.action ? this.action.run(send) : send());
     } catch (error) {
       throw new ApiError({ operation, status: 0, message: `cannot reach the server (${error.message})` });
     }
     const traceId = traceIdFrom(response.headers.get("traceresponse"));
+    if (traceId && this.action) this.action.traceId = traceId;
     const payload = await response.json().catch(() => null);
     if (!response.ok) {
       const known = payload && typeof payload === "object";
@@ -137,5 +148,15 @@ export class OneHubApi {
 
   getUsers(userIds) {
     return this.call("Look up users", "GET", "/users:batchGet", { query: { ids: userIds } });
+  }
+
+  // The open stream of pushed events (push.js reads it); not traced: it lasts as long as the tab.
+  openEvents(signal) {
+    return fetch("/web/events", {
+      headers: { Accept: "text/event-stream", Authorization: basicAuthorization(this.credentials) },
+      credentials: "omit",
+      cache: "no-store",
+      signal,
+    });
   }
 }

@@ -2,6 +2,7 @@
 // are never written to disk-backed storage or cookies.
 
 const KEY = "onehub.credentials";
+const UNREAD_KEY = "onehub.unread";
 
 export function loadCredentials() {
   try {
@@ -21,6 +22,21 @@ export function saveCredentials(credentials) {
 
 export function clearCredentials() {
   sessionStorage.removeItem(KEY);
+  sessionStorage.removeItem(UNREAD_KEY);
+}
+
+// Unread counts per topic id (a Map), for the tab's lifetime.
+export function loadUnread() {
+  try {
+    const stored = JSON.parse(sessionStorage.getItem(UNREAD_KEY) || "{}");
+    return new Map(Object.entries(stored).filter(([, count]) => Number.isInteger(count) && count > 0));
+  } catch {
+    return new Map();
+  }
+}
+
+export function storeUnread(unread) {
+  sessionStorage.setItem(UNREAD_KEY, JSON.stringify(Object.fromEntries(unread)));
 }
 
 // The value of an HTTP Basic Authorization header; user names and passwords may be any UTF-8.
