@@ -5,17 +5,19 @@ instead of acknowledging what it then loses, while queries go on answering."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
 import httpx
+import pytest
 
 from onehub.collector.cli import READY_PREFIX
 from tests.collector.conftest import now_us
@@ -155,3 +157,105 @@ def test_kill_9_loses_no_acknowledged_span(tmp_path: Path) -> None:
     assert missing == 0, f"{missing} of {len(acked) * SPANS_PER_TRACE} acknowledged spans lost"
     # Requests are never torn: every stored trace is whole, acknowledged or not.
     assert set(stored.values()) == {SPANS_PER_TRACE}
+
+
+def _small_disk_command(mount: Path) -> list[str]:
+    """The collector with its data directory on a 5 MB tmpfs, mounted in a mount namespace of
+    its own (so nothing outside sees it, and it goes away with the process)."""
+    script = 'mount -t tmpfs -o size=5m tmpfs "$1" && shift && exec "$@"'
+    return [
+        "unshare",
+        "-m",
+        "sh",
+        "-c",
+        script,
+        "sh",
+        str(mount),
+        sys.executable,
+        "-m",
+        "onehub.collector",
+        *LOOPBACK,
+        "--data-dir",
+        str(mount),
+    ]
+
+
+@pytest.fixture
+def small_disk_collector(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    assert shutil.which("unshare"), "util-linux unshare is needed (and root, for the mount)"
+    mount = tmp_path / "small"
+    mount.mkdir()
+    process = _collector(_small_disk_command(mount))
+    try:
+        yield process, _ready(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+
+
+def test_full_disk_refuses_retryably_keeps_what_it_acknowledged_and_serves_queries(
+    small_disk_collector: tuple[subprocess.Popen[str], dict[str, str]],
+) -> None:
+    process, addresses = small_disk_collector
+    http = httpx.Client(base_url=f"http://{addresses['otlp_http']}", timeout=30)
+    channel = grpc.insecure_channel(addresses["otlp_grpc"])
+    export = channel.unary_unary(TRACE_EXPORT)
+    acknowledged: list[bytes] = []
+    http_refusals: list[httpx.Response] = []
+    grpc_refusals: list[grpc.StatusCode] = []
+    try:
+        # 200-span requests until the disk is full and both protocols were refused a few times.
+        for number in range(300):
+            if len(http_refusals) >= 3 and len(grpc_refusals) >= 3:
+                break
+            body, trace_ids = _request("filler", 4, 50, pad=200)
+            if number % 2 == 0:
+                response = http.post("/v1/traces", content=body, headers=PROTOBUF)
+                if response.status_code == 200:
+                    acknowledged.extend(trace_ids)
+                else:
+                    http_refusals.append(response)
+            else:
+                try:
+                    export(body, timeout=30)
+                    acknowledged.extend(trace_ids)
+                except grpc.RpcError as exc:
+                    grpc_refusals.append(exc.code())
+    finally:
+        http.close()
+        channel.close()
+
+    assert len(acknowledged) >= 20  # the disk took some before it filled up
+    assert http_refusals, "the disk never filled up"
+    assert grpc_refusals, "the disk never filled up"
+    assert {r.status_code for r in http_refusals} == {503}
+    assert all(int(r.headers["Retry-After"]) >= 1 for r in http_refusals)
+    assert "cannot write" in http_refusals[0].content.decode(errors="replace")
+    assert set(grpc_refusals) == {grpc.StatusCode.UNAVAILABLE}
+
+    # Queries still answer, and every acknowledged span is there.
+    api = httpx.Client(base_url=addresses["ui"] + "/api", timeout=30)
+    try:
+        assert api.get("/services").json()["data"] == ["filler"]
+        found = api.get("/traces", params={"service": "filler", "limit": 5})
+        assert found.status_code == 200
+        assert found.json()["data"]
+        for trace_id in acknowledged:
+            trace = api.get(f"/traces/{trace_id.hex()}")
+            assert trace.status_code == 200, trace_id.hex()
+            assert len(trace.json()["data"][0]["spans"]) == 50
+    finally:
+        api.close()
+
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0
+    assert process.stderr is not None
+    stderr = process.stderr.read()
+    assert "Traceback" not in stderr
+    episodes = stderr.count("trace store: cannot write")
+    recoveries = stderr.count("trace store: writing again")
+    # One line when an episode starts (and one when it ends), never one per request.
+    assert episodes >= 1
+    assert episodes - recoveries in (0, 1)
+    assert episodes < len(http_refusals) + len(grpc_refusals)
