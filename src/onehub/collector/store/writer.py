@@ -205,7 +205,8 @@ class StoreWriter:
             self.counters.logs_stored += logs
             self.counters.commits += 1
             error = None
-            self._note_success()
+            if spans or logs:  # an empty transaction writes nothing: it proves nothing
+                self._note_success()
         except Exception as exc:  # sqlite3.Error mostly; anything else must not kill the thread
             # Nothing of these batches is kept; their senders are told to retry, and the
             # collector lives on: a full disk must not kill ingest nor queries.
