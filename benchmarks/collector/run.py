@@ -2,7 +2,10 @@
 
 1. Ingest: sender processes push spans over OTLP/gRPC, then over OTLP/HTTP, to a collector
    process, in several runs each; a run's rate is what the store committed (polled from
-   /jaeger/api/x/status), not what was acknowledged; the table shows the median run.
+   /jaeger/api/x/status), not what was acknowledged; the table shows the median run. Two
+   collectors take turns: the built-in configuration (a request is answered once the store has
+   committed it) and the same with `durable_ack: false` (answered on admission, the previous
+   behaviour), so the ratio between them is measured under the same load.
 2. Queries on the full store (the spans of both runs): trace search (limit 20, by service,
    service and operation, a tag, a minimum duration) and trace fetch by id, as latency
    percentiles through the HTTP query API; then a tag no span has (the worst case, reported
@@ -13,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.resources
 import json
 import os
 import platform
@@ -28,11 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import yaml
 
 from benchmarks.collector.workload import OPERATIONS, SERVICES, SPANS_PER_REQUEST
 from benchmarks.stats import percentile, render_table
 
 READY = "onehub collector ready:"
+DURABLE = "durable ack"
+ON_ADMISSION = "ack on admission"
 
 
 class BenchError(Exception):
@@ -53,9 +60,20 @@ class Results:
     stored_spans: int = 0
 
 
+def on_admission_config(directory: Path) -> Path:
+    """The built-in configuration with the store's `durable_ack: false`, written to a file."""
+    built_in = importlib.resources.files("onehub.collector") / "default_config.yaml"
+    document = yaml.safe_load(built_in.read_text())
+    document["exporters"]["onehub_store"]["durable_ack"] = False
+    path = directory / "on-admission.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
 class CollectorProcess:
-    def __init__(self, data_dir: Path) -> None:
-        # The built-in configuration, as users get it, on ports the OS picks.
+    def __init__(self, data_dir: Path, config: Path | None = None) -> None:
+        # The built-in configuration (or `config`), on ports the OS picks.
+        extra = [] if config is None else ["--config", str(config)]
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -69,6 +87,7 @@ class CollectorProcess:
                 "127.0.0.1:0",
                 "--data-dir",
                 str(data_dir),
+                *extra,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -100,14 +119,24 @@ class CollectorProcess:
             self.process.kill()
 
 
-def ingest(collector: CollectorProcess, protocol: str, spans: int, runs: int) -> list[float]:
+def ingest(
+    collector: CollectorProcess, protocol: str, spans: int, runs: int, inflight: int
+) -> list[float]:
     """Spans per second committed to the store, one rate per run: from the moment the sender
     starts sending until the store holds every span of the run."""
     target = collector.addresses["otlp_grpc" if protocol == "grpc" else "otlp_http"]
     rates = []
     for _ in range(runs):
         sender = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.collector.sender", protocol, target, str(spans)],
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.collector.sender",
+                protocol,
+                target,
+                str(spans),
+                str(inflight),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -199,16 +228,32 @@ def _latency_row(label: str, values: Sequence[float], goal: str) -> list[str]:
     return [label, f"{statistics.median(ordered):.2f}", f"p95 {percentile(ordered, 95):.2f}", goal]
 
 
-def report(results: Results, quick: bool) -> str:
-    rows = [
-        [
-            f"ingest OTLP/{protocol} (spans/s)",
-            f"{statistics.median(rates):,.0f}",
-            f"worst {min(rates):,.0f}",
-            ">= 50,000",
-        ]
-        for protocol, rates in results.ingest.items()
-    ]
+def report(results: Results, quick: bool, inflight: int) -> str:
+    rows = []
+    for protocol in ("gRPC", "HTTP"):
+        durable = results.ingest.get(f"{protocol} {DURABLE}", [])
+        admission = results.ingest.get(f"{protocol} {ON_ADMISSION}", [])
+        if not durable:
+            continue
+        rows.append(
+            [
+                f"ingest OTLP/{protocol} (spans/s)",
+                f"{statistics.median(durable):,.0f}",
+                f"worst {min(durable):,.0f}",
+                ">= 50,000",
+            ]
+        )
+        if admission:
+            rows.append(
+                [
+                    f"  {ON_ADMISSION} (previous mode)",
+                    f"{statistics.median(admission):,.0f}",
+                    f"worst {min(admission):,.0f}",
+                    "",
+                ]
+            )
+            ratio = statistics.median(durable) / statistics.median(admission)
+            rows.append([f"  ratio {DURABLE} / {ON_ADMISSION}", f"{ratio:.2f}", "", ""])
     every_search = [ms for values in results.search_ms.values() for ms in values]
     rows.append(_latency_row("trace search, limit 20 (ms)", every_search, "p95 < 50"))
     rows.extend(
@@ -238,8 +283,8 @@ def report(results: Results, quick: bool) -> str:
     )
     header = (
         f"collector benchmarks{' (quick: numbers are rough)' if quick else ''}: "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}, load average "
-        + ", ".join(f"{v:.1f}" for v in os.getloadavg())
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, {inflight} requests in"
+        " flight per sender, load average " + ", ".join(f"{v:.1f}" for v in os.getloadavg())
     )
     table = render_table(["measure", "median", "worst / p95 / peak", "goal"], rows)
     return f"{header}\n{table}"
@@ -254,6 +299,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--grpc-spans", type=int, help="spans sent over OTLP/gRPC (1,000,000)")
     parser.add_argument("--http-spans", type=int, help="spans sent over OTLP/HTTP (200,000)")
     parser.add_argument("--rounds", type=int, help="rounds of the four searches (50)")
+    parser.add_argument(
+        "--inflight",
+        type=int,
+        default=16,
+        help="requests each sender keeps in flight (default: %(default)s); with durable"
+        " acknowledgement, concurrency is what lets one commit carry many requests",
+    )
+    parser.add_argument(
+        "--no-compare",
+        action="store_true",
+        help=f"skip the ingest runs against a collector with {ON_ADMISSION}",
+    )
     return parser
 
 
@@ -265,17 +322,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs = 2 if args.quick else 5
     results = Results()
     with tempfile.TemporaryDirectory(prefix="collector-bench-") as directory:
+        root = Path(directory)
+        collectors: dict[str, CollectorProcess] = {}
         try:
-            collector = CollectorProcess(Path(directory))
+            collectors[DURABLE] = CollectorProcess(root / "durable")
+            if not args.no_compare:
+                collectors[ON_ADMISSION] = CollectorProcess(
+                    root / "admission", on_admission_config(root)
+                )
         except BenchError as exc:
+            for started in collectors.values():
+                started.stop()
             print(f"collector benchmarks: {exc}", file=sys.stderr)
             return 1
+        collector = collectors[DURABLE]
         try:
-            # Alternate the protocols so both meet a store of about the same size.
+            # Alternate the protocols so both meet a store of about the same size, and the
+            # two collectors so both meet the same load on the machine.
             for _ in range(runs):
                 for protocol, spans in (("gRPC", grpc_spans), ("HTTP", http_spans)):
-                    rates = ingest(collector, protocol.lower(), spans // runs, 1)
-                    results.ingest.setdefault(protocol, []).extend(rates)
+                    for mode, process in collectors.items():
+                        rates = ingest(process, protocol.lower(), spans // runs, 1, args.inflight)
+                        results.ingest.setdefault(f"{protocol} {mode}", []).extend(rates)
+            if ON_ADMISSION in collectors:
+                collectors.pop(ON_ADMISSION).stop()
             results.peak_rss_mb = collector.memory_mb("VmHWM")
             results.stored_spans = collector.stored()
             query(collector, rounds, results)
@@ -284,6 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"collector benchmarks: {exc}", file=sys.stderr)
             return 1
         finally:
-            collector.stop()
-    print(report(results, args.quick), flush=True)
+            for process in collectors.values():
+                process.stop()
+    print(report(results, args.quick, args.inflight), flush=True)
     return 0

@@ -21,6 +21,8 @@ def test_quick_benchmark_prints_every_measure() -> None:
     for measure in (
         "ingest OTLP/gRPC (spans/s)",
         "ingest OTLP/HTTP (spans/s)",
+        "ack on admission (previous mode)",
+        "ratio durable ack / ack on admission",
         "trace search, limit 20 (ms)",
         "trace fetch by id (ms)",
         "collector RSS with 30,720 spans (MB)",

@@ -1,18 +1,14 @@
 """The collector as its own process (`python -m onehub.collector`, what `onehub collector` and
 a parent `onehub serve` run): the ready line, clean stops on SIGINT and SIGTERM, one clear line
-for a port in use or a bad config, and `kill -9` during ingest."""
+for a port in use or a bad config (`kill -9` during ingest: test_durability.py)."""
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +16,6 @@ import httpx
 import pytest
 
 from onehub.collector.cli import READY_PREFIX
-from tests.collector.conftest import now_us
-from tests.collector.otlp_builders import SpanSpec, new_trace_id, traces_request
 
 LOOPBACK = [
     "--otlp-grpc-addr",
@@ -108,99 +102,6 @@ def test_bad_config_is_one_clear_line(tmp_path: Path) -> None:
     assert stderr.strip() == (
         f"onehub collector: {config}: service.pipelines: at least one pipeline is required"
     )
-
-
-KILL_CONFIG = """
-receivers:
-  otlp:
-    protocols:
-      http: {endpoint: 127.0.0.1:0}
-processors:
-  batch: {send_batch_size: 200, timeout: 50ms}
-exporters:
-  onehub_store: {}
-service:
-  pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [onehub_store]}
-"""
-SPANS_PER_TRACE = 5
-TRACES_PER_REQUEST = 10
-BATCH_SPANS = 200
-
-
-def _request() -> bytes:
-    specs = []
-    for _ in range(TRACES_PER_REQUEST):
-        trace_id, start = new_trace_id(), now_us()
-        root = SpanSpec("crashy", "root", start, 50, trace_id)
-        specs.append(root)
-        specs.extend(
-            SpanSpec("crashy", f"child {i}", start + i, 5, trace_id, parent_id=root.span_id)
-            for i in range(SPANS_PER_TRACE - 1)
-        )
-    return traces_request(specs).SerializeToString()
-
-
-def test_kill_9_during_ingest_loses_at_most_the_last_batch(tmp_path: Path) -> None:
-    config = tmp_path / "c.yaml"
-    config.write_text(KILL_CONFIG)
-    process = _spawn(
-        "--ui-addr", "127.0.0.1:0", "--config", str(config), "--data-dir", str(tmp_path)
-    )
-    addresses = _ready(process)
-    acked = 0
-    stop = threading.Event()
-
-    def send_until_refused() -> None:
-        nonlocal acked
-        with httpx.Client(base_url=f"http://{addresses['otlp_http']}", timeout=5) as client:
-            while not stop.is_set():
-                try:
-                    response = client.post(
-                        "/v1/traces",
-                        content=_request(),
-                        headers={"Content-Type": "application/x-protobuf"},
-                    )
-                except httpx.HTTPError:
-                    return
-                if response.status_code == 200:
-                    acked += TRACES_PER_REQUEST * SPANS_PER_TRACE
-
-    sender = threading.Thread(target=send_until_refused)
-    sender.start()
-    try:
-        while acked < 20 * BATCH_SPANS:
-            time.sleep(0.01)
-        os.kill(process.pid, signal.SIGKILL)
-        assert process.wait(10) == -signal.SIGKILL
-        acked_at_kill = acked
-    finally:
-        stop.set()
-        sender.join(10)
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=10)  # also closes the pipes
-
-    conn = sqlite3.connect(tmp_path / "traces.db")  # opening it recovers the WAL
-    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    (stored,) = conn.execute("SELECT count(*) FROM spans").fetchone()
-    sizes = {size for (size,) in conn.execute("SELECT count(*) FROM spans GROUP BY trace_id")}
-    conn.close()
-    # Lost: the batch being assembled and the one being committed, nothing older.
-    assert stored >= acked_at_kill - 2 * BATCH_SPANS - TRACES_PER_REQUEST * SPANS_PER_TRACE
-    assert sizes == {SPANS_PER_TRACE}  # requests are never torn: every stored trace is whole
-
-    # And the collector starts again on the same store.
-    restarted = _spawn(
-        "--ui-addr", "127.0.0.1:0", "--config", str(config), "--data-dir", str(tmp_path)
-    )
-    try:
-        ui = _ready(restarted)["ui"]
-        assert httpx.get(f"{ui}/api/services", timeout=10).json()["data"] == ["crashy"]
-    finally:
-        restarted.send_signal(signal.SIGTERM)
-        restarted.communicate(timeout=20)  # also closes the pipes
-    assert restarted.returncode == 0
 
 
 def test_listening_sockets_say_tcp_so_asyncio_turns_nagle_off() -> None:

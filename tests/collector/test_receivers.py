@@ -161,7 +161,8 @@ processors:
   memory_limiter: {limit_mib: 1}
   batch: {send_batch_size: 1000000, timeout: 1h}
 exporters:
-  onehub_store: {}
+  # Acknowledged on admission, so requests pile up in the batch processor until flush().
+  onehub_store: {durable_ack: false}
 service:
   pipelines:
     traces: {receivers: [otlp], processors: [memory_limiter, batch], exporters: [onehub_store]}

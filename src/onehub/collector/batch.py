@@ -3,6 +3,8 @@ they are charged against until every exporter is done with them."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 
@@ -25,6 +27,45 @@ REQUEST_TYPES: dict[Signal, type[ExportRequest]] = {
 
 class PipelineFullError(Exception):
     """The pipeline holds as much as its memory limit allows; the sender should retry later."""
+
+
+class ExportFailedError(Exception):
+    """An exporter could not keep a batch it must keep (the store could not commit it); the
+    senders of its requests should retry later. str() is one line for the sender."""
+
+
+class Acknowledgements:
+    """The futures of the requests in one batch whose senders wait for it to be exported.
+
+    Created on the event loop; `settle` may be called from any thread and resolves every
+    future on the loop: with None, or with ExportFailedError when an exporter failed.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.futures: list[asyncio.Future[None]] = []
+
+    def add(self) -> asyncio.Future[None]:
+        future = self._loop.create_future()
+        self.futures.append(future)
+        return future
+
+    def settle(self, error: ExportFailedError | None) -> None:
+        if not self.futures:
+            return
+        # RuntimeError: the loop is closed, nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(_settle, self.futures, error)
+
+
+def _settle(futures: list[asyncio.Future[None]], error: ExportFailedError | None) -> None:
+    for future in futures:
+        if future.done():
+            continue  # the sender went away (its request was cancelled)
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
 
 
 class MemoryLimiter:
@@ -82,7 +123,9 @@ class Batch:
     """Requests of one signal handed to the exporters together.
 
     Every exporter calls `done()` exactly once when it no longer needs the batch (written,
-    forwarded, queued elsewhere or dropped); after the last one the bytes are released.
+    forwarded, queued elsewhere or dropped), with an ExportFailedError when it could not keep
+    what it must keep (only the store does). After the last one the bytes are released, then
+    the waiting senders are answered: acknowledged, or refused with the first error.
     """
 
     def __init__(
@@ -92,23 +135,33 @@ class Batch:
         items: int,
         size_bytes: int,
         on_release: Callable[[int], None],
+        acknowledgements: Acknowledgements | None = None,
     ) -> None:
         self.signal = signal
         self.requests = requests
         self.items = items
         self.size_bytes = size_bytes
         self._on_release = on_release
+        self._acknowledgements = acknowledgements
+        self._error: ExportFailedError | None = None
         self._holders = 0
         self._lock = threading.Lock()
 
     def hold(self, holders: int) -> None:
         self._holders = holders
         if holders == 0:
-            self._on_release(self.size_bytes)
+            self._finish()
 
-    def done(self) -> None:
+    def done(self, error: ExportFailedError | None = None) -> None:
         with self._lock:
             self._holders -= 1
             last = self._holders == 0
+            if error is not None and self._error is None:
+                self._error = error
         if last:
-            self._on_release(self.size_bytes)
+            self._finish()
+
+    def _finish(self) -> None:
+        self._on_release(self.size_bytes)
+        if self._acknowledgements is not None:
+            self._acknowledgements.settle(self._error)

@@ -79,6 +79,10 @@ ProcessorConfig = BatchConfig | MemoryLimiterConfig | AttributesConfig
 @dataclass(frozen=True)
 class StoreExporterConfig:
     retention: Retention = field(default_factory=Retention)
+    # True: a request is acknowledged once the transaction holding it is committed (it then
+    # survives the collector being killed). False: once admitted to the pipeline (faster with
+    # few concurrent senders; a crash loses what was acknowledged but not yet written).
+    durable_ack: bool = True
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ processors:
   attributes: {actions: [{key: K, action: insert|update|upsert|delete,
                           value: V | from_attribute: K2}]}   # span, log and point attributes
 exporters:
-  onehub_store: {retention: {max_age: 168h, max_size_mib: 1024}}   # alias: jaeger_store
+  onehub_store: {retention: {max_age: 168h, max_size_mib: 1024},    # alias: jaeger_store
+                 durable_ack: true}   # answer senders once their spans are committed
   otlp: {endpoint: HOST:PORT, timeout: 10s, sending_queue: {queue_size: 100},
          tls: {insecure: true}}   # plaintext. Without `tls`, TLS with the system's roots (as
                                   # the Collector); or tls: {ca_file: PEM, cert_file: PEM,
@@ -326,7 +327,10 @@ class _Parser:
     def _exporter(self, name: str, body: dict[str, Any]) -> ExporterConfig:
         kind, where = _type_of(name), f"exporters.{name}"
         if kind in STORE_EXPORTER_TYPES:
-            _only(body, {"retention"}, where)
+            _only(body, {"retention", "durable_ack"}, where)
+            durable_ack = body.get("durable_ack", True)
+            if not isinstance(durable_ack, bool):
+                raise _InvalidError(f"{where}.durable_ack: expected true or false")
             retention = _mapping(body.get("retention"), f"{where}.retention")
             _only(retention, {"max_age", "max_size_mib", "check_interval"}, f"{where}.retention")
             default = Retention()
@@ -343,7 +347,8 @@ class _Parser:
                     check_interval_s=_duration(
                         retention.get("check_interval", "10s"), f"{where}.retention.check_interval"
                     ),
-                )
+                ),
+                durable_ack=durable_ack,
             )
         if kind == "otlp":
             _only(body, {"endpoint", "tls", "timeout", "sending_queue", "compression"}, where)

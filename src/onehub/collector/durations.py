@@ -3,6 +3,7 @@ Collector's YAML write them."""
 
 from __future__ import annotations
 
+import math
 import re
 
 _UNITS_US = {
@@ -17,6 +18,7 @@ _UNITS_US = {
     # Not Go, but what Jaeger's UI sends as a lookback (`2d`, `7d`).
     "d": 86_400_000_000.0,
 }
+_MAX_US = float(2**62)  # ~146,000 years: anything longer is a mistake, not a duration
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d)")
 
 
@@ -40,8 +42,16 @@ def parse_duration_us(text: str) -> int:
         total += float(match.group(1)) * _UNITS_US[match.group(2)]
         position = match.end()
     if not raw or position != len(raw):
-        raise ValueError(f"invalid duration {text!r}: use a number and a unit, e.g. 1.2s or 500ms")
+        raise ValueError(
+            f"invalid duration {_short(text)!r}: use a number and a unit, e.g. 1.2s or 500ms"
+        )
+    if not math.isfinite(total) or total > _MAX_US:
+        raise ValueError(f"duration {_short(text)!r} is out of range")
     return sign * round(total)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 def parse_duration_s(text: str) -> float:

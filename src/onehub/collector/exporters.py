@@ -15,10 +15,10 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from onehub.collector.batch import Batch, count_items
+from onehub.collector.batch import Batch, ExportFailedError, count_items
 from onehub.collector.config import DebugExporterConfig, StoreExporterConfig
 from onehub.collector.otlp_values import service_name
-from onehub.collector.store.writer import StoreWriter, WriteBatch
+from onehub.collector.store.writer import StoreWriteError, StoreWriter, WriteBatch
 from onehub.collector.tail import TailHub
 
 STORE_FILE = "traces.db"
@@ -58,9 +58,12 @@ class MetricsWindow:
 
 
 class StoreExporter:
-    """Writes traces and logs to the on-disk store through its one writer thread."""
+    """Writes traces and logs to the on-disk store through its one writer thread, and is done
+    with a batch once its transaction is committed (or failed: the senders are told to retry).
+    Metrics are kept in a bounded memory window only."""
 
     def __init__(self, data_dir: Path, config: StoreExporterConfig, tail: TailHub | None) -> None:
+        self.durable_ack = config.durable_ack
         self.path = data_dir / STORE_FILE
         self.writer = StoreWriter(
             self.path,
@@ -82,9 +85,11 @@ class StoreExporter:
             return
         traces = [r for r in batch.requests if isinstance(r, ExportTraceServiceRequest)]
         logs = [r for r in batch.requests if isinstance(r, ExportLogsServiceRequest)]
-        self.writer.submit(
-            WriteBatch(traces=traces, logs=logs, items=batch.items, on_done=batch.done)
-        )
+
+        def written(error: StoreWriteError | None) -> None:
+            batch.done(None if error is None else ExportFailedError(str(error)))
+
+        self.writer.submit(WriteBatch(traces=traces, logs=logs, items=batch.items, on_done=written))
 
     async def stop(self, grace_s: float) -> None:
         await asyncio.to_thread(self.writer.stop, grace_s)
@@ -92,6 +97,8 @@ class StoreExporter:
 
 class DebugExporter:
     """Logs a line per batch (basic), per resource (normal) or per span/record (detailed)."""
+
+    durable_ack = False
 
     def __init__(self, name: str, config: DebugExporterConfig) -> None:
         self._name = name

@@ -48,6 +48,8 @@ class ForwardCounters:
 
 
 class OtlpForwardExporter:
+    durable_ack = False
+
     def __init__(self, name: str, config: OtlpExporterConfig) -> None:
         self._name = name
         self._config = config

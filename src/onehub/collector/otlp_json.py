@@ -16,6 +16,9 @@ from typing import Any, TypeVar
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+# Deeper than this is refused. The protobuf decoder refuses messages nested more than 100 deep,
+# and every message is at least one JSON level, so this keeps JSON to what protobuf accepts.
+MAX_DEPTH = 100
 _ID_FIELDS = frozenset(
     {"traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id"}
 )
@@ -33,9 +36,11 @@ def parse_otlp_json(body: bytes, message_type: type[_M]) -> _M:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise OtlpJsonError(f"not JSON ({exc})") from None
+    except RecursionError:
+        raise OtlpJsonError(f"nested more than {MAX_DEPTH} levels deep") from None
     if not isinstance(document, dict):
         raise OtlpJsonError("expected a JSON object")
-    _hex_ids_to_base64(document)
+    _hex_ids_to_base64(document, 1)
     message = message_type()
     try:
         json_format.ParseDict(document, message, ignore_unknown_fields=True)
@@ -52,7 +57,9 @@ def to_otlp_json(message: Message) -> dict[str, Any]:
     return document
 
 
-def _hex_ids_to_base64(node: Any) -> None:
+def _hex_ids_to_base64(node: Any, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise OtlpJsonError(f"nested more than {MAX_DEPTH} levels deep")
     if isinstance(node, dict):
         for key, value in node.items():
             if key in _ID_FIELDS and isinstance(value, str):
@@ -62,10 +69,11 @@ def _hex_ids_to_base64(node: Any) -> None:
                     raise OtlpJsonError(f"{key} {value!r} is not hex") from None
                 node[key] = base64.b64encode(raw).decode("ascii")
             elif isinstance(value, dict | list):
-                _hex_ids_to_base64(value)
+                _hex_ids_to_base64(value, depth + 1)
     elif isinstance(node, list):
         for item in node:
-            _hex_ids_to_base64(item)
+            if isinstance(item, dict | list):
+                _hex_ids_to_base64(item, depth + 1)
 
 
 def _base64_ids_to_hex(node: Any) -> None:

@@ -4,6 +4,14 @@ Everything here runs on the event loop except `Batch.done`, which exporters may 
 their own threads. Memory is bounded: each request is charged to its pipeline's memory limiter
 when it arrives and released when every exporter is done with it; a request that does not fit
 is refused with PipelineFullError, which receivers turn into the retryable OTLP signals.
+
+Acknowledgement: a pipeline with a store exporter (unless that store says `durable_ack:
+false`) acknowledges a request only when every exporter of the pipeline is done with it: the
+store once the transaction holding it is committed, `otlp` once the batch is in its sending
+queue, `debug` once logged. Such a pipeline's batch processor sends what it holds at the end
+of the event-loop turn instead of after its timeout (a sender is waiting); the store's writer
+then puts everything that arrived during one commit into the next (group commit). Pipelines
+without a store acknowledge a request when it is admitted, as before.
 """
 
 from __future__ import annotations
@@ -18,7 +26,9 @@ from google.protobuf.message import Message
 
 from onehub.collector.attributes_processor import AttributesProcessor
 from onehub.collector.batch import (
+    Acknowledgements,
     Batch,
+    ExportFailedError,
     ExportRequest,
     MemoryLimiter,
     PipelineFullError,
@@ -43,7 +53,11 @@ _ROOM_POLL_S = 0.005
 
 class Exporter(Protocol):
     """An exporter component. `export` must not block; it calls `batch.done()` exactly once,
-    now or later, from any thread. `stop` exports or drops what it still holds."""
+    now or later, from any thread (with an ExportFailedError when it failed to keep what it
+    must keep). `stop` exports or drops what it still holds. `durable_ack`: the pipelines
+    using it acknowledge requests only once every exporter is done with them."""
+
+    durable_ack: bool
 
     async def start(self) -> None: ...
 
@@ -65,7 +79,8 @@ class _Batcher:
     requests: list[ExportRequest] = field(default_factory=list)
     items: int = 0
     size_bytes: int = 0
-    timer: asyncio.TimerHandle | None = None
+    timer: asyncio.Handle | None = None
+    acknowledgements: Acknowledgements | None = None
 
 
 class Pipeline:
@@ -84,24 +99,45 @@ class Pipeline:
         self._processors = processors
         self._batcher = None if batch is None else _Batcher(batch)
         self._exporters = exporters
+        self.acknowledges = any(exporter.durable_ack for exporter in exporters)
 
-    def consume(self, request: ExportRequest, items: int, size_bytes: int) -> None:
-        """Admit a request or raise PipelineFullError; processing and export happen from here."""
+    def consume(
+        self, request: ExportRequest, items: int, size_bytes: int
+    ) -> asyncio.Future[None] | None:
+        """Admit a request or raise PipelineFullError; processing and export happen from here.
+
+        Returns, when this pipeline acknowledges after export, the future that settles once
+        every exporter is done with the request (ExportFailedError when one failed); None
+        when admission is the acknowledgement.
+        """
         self.limiter.acquire(size_bytes)
         for processor in self._processors:
             processor.process(request)
+        loop = asyncio.get_running_loop()
         batcher = self._batcher
         if batcher is None:
-            self._send([request], items, size_bytes)
-            return
+            acknowledgements = Acknowledgements(loop) if self.acknowledges else None
+            future = None if acknowledgements is None else acknowledgements.add()
+            self._send([request], items, size_bytes, acknowledgements)
+            return future
+        future = None
+        if self.acknowledges:
+            if batcher.acknowledgements is None:
+                batcher.acknowledgements = Acknowledgements(loop)
+            future = batcher.acknowledgements.add()
         batcher.requests.append(request)
         batcher.items += items
         batcher.size_bytes += size_bytes
         if batcher.items >= batcher.config.send_batch_size:
             self.flush()
         elif batcher.timer is None:
-            loop = asyncio.get_running_loop()
-            batcher.timer = loop.call_later(batcher.config.timeout_s, self.flush)
+            if self.acknowledges:
+                # A sender waits: send at the end of this loop turn, with whatever else
+                # arrived in it, rather than after the batch timeout.
+                batcher.timer = loop.call_soon(self.flush)
+            else:
+                batcher.timer = loop.call_later(batcher.config.timeout_s, self.flush)
+        return future
 
     def flush(self) -> None:
         """Send what the batch processor holds now."""
@@ -113,19 +149,30 @@ class Pipeline:
             batcher.timer = None
         if batcher.requests:
             requests, items, size = batcher.requests, batcher.items, batcher.size_bytes
+            acknowledgements = batcher.acknowledgements
             batcher.requests, batcher.items, batcher.size_bytes = [], 0, 0
-            self._send(requests, items, size)
+            batcher.acknowledgements = None
+            self._send(requests, items, size, acknowledgements)
 
-    def _send(self, requests: list[ExportRequest], items: int, size_bytes: int) -> None:
-        batch = Batch(self.spec.signal, requests, items, size_bytes, self.limiter.release)
+    def _send(
+        self,
+        requests: list[ExportRequest],
+        items: int,
+        size_bytes: int,
+        acknowledgements: Acknowledgements | None,
+    ) -> None:
+        batch = Batch(
+            self.spec.signal, requests, items, size_bytes, self.limiter.release, acknowledgements
+        )
         batch.hold(len(self._exporters))
         for exporter in self._exporters:
             try:
                 exporter.export(batch)
             except Exception:
-                # One broken exporter must not stop the others nor leak the batch's budget.
+                # One broken exporter must not stop the others nor leak the batch's budget;
+                # the senders waiting for this batch are told to retry.
                 logger.exception("exporter failed in pipeline %s", self.spec.name)
-                batch.done()
+                batch.done(ExportFailedError("an exporter failed; retry later"))
 
 
 class Pipelines:
@@ -189,28 +236,39 @@ class Pipelines:
         finally:
             self._waiting_bytes -= size_bytes
 
-    def consume(self, signal: Signal, request: ExportRequest, size_bytes: int) -> int:
-        """Hand a request to every pipeline of its signal; returns the item count.
+    def consume(
+        self, signal: Signal, request: ExportRequest, size_bytes: int
+    ) -> tuple[int, list[asyncio.Future[None]]]:
+        """Hand a request to every pipeline of its signal; returns the item count and the
+        futures to await before acknowledging it (see the module docstring).
 
-        Raises PipelineFullError when the first pipeline cannot take it (nothing was admitted);
-        later pipelines that are full drop their copy and count it, as fan-out in the
-        OpenTelemetry Collector does not undo what one branch accepted.
+        Raises PipelineFullError when the first pipeline cannot take it (nothing was
+        admitted), or when a later pipeline that acknowledges after export cannot (its copy
+        would be lost after a 200). Other later pipelines that are full drop their copy and
+        count it, as fan-out in the OpenTelemetry Collector does not undo what one branch
+        accepted.
         """
         counters = self.counters[signal]
         counters.received_requests += 1
         pipelines = self._by_signal.get(signal, [])
         items = count_items(signal, request)
+        waits: list[asyncio.Future[None]] = []
         for index, pipeline in enumerate(pipelines):
             # Processors change requests in place: each further pipeline gets its own copy.
             mine = request if index == 0 else _copy(request)
             try:
-                pipeline.consume(mine, items, size_bytes)
+                future = pipeline.consume(mine, items, size_bytes)
             except PipelineFullError:
                 counters.refused_requests += 1
-                if index == 0:
+                if index == 0 or pipeline.acknowledges:
+                    for earlier in waits:
+                        earlier.add_done_callback(_ignore_outcome)
                     raise
+                continue
+            if future is not None:
+                waits.append(future)
         counters.received_items += items
-        return items
+        return items, waits
 
     def flush(self) -> None:
         for pipelines in self._by_signal.values():
@@ -220,6 +278,11 @@ class Pipelines:
     def pending_bytes(self) -> int:
         limiters = {id(p.limiter): p.limiter for ps in self._by_signal.values() for p in ps}
         return sum(limiter.used_bytes for limiter in limiters.values())
+
+
+def _ignore_outcome(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()  # retrieved: nobody waits for a request that was refused
 
 
 def _copy(request: ExportRequest) -> ExportRequest:

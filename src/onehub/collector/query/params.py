@@ -1,6 +1,8 @@
 """Query parameters of both Jaeger dialects, parsed with Jaeger's units and error messages.
 
 Every parser raises ParamError with a message fit for the client; routes answer it with 400.
+Times and durations are bounded (±10,000 years) so that no arithmetic on them leaves SQLite's
+64-bit integers, and JSON parameters are bounded in depth.
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ from onehub.collector.store.reader import TraceQuery
 DEFAULT_LOOKBACK_US = 2 * 24 * 3600 * 1_000_000  # Jaeger's default search window
 DEFAULT_LIMIT = 100  # Jaeger's defaultQueryLimit
 MAX_LIMIT = 1500  # the largest the Jaeger UI offers
+# The year 10000 in microseconds since the epoch: times and durations within ±this, and their
+# sums and differences, stay far inside a signed 64-bit integer.
+MAX_TIME_US = 253_402_300_800 * 1_000_000
+MAX_TIME_MS = MAX_TIME_US // 1000
+_INT64 = 2**63 - 1
 
 
 class ParamError(ValueError):
@@ -35,14 +42,29 @@ def parse_trace_id(text: str) -> bytes:
     return bytes.fromhex(cleaned.rjust(32, "0"))
 
 
-def integer(params: Mapping[str, str], name: str, default: int) -> int:
+def integer(params: Mapping[str, str], name: str, default: int, *, bound: int = _INT64) -> int:
+    """The integer parameter `name` (or `default` when absent), within ±`bound`."""
     raw = params.get(name, "")
     if raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
-        raise ParamError(f"unable to parse param '{name}': {raw!r} is not an integer") from None
+        shown = raw if len(raw) <= 40 else f"{raw[:37]}..."
+        raise ParamError(f"unable to parse param '{name}': {shown!r} is not an integer") from None
+    if not -bound <= value <= bound:
+        raise ParamError(f"unable to parse param '{name}': {value} is out of range (±{bound})")
+    return value
+
+
+def time_us(params: Mapping[str, str], name: str, default: int) -> int:
+    """A time in microseconds since the epoch (Jaeger's `start`, `end`)."""
+    return integer(params, name, default, bound=MAX_TIME_US)
+
+
+def time_ms(params: Mapping[str, str], name: str, default: int) -> int:
+    """A time or span of time in milliseconds (Jaeger's `endTs`, `lookback`)."""
+    return integer(params, name, default, bound=MAX_TIME_MS)
 
 
 def duration_us(params: Mapping[str, str], name: str) -> int | None:
@@ -50,9 +72,12 @@ def duration_us(params: Mapping[str, str], name: str) -> int | None:
     if raw == "":
         return None
     try:
-        return parse_duration_us(raw)
+        value = parse_duration_us(raw)
     except ValueError as exc:
         raise ParamError(f"unable to parse param '{name}': {exc}") from None
+    if not -MAX_TIME_US <= value <= MAX_TIME_US:
+        raise ParamError(f"unable to parse param '{name}': duration {raw!r} is out of range")
+    return value
 
 
 def tags(json_values: list[str], simple_values: list[str]) -> dict[str, str]:
@@ -68,6 +93,8 @@ def tags(json_values: list[str], simple_values: list[str]) -> dict[str, str]:
             parsed = json.loads(value)
         except json.JSONDecodeError as exc:
             raise ParamError(f"malformed 'tags' parameter, cannot unmarshal JSON: {exc}") from None
+        except RecursionError:
+            raise ParamError("malformed 'tags' parameter: JSON nested too deeply") from None
         if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
             raise ParamError("malformed 'tags' parameter: expected a JSON object of strings")
         found.update(parsed)
@@ -81,11 +108,11 @@ def classic_search(
     service = params.get("service", "")
     if not service:
         raise ParamError("parameter 'service' is required")
-    end = integer(params, "end", now_us())
+    end = time_us(params, "end", now_us())
     lookback = (
         duration_us(params, "lookback") if params.get("lookback") not in (None, "custom") else None
     )
-    start = integer(params, "start", end - (lookback or DEFAULT_LOOKBACK_US))
+    start = time_us(params, "start", end - (lookback or DEFAULT_LOOKBACK_US))
     limit = integer(params, "limit", DEFAULT_LIMIT)
     if limit <= 0:
         limit = DEFAULT_LIMIT
@@ -118,11 +145,11 @@ def rfc3339_us(text: str, name: str) -> int:
     day, clock, fraction, zone = match.groups()
     offset = "+00:00" if zone in ("Z", "z") else zone
     try:
-        moment = datetime.fromisoformat(f"{day}T{clock}{offset}")
-    except ValueError:
+        moment = datetime.fromisoformat(f"{day}T{clock}{offset}").astimezone(UTC)
+    except (ValueError, OverflowError):
         raise ParamError(f"malformed parameter {name}: {text!r} is not a valid time") from None
     micros = int((fraction or "0").ljust(9, "0")[:6])
-    return int(moment.astimezone(UTC).timestamp()) * 1_000_000 + micros
+    return int(moment.timestamp()) * 1_000_000 + micros
 
 
 def v3_search(params: Mapping[str, str], attribute_params: Mapping[str, str]) -> TraceQuery:

@@ -43,8 +43,8 @@ def extra_routes(
 ) -> list[BaseRoute]:
     async def stats(request: Request) -> Response:
         try:
-            end_ms = params.integer(request.query_params, "endTs", params.now_us() // 1000)
-            lookback_ms = params.integer(
+            end_ms = params.time_ms(request.query_params, "endTs", params.now_us() // 1000)
+            lookback_ms = params.time_ms(
                 request.query_params, "lookback", _DEFAULT_STATS_LOOKBACK_MS
             )
             if lookback_ms <= 0:

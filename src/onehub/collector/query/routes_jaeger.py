@@ -84,8 +84,8 @@ def jaeger_routes(service: QueryService) -> list[BaseRoute]:
 
     async def dependencies(request: Request) -> Response:
         try:
-            end_ms = params.integer(request.query_params, "endTs", params.now_us() // 1000)
-            lookback_ms = params.integer(
+            end_ms = params.time_ms(request.query_params, "endTs", params.now_us() // 1000)
+            lookback_ms = params.time_ms(
                 request.query_params, "lookback", _DEFAULT_DEPENDENCY_LOOKBACK_MS
             )
         except ParamError as exc:

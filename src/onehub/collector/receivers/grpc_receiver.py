@@ -19,7 +19,13 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from onehub.collector.config import SIGNALS, ServerTls, Signal
 from onehub.collector.pipeline import Pipelines
-from onehub.collector.receivers.ingest import ReceiveError, decode, ingest, wait_for_room
+from onehub.collector.receivers.ingest import (
+    ReceiveError,
+    decode,
+    export_response,
+    ingest,
+    wait_for_room,
+)
 
 _SERVICES: dict[Signal, str] = {
     "traces": "opentelemetry.proto.collector.trace.v1.TraceService",
@@ -39,7 +45,6 @@ RESPONSE_TYPES: dict[
     "metrics": ExportMetricsServiceResponse,
     "logs": ExportLogsServiceResponse,
 }
-_EMPTY_RESPONSE = b""  # every Export*ServiceResponse without partial_success encodes to nothing
 
 Handler = Callable[[bytes, grpc.aio.ServicerContext[bytes, bytes]], Awaitable[bytes]]
 
@@ -49,10 +54,10 @@ def _export_handler(pipelines: Pipelines, signal: Signal) -> Handler:
         try:
             await wait_for_room(pipelines, signal, len(raw))
             request = decode(signal, raw, "protobuf")
-            ingest(pipelines, signal, request, len(raw))
+            rejected = await ingest(pipelines, signal, request, len(raw))
         except ReceiveError as exc:
             await context.abort(exc.grpc_code, str(exc))
-        return _EMPTY_RESPONSE
+        return export_response(signal, rejected).SerializeToString()
 
     return export
 

@@ -24,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from onehub.collector.config import ReceiverConfig, Signal
+from onehub.collector.otlp_json import to_otlp_json
 from onehub.collector.pipeline import Pipelines
 from onehub.collector.receivers.ingest import (
     BadRequestError,
@@ -32,6 +33,7 @@ from onehub.collector.receivers.ingest import (
     TooLargeError,
     UnsupportedMediaTypeError,
     decode,
+    export_response,
     ingest,
     wait_for_room,
 )
@@ -80,12 +82,13 @@ def _endpoint(
             body = await _read_body(request, max_bytes)
             await wait_for_room(pipelines, signal, len(body))
             message = decode(signal, body, encoding)
-            ingest(pipelines, signal, message, len(body))
+            rejected = await ingest(pipelines, signal, message, len(body))
         except ReceiveError as exc:
             return _error(exc, encoding)
+        answer = export_response(signal, rejected)
         if encoding == "json":
-            return Response(b"{}", media_type=_JSON)
-        return Response(b"", media_type=_PROTOBUF)
+            return Response(json.dumps(to_otlp_json(answer)).encode(), media_type=_JSON)
+        return Response(answer.SerializeToString(), media_type=_PROTOBUF)
 
     return receive
 

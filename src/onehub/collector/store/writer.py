@@ -1,8 +1,14 @@
 """The store's one writer: a thread that owns the only write connection.
 
 Batches arrive on an in-memory queue (its size is bounded upstream by the pipeline's memory
-limiter) and each batch is committed in one transaction, so a crash loses at most what was
-still queued or being written, never part of a committed batch.
+limiter). Whatever waits in the queue when a transaction starts joins it (group commit), and
+each batch's `on_done` runs only after that transaction is committed, or failed (with the
+error), so an acknowledgement given from `on_done` is a promise the rows are in the WAL: they
+survive the process being killed. With synchronous=NORMAL an OS crash or power loss may still
+lose the commits made since the last checkpoint (see schema.connect).
+
+A write that fails (disk full, I/O error) is rolled back whole and reported to its batches;
+the failure is logged once when it starts and once when writes succeed again, not per batch.
 """
 
 from __future__ import annotations
@@ -55,15 +61,24 @@ class StoredRoot:
     errors: int
 
 
+class StoreWriteError(Exception):
+    """A transaction could not be committed; str() is one line fit for a sender."""
+
+
+def _ignore(error: StoreWriteError | None) -> None:
+    return None
+
+
 @dataclass
 class WriteBatch:
-    """Requests to commit together; `on_done` runs after commit or failure. `items` (spans
-    plus log records) only bounds how many batches share one transaction."""
+    """Requests to commit together; `on_done` runs on the writer thread after the commit
+    (with None) or the failure (with the error). `items` (spans plus log records) only bounds
+    how many batches share one transaction."""
 
     traces: Sequence[ExportTraceServiceRequest] = ()
     logs: Sequence[ExportLogsServiceRequest] = ()
     items: int = 0
-    on_done: Callable[[], None] = field(default=lambda: None)
+    on_done: Callable[[StoreWriteError | None], None] = field(default=_ignore)
 
 
 @dataclass
@@ -73,6 +88,7 @@ class WriterCounters:
     spans_rejected: int = 0
     batches_failed: int = 0
     commits: int = 0
+    write_failures: int = 0  # episodes: runs of failed transactions
 
 
 _STOP = object()
@@ -104,6 +120,7 @@ class StoreWriter:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="trace-store-writer", daemon=True)
         self._next_retention = 0.0
+        self._failed_in_a_row = 0
         self.counters = WriterCounters()
 
     def start(self) -> None:
@@ -116,7 +133,7 @@ class StoreWriter:
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything submitted so far is committed; False on timeout."""
         done = threading.Event()
-        self._queue.put(WriteBatch(on_done=done.set))
+        self._queue.put(WriteBatch(on_done=lambda _: done.set()))
         return done.wait(timeout)
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -187,19 +204,47 @@ class StoreWriter:
             self.counters.spans_stored += spans
             self.counters.logs_stored += logs
             self.counters.commits += 1
-        except sqlite3.Error:
-            # The batch is lost, the collector lives on: a full disk must not kill ingest.
-            logger.exception("trace store: a batch could not be written and was dropped")
-            self.counters.batches_failed += 1
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
+            error = None
+            if spans or logs:  # an empty transaction writes nothing: it proves nothing
+                self._note_success()
+        except Exception as exc:  # sqlite3.Error mostly; anything else must not kill the thread
+            # Nothing of these batches is kept; their senders are told to retry, and the
+            # collector lives on: a full disk must not kill ingest nor queries.
+            error = StoreWriteError(f"trace store cannot write: {exc}; retry later")
+            self._note_failure(exc, len(batches))
+            self._rollback()
             self._ids.clear()
             stored_roots = []
-        finally:
-            for batch in batches:
-                batch.on_done()
+        for batch in batches:
+            batch.on_done(error)
         if stored_roots and self._on_roots is not None:
             self._on_roots(stored_roots)
+
+    def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            try:
+                self._conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                # SQLite may already have rolled back itself (e.g. on SQLITE_FULL).
+                logger.debug("trace store: rollback after a failed write failed", exc_info=True)
+
+    def _note_failure(self, exc: Exception, batches: int) -> None:
+        self.counters.batches_failed += batches
+        if self._failed_in_a_row == 0:
+            self.counters.write_failures += 1
+            logger.error(
+                "trace store: cannot write (%s); telemetry is refused with a retryable error"
+                " (OTLP/HTTP 503, OTLP/gRPC UNAVAILABLE) until a write succeeds",
+                exc,
+            )
+        self._failed_in_a_row += batches
+
+    def _note_success(self) -> None:
+        if self._failed_in_a_row:
+            logger.warning(
+                "trace store: writing again after %d refused batches", self._failed_in_a_row
+            )
+            self._failed_in_a_row = 0
 
     def _span_rows(
         self,
@@ -293,10 +338,11 @@ class StoreWriter:
         try:
             if apply_retention(self._conn, self._retention):
                 self._ids.clear()
-        except sqlite3.Error:
-            logger.exception("trace store: retention failed; will retry")
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            if self._failed_in_a_row == 0:  # while writes fail, that one line says enough
+                logger.warning("trace store: retention failed (%s); will retry", exc)
+            self._rollback()
+            self._ids.clear()
 
 
 class Checkpointer:
@@ -305,6 +351,7 @@ class Checkpointer:
 
     def __init__(self, path: Path) -> None:
         self._path = path
+        self._failing = False
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name="trace-store-checkpoint", daemon=True
@@ -327,9 +374,11 @@ class Checkpointer:
         finally:
             conn.close()
 
-    @staticmethod
-    def _checkpoint(conn: sqlite3.Connection, mode: str) -> None:
+    def _checkpoint(self, conn: sqlite3.Connection, mode: str) -> None:
         try:
             conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
-        except sqlite3.Error:
-            logger.warning("trace store: WAL checkpoint (%s) failed; will retry", mode)
+            self._failing = False
+        except sqlite3.Error as exc:
+            if not self._failing:  # once per episode: it is retried every half second
+                logger.warning("trace store: WAL checkpoint failed (%s); will retry", exc)
+            self._failing = True
