@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onehub.domain.errors import Aborted
@@ -176,3 +177,22 @@ async def test_sqlite_writers_of_one_engine_get_the_write_lock_in_arrival_order(
     assert granted == list(range(8))
     async with factory() as uow:
         assert len((await uow.users.list(PageRequest(page_size=100))).items) == 8
+
+
+async def test_a_write_opens_one_savepoint_and_releases_it(sql_engine: AsyncEngine) -> None:
+    statements: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement.split()[0].upper())
+
+    uow_factory = sql_uow_factory(sql_engine)
+    await seed(uow_factory, topics=[topic("t1")])
+    sqlalchemy_event.listen(sql_engine.sync_engine, "before_cursor_execute", note)
+    try:
+        async with uow_factory() as uow:
+            await uow.messages.add_many([message("m1", "t1")])
+            await uow.commit()
+    finally:
+        sqlalchemy_event.remove(sql_engine.sync_engine, "before_cursor_execute", note)
+    assert statements.count("SAVEPOINT") == 1, statements
+    assert statements.count("RELEASE") == 1, statements

@@ -112,11 +112,21 @@ class SqlTransaction:
         connection = self._require()
         try:
             await self._begin_writing(connection)
+            # Awaiting begin_nested() issues the SAVEPOINT; `async with` on the result would
+            # start the transaction again (a second SAVEPOINT), so it is ended by hand.
             nested = await connection.begin_nested()
         except DBAPIError as error:
             _raise_translated(error)
-        async with nested:
+        try:
             yield
+        except BaseException:
+            if nested.is_active:
+                await nested.rollback()
+            raise
+        try:
+            await nested.commit()
+        except DBAPIError as error:
+            _raise_translated(error)
 
     async def _begin_writing(self, connection: AsyncConnection) -> None:
         if self._is_sqlite and not self._writing:
