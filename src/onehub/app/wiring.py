@@ -70,7 +70,7 @@ SERVICES = (
     users_pb2.DESCRIPTOR.services_by_name["UserService"],
 )
 
-# Bulk import takes what the original's load script sends (batches of 5,000+ messages, 2-3 MB)
+# Bulk import takes what a bulk loader sends (batches of 5,000+ messages, 2-3 MB)
 # with room to spare; every other route keeps the tight --max-body-bytes.
 IMPORT_METHOD = "onehub.v1.MessageService.ImportMessages"
 IMPORT_MAX_BODY_BYTES = 16 << 20

@@ -30,7 +30,7 @@ OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 OTEL_EXPORTER_OTLP_PROTOCOL: Final = "OTEL_EXPORTER_OTLP_PROTOCOL"
 #: Comma-separated `key=value` headers sent with every export (may hold credentials: never logged).
 OTEL_EXPORTER_OTLP_HEADERS: Final = "OTEL_EXPORTER_OTLP_HEADERS"
-#: Per-export deadline in milliseconds, retries included (the spec's unit, not the Python SDK's).
+#: Per-export deadline in milliseconds, retries included (OpenTelemetry's unit, not the SDK's).
 OTEL_EXPORTER_OTLP_TIMEOUT: Final = "OTEL_EXPORTER_OTLP_TIMEOUT"
 #: `gzip` or `none`.
 OTEL_EXPORTER_OTLP_COMPRESSION: Final = "OTEL_EXPORTER_OTLP_COMPRESSION"
@@ -363,7 +363,7 @@ def _propagators(env: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def parse_key_values(raw: str, what: str) -> dict[str, str]:
-    """Parse the spec's `k1=v1,k2=v2` list (values percent-decoded). Raise on a pair without
+    """Parse an OTEL_* `k1=v1,k2=v2` list (values percent-decoded). Raise on a pair without
     `=` so a typo does not silently lose an attribute; never echo values (headers hold tokens)."""
     pairs: dict[str, str] = {}
     for item in raw.split(","):

@@ -34,7 +34,8 @@ SCOPE: Final = "onehub.telemetry.grpc"
 # No stable RPC conventions yet: the incubating names.
 RPC_SYSTEM_NAME: Final = rpc_attributes.RPC_SYSTEM_NAME
 RPC_METHOD: Final = rpc_attributes.RPC_METHOD
-#: The spec's name for the status code attribute; semconv 1.37+ calls it rpc.response.status_code.
+#: The status code attribute as OneHub's viewer and findings read it (semantic conventions
+#: 1.37+ call it rpc.response.status_code; docs/telemetry.md).
 RPC_STATUS_CODE: Final = "rpc.status_code"
 #: gRPC codes that mean the server failed (semantic conventions for gRPC server spans).
 SERVER_FAULTS: Final = frozenset(

@@ -118,7 +118,7 @@ def instrument_sqlalchemy(engines: Sequence[AsyncEngine]) -> None:
     as they are, so calling this twice never doubles spans."""
     tracer = trace.get_tracer("opentelemetry.instrumentation.sqlalchemy")
     # Contrib adds to this counter on every pool checkout and checkin (four times a unit of
-    # work, 3.3% of a traced request as profiled); the spec does not ask for the metric.
+    # work, 3.3% of a traced request as profiled); the conventions do not require the metric.
     connections = metrics.NoOpUpDownCounter("db.client.connection.count")
     recorder = _DurationRecorder()
     for async_engine in engines:

@@ -29,7 +29,7 @@ EXPORT_MODULE = "onehub.collector.web.export"
 
 
 def load_optional(module: str) -> Any | None:
-    """Import a module of the viewer package, or None while it does not exist yet."""
+    """Import a module of the viewer package, or None when this build has no viewer."""
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:
