@@ -48,7 +48,7 @@ def test_serve_help_in_readme_is_current() -> None:
 _TEXT_SUFFIXES = (".py", ".js", ".md", ".html", ".css", ".toml", ".yaml", ".yml", ".sh")
 _OUTSIDE_POINTERS = re.compile(
     r"\bissue\s+#?[0-9]+|\.\./shared/|\bshared/[\w-]+\.md|\bthe spec\b|\bspec's\b"
-    r"|may not exist yet",
+    r"|may not exist yet|\bthe issues?\b",
     re.IGNORECASE,
 )
 _DOCUMENT_NAME = re.compile(r"(?<![\w/.-])([\w-]+\.md)\b")
