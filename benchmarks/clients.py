@@ -35,7 +35,7 @@ OPERATION_LABELS: dict[Operation, str] = {
     "post_message": "POST message",
 }
 
-# Dev auth (api.md): the password of a user is its id followed by 123.
+# Dev auth (docs/api.md): the password of a user is its id followed by 123.
 USER = "admin"
 PASSWORD = "admin123"
 GRPC_METADATA = (("onehubusername", USER), ("onehubpassword", PASSWORD))

@@ -1,4 +1,4 @@
-"""Bulk import over REST, as the original's load script does it: `POST /api/v1/messages:import`
+"""Bulk import over REST, as a bulk loader does it: `POST /api/v1/messages:import`
 with batches of thousands of messages (snake_case, `created_at`, about 450 bytes each), one
 request at a time, on SQLite and PostgreSQL.
 

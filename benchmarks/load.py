@@ -32,7 +32,7 @@ from benchmarks.clients import (
     grpc_call,
     rest_request,
 )
-from benchmarks.stats import percentile
+from onehub.cli.latency import LatencySummary
 
 # Callers share gRPC channels (HTTP/2 multiplexes calls); a few channels spread them over more
 # than one connection, as several client hosts would.
@@ -160,12 +160,12 @@ def _receive(connection: Connection, timeout_s: float) -> object:
 
 
 def merge(samples: Sequence[WorkerSample]) -> LoadResult:
-    latencies = sorted(latency for sample in samples for latency in sample.latencies)
+    latency = LatencySummary.of(latency for sample in samples for latency in sample.latencies)
     first = next((s.first_failure for s in samples if s.first_failure), None)
     return LoadResult(
         throughput=sum(s.completed / s.window_s for s in samples if s.window_s > 0),
-        p50_ms=percentile(latencies, 50) * 1000,
-        p99_ms=percentile(latencies, 99) * 1000,
+        p50_ms=latency.p50_ms,
+        p99_ms=latency.p99_ms,
         completed=sum(s.completed for s in samples),
         total_calls=sum(s.completed + s.warmup_completed for s in samples),
         failures=sum(s.failures for s in samples),

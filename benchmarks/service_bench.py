@@ -1,4 +1,4 @@
-"""Issue 2, item 10: GET topic and POST message over REST (through the gateway) and over direct
+"""GET topic and POST message over REST (through the gateway) and over direct
 gRPC, on SQLite and PostgreSQL, with the REST/gRPC throughput ratio measured in the same run.
 
 The server runs with `OTEL_SDK_DISABLED=true`: this benchmark measures the transports; what

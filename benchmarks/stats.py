@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Sequence
-
-
-def percentile(ordered: Sequence[float], q: float) -> float:
-    """The nearest-rank `q`th percentile (0 < q <= 100) of ascending `ordered`; 0.0 if empty."""
-    if not ordered:
-        return 0.0
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
 
 
 def median(values: Sequence[float]) -> float:

@@ -1,4 +1,4 @@
-"""Issue 3, item 8: is telemetry lean enough to leave on?
+"""Is telemetry lean enough to leave on?
 
 GET topic through the gateway on two servers started side by side on SQLite: one with every
 request traced (parent-based always-on sampling, the default) and exported over OTLP/gRPC to

@@ -61,6 +61,7 @@ FORBIDDEN_IMPORTS = [
     ("transport/gateway/routes.py", "import sqlalchemy", "Transports know no storage"),
     ("cli/output.py", "import onehub.storage.engine", "Only the composition root wires"),
     ("collector/durations.py", "import onehub.config", "The collector knows nothing of chat"),
+    ("netaddr.py", "import onehub.collector.durations", "Address parsing is a leaf"),
 ]
 
 

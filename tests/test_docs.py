@@ -41,3 +41,49 @@ def test_serve_help_in_readme_is_current() -> None:
         "```\n<!-- serve-help:end -->"
     )[0]
     assert documented == help_text, "update the README: `COLUMNS=100 onehub serve --help`"
+
+
+# Files the project's own text lives in (code, comments, docs); vendored and generated files and
+# this file (which names the patterns) are not the project's words.
+_TEXT_SUFFIXES = (".py", ".js", ".md", ".html", ".css", ".toml", ".yaml", ".yml", ".sh")
+_OUTSIDE_POINTERS = re.compile(
+    r"\bissue\s+#?[0-9]+|\.\./shared/|\bshared/[\w-]+\.md|\bthe spec\b|\bspec's\b"
+    r"|may not exist yet|\bthe issues?\b",
+    re.IGNORECASE,
+)
+_DOCUMENT_NAME = re.compile(r"(?<![\w/.-])([\w-]+\.md)\b")
+
+
+def _project_text_files() -> list[Path]:
+    listed = subprocess.run(
+        ["git", "ls-files", "src", "tests", "benchmarks", "docs", "deploy", "README.md"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return [
+        ROOT / name
+        for name in listed
+        if name.endswith(_TEXT_SUFFIXES)
+        and "/gen/" not in name
+        and "/vendor/" not in name
+        and not name.endswith((".min.js", "tests/test_docs.py"))
+        and (ROOT / name).is_file()
+    ]
+
+
+def test_the_project_points_at_no_document_outside_it() -> None:
+    documents = {path.name for path in ROOT.rglob("*.md") if "node_modules" not in path.parts}
+    offenders = []
+    for path in _project_text_files():
+        text = path.read_text(errors="replace")
+        for number, line in enumerate(text.splitlines(), 1):
+            where = f"{path.relative_to(ROOT)}:{number}"
+            offenders += [f"{where}: {hit.group(0)}" for hit in _OUTSIDE_POINTERS.finditer(line)]
+            offenders += [
+                f"{where}: {name} is not in the repository"
+                for name in _DOCUMENT_NAME.findall(line)
+                if name not in documents
+            ]
+    assert offenders == [], "\n".join(offenders)

@@ -36,7 +36,7 @@ def test_generated_code_matches_protos(tmp_path: Path) -> None:
 
 
 def test_contract_field_numbers() -> None:
-    """Spot-check the wire contract of api.md: names and numbers clients depend on."""
+    """Spot-check the wire contract (docs/api.md): names and numbers clients depend on."""
     from onehub.gen.onehub.v1 import messages_pb2, models_pb2, topics_pb2
 
     def numbers(message: type) -> dict[str, int]:

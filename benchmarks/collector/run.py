@@ -35,7 +35,8 @@ import httpx
 import yaml
 
 from benchmarks.collector.workload import OPERATIONS, SERVICES, SPANS_PER_REQUEST
-from benchmarks.stats import percentile, render_table
+from benchmarks.stats import render_table
+from onehub.cli.latency import percentile
 
 READY = "onehub collector ready:"
 DURABLE = "durable ack"

@@ -25,6 +25,7 @@ _RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED}
 async def _send_grpc(target: str, bodies: Iterator[bytes], inflight: int) -> None:
     async with grpc.aio.insecure_channel(target) as channel:
         # Bodies are already-encoded requests: no (de)serialiser on either side.
+        export: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes]
         export = channel.unary_unary(_TRACE_EXPORT, None, None)
         queue = bodies
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from onehub import netaddr
 from onehub.domain.errors import InvalidArgument
 from onehub.domain.faults import FAULT_NAMES, Fault, parse_fault
 
@@ -144,11 +145,13 @@ class Settings:
 
 
 def split_host_port(addr: str, name: str = "address") -> tuple[str, int]:
-    """Split "host:port" ("[::1]:80" for IPv6). Raise ConfigError naming `name` if malformed."""
-    host, sep, port = addr.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ConfigError(f"{name}: {addr!r} is not host:port")
-    return host.strip("[]") or "0.0.0.0", int(port)
+    """(host, port) of a listen address by the rules of `onehub.netaddr`, "0.0.0.0" for an
+    empty host. Raise ConfigError naming `name` if malformed."""
+    try:
+        host, port = netaddr.split_host_port(addr)
+    except netaddr.AddressError as error:
+        raise ConfigError(f"{name}: {error}") from None
+    return netaddr.listen_host(host), port
 
 
 def is_loopback(addr: str) -> bool:

@@ -1,7 +1,7 @@
 """`python -m benchmarks --quick` as `make bench` runs it: real servers, real load, a table.
 
 No timing is asserted (the machine is shared); only that every scenario ran, succeeded and
-produced positive numbers, and that the ratios the issues ask for are printed.
+produced positive numbers, and that the ratios benchmarks/README.md describes are printed.
 """
 
 from __future__ import annotations

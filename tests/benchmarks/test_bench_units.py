@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from benchmarks.load import WorkerSample, merge
 from benchmarks.profile import area_of, parse_raw, short
-from benchmarks.stats import percentile, ratio, render_table
+from benchmarks.stats import ratio, render_table
+from onehub.cli.latency import percentile
+from onehub.cli.loadgen import summarize
 
 
 @pytest.mark.parametrize(
@@ -77,3 +81,12 @@ def test_table_pads_text_left_and_numbers_right() -> None:
         "a              1",
         "long name   1000",
     ]
+
+
+def test_the_benchmarks_and_loadgen_report_the_same_numbers_for_the_same_calls() -> None:
+    latencies = [0.001 * (index % 37 + 1) for index in range(1000)]
+    merged = merge([WorkerSample(len(latencies), 0, 0, None, latencies, 1.0, 0.0)])
+    report = summarize("create_message", latencies, Counter(), 1.0)
+    assert (merged.p50_ms, merged.p99_ms) == (report.p50_ms, report.p99_ms)
+    assert merged.p50_ms == pytest.approx(19.0)
+    assert merged.p99_ms == pytest.approx(37.0)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from onehub.cli.latency import percentile
 from onehub.cli.loadgen import (
     CREATE_MESSAGE,
     CREATE_TOPIC,
@@ -17,7 +18,6 @@ from onehub.cli.loadgen import (
     LoadPlan,
     OperationError,
     format_report,
-    percentile,
     remove_run,
     require_loopback,
     run_load,

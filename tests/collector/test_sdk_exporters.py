@@ -189,7 +189,7 @@ async def test_sdk_exporters_deliver_over_tls(
     tmp_path: Path, tls: TlsMaterial, mutual: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # requests lets these variables override the session's CA file that the SDK's HTTP
-    # exporter sets from certificate_file (psf/requests#3829); some machines set them.
+    # exporter sets from certificate_file (a known requests behaviour); some machines set them.
     for variable in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
         monkeypatch.delenv(variable, raising=False)
     collector = await start_collector(loopback_config(tmp_path, _tls_pipeline(tls, mutual=mutual)))

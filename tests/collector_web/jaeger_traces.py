@@ -1,4 +1,4 @@
-"""Jaeger-JSON traces shaped like OneHub's own (see telemetry.md), for the tests that need a
+"""Jaeger-JSON traces shaped like OneHub's own (see docs/telemetry.md), for the tests that need a
 trace file rather than a stored trace: the export's escaping and the viewer's upload."""
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ class TraceBuilder:
 
 
 def list_topics_trace(start_us: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """GET /api/v1/topics: the six-level tree of telemetry.md, with an N+1 of three SELECTs.
+    """GET /api/v1/topics: the six-level tree of docs/telemetry.md, with an N+1 of three SELECTs.
 
     Returns the trace and its log records (x/traces/{id}/logs shape).
     """

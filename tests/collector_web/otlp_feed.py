@@ -1,5 +1,5 @@
 """Real telemetry for the viewer's browser tests: the OpenTelemetry SDK exporting over
-OTLP/gRPC to a running collector, with OneHub's span shapes (telemetry.md)."""
+OTLP/gRPC to a running collector, with OneHub's span shapes (docs/telemetry.md)."""
 
 from __future__ import annotations
 
@@ -168,7 +168,7 @@ def send_list_topics(
     select_us: int = 1_600,
     cache_lookup: bool = False,
 ) -> str:
-    """GET /api/v1/topics: the six levels of telemetry.md, `selects` SELECTs (an N+1) of
+    """GET /api/v1/topics: the six levels of docs/telemetry.md, `selects` SELECTs (an N+1) of
     `select_us` each, two logs and an attribute that tries to break out of an HTML script
     element; with `cache_lookup`, a cache span under the method too. Returns the trace id."""
     at = _offsets(start_ns)

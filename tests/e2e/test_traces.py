@@ -1,4 +1,4 @@
-"""One request, one trace: the span tree of telemetry.md through the real, composed stack."""
+"""One request, one trace: the span tree of docs/telemetry.md through the real, composed stack."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def _tree(spans: Sequence[ReadableSpan]) -> Tree:
 
 
 def _chain(tree: Tree) -> list[tuple[str, SpanKind]]:
-    """The first-child path from the root: the spec's six levels."""
+    """The first-child path from the root: the six levels of docs/telemetry.md."""
     path = []
     node: Tree | None = tree
     while node is not None:

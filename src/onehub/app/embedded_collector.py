@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from onehub.config import ConfigError, Settings, StartupError, split_host_port
+from onehub.netaddr import join_host_port
 
 READY_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
@@ -128,7 +129,7 @@ def _concrete(addr: str, name: str) -> str:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         probe.bind((host, 0))
         free = probe.getsockname()[1]
-    return f"[{host}]:{free}" if ":" in host else f"{host}:{free}"
+    return join_host_port(host, free)
 
 
 async def start_embedded_collector(

@@ -8,11 +8,10 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import grpc
-import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -25,7 +24,9 @@ from onehub.app.embedded_collector import (
     start_embedded_collector,
 )
 from onehub.app.web_push import HubPushFeed
+from onehub.collector.config import CollectorStartError
 from onehub.collector.host_check import with_host_check
+from onehub.collector.servers import HttpServer, listen_socket
 from onehub.config import ConfigError, Settings, StartupError, split_host_port
 from onehub.domain.errors import InvalidArgument
 from onehub.gen.onehub.v1 import messages_pb2, topics_pb2, users_pb2
@@ -69,7 +70,7 @@ SERVICES = (
     users_pb2.DESCRIPTOR.services_by_name["UserService"],
 )
 
-# Bulk import takes what the original's load script sends (batches of 5,000+ messages, 2-3 MB)
+# Bulk import takes what a bulk loader sends (batches of 5,000+ messages, 2-3 MB)
 # with room to spare; every other route keeps the tight --max-body-bytes.
 IMPORT_METHOD = "onehub.v1.MessageService.ImportMessages"
 IMPORT_MAX_BODY_BYTES = 16 << 20
@@ -97,8 +98,7 @@ class RunningOneHub:
     collector: EmbeddedCollector | None
     _grpc_server: grpc.aio.Server
     _channel: grpc.aio.Channel
-    _gateway: uvicorn.Server
-    _gateway_task: asyncio.Task[None]
+    _gateway: HttpServer
     _engine: AsyncEngine
     faults: FaultSwitchboard = field(default_factory=FaultSwitchboard)
     _last_stops: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -129,9 +129,7 @@ class RunningOneHub:
         # event streams never end by themselves: end them, so they do not hold up the drain.
         if self._events is not None:
             self._events.close()
-        self._gateway.should_exit = True
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self._gateway_task), grace + 1)
+        await self._gateway.stop(grace + 1)
         await self._grpc_server.stop(grace)
         await self._channel.close(None)
         await self._engine.dispose()
@@ -243,17 +241,16 @@ async def start_onehub(
         )
         gw_host, _ = split_host_port(settings.gw_addr, "--gw-addr")
         checked = with_host_check(app, gw_host, settings.allowed_hosts)
-        gateway, gateway_task, gateway_port = await _start_gateway(checked, settings, gateway_sock)
+        gateway = await _start_gateway(checked, settings, gateway_sock)
         running = RunningOneHub(
             settings=settings,
             grpc_port=grpc_port,
-            gateway_port=gateway_port,
+            gateway_port=gateway.port,
             telemetry=telemetry,
             collector=collector,
             _grpc_server=grpc_server,
             _channel=channel,
             _gateway=gateway,
-            _gateway_task=gateway_task,
             _engine=engine,
             faults=faults,
             _last_stops=last_stops,
@@ -309,7 +306,7 @@ def _check_grpc_port(addr: str) -> None:
     if port == 0:
         return
     try:
-        _listen(host, port).close()
+        listen_socket(host, port).close()
     except OSError as error:
         raise StartupError(
             f"cannot start the gRPC server on {addr}: {error.strerror or error}"
@@ -354,65 +351,32 @@ class _AsgiEndpoint:
         await self._app(scope, receive, send)
 
 
-class _EmbeddedUvicorn(uvicorn.Server):
-    """uvicorn without its own signal handling: the composition root owns the signals."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 def _gateway_socket(settings: Settings) -> socket.socket:
     host, port = split_host_port(settings.gw_addr, "--gw-addr")
     try:
-        return _listen(host, port)
+        return listen_socket(host, port)
     except OSError as error:
         raise StartupError(
             f"cannot start the REST gateway on {settings.gw_addr}: {error.strerror or error}"
         ) from None
 
 
-async def _start_gateway(
-    app: ASGIApp, settings: Settings, sock: socket.socket
-) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
-    config = uvicorn.Config(
+async def _start_gateway(app: ASGIApp, settings: Settings, sock: socket.socket) -> HttpServer:
+    gateway = HttpServer(
         app,
-        log_config=None,
-        # Its start and stop notices repeat ours; its warnings and errors still show.
-        log_level=logging.WARNING,
-        access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=max(int(settings.grace_seconds), 1),
-        server_header=False,
+        sock,
+        "the REST gateway",
+        graceful_shutdown_s=max(int(settings.grace_seconds), 1),
         # The client address (which failed sign-ins are throttled by) is the connection's peer;
         # X-Forwarded-For is believed only from the proxies an operator names in uvicorn's
         # FORWARDED_ALLOW_IPS (uvicorn would otherwise believe any local process).
         proxy_headers=FORWARDED_ALLOW_IPS in os.environ,
     )
-    server = _EmbeddedUvicorn(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]), name="onehub-gateway")
-    while not server.started:
-        if task.done():
-            task.result()  # re-raise what stopped it
-            raise StartupError(f"the REST gateway on {settings.gw_addr} stopped at start")
-        await asyncio.sleep(0.01)
-    return server, task, sock.getsockname()[1]
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    # Made with IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only
-    # for such sockets, and without it small responses wait ~40 ms for delayed ACKs.
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind((host, port))
-        sock.listen(1024)
-    except OSError:
-        sock.close()
-        raise
-    return sock
+        await gateway.start()
+    except CollectorStartError:
+        raise StartupError(f"the REST gateway on {settings.gw_addr} stopped at start") from None
+    return gateway
 
 
 def _otlp_traces_url(otlp_http_addr: str) -> str:

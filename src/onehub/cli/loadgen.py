@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import secrets
 import time
 from collections import Counter, defaultdict
@@ -29,6 +28,7 @@ from urllib.parse import urlsplit
 
 from onehub.config import ConfigError, is_loopback
 
+from .latency import LatencySummary
 from .loadgen_progress import LatencyHistogram, Progress
 from .output import format_table
 
@@ -200,29 +200,20 @@ class LoadReport:
         }
 
 
-def percentile(sorted_values: Sequence[float], pct: float) -> float:
-    """Nearest-rank percentile of an ascending sequence; 0.0 when it is empty."""
-    if not sorted_values:
-        return 0.0
-    rank = max(1, math.ceil(pct / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
 def summarize(
     name: str, latencies_s: Sequence[float], errors: Counter[str], elapsed: float
 ) -> OperationStats:
-    ordered = sorted(latencies_s)
-    p50, p90, p99 = (percentile(ordered, p) * 1000 for p in PERCENTILES)
+    latency = LatencySummary.of(latencies_s)
     return OperationStats(
         name=name,
-        ok=len(ordered),
+        ok=latency.count,
         errors=dict(sorted(errors.items())),
-        throughput=len(ordered) / max(elapsed, 1e-9) if ordered else 0.0,
-        p50_ms=p50,
-        p90_ms=p90,
-        p99_ms=p99,
-        mean_ms=(sum(ordered) / len(ordered) * 1000) if ordered else 0.0,
-        max_ms=(ordered[-1] * 1000) if ordered else 0.0,
+        throughput=latency.count / max(elapsed, 1e-9) if latency.count else 0.0,
+        p50_ms=latency.p50_ms,
+        p90_ms=latency.p90_ms,
+        p99_ms=latency.p99_ms,
+        mean_ms=latency.mean_ms,
+        max_ms=latency.max_ms,
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 SERVICE_NAME_KEY = "service.name"
-# The OpenTelemetry SDK spec's name for a resource that carries no service.name.
+# What OpenTelemetry SDKs call a resource that carries no service.name.
 UNKNOWN_SERVICE = "unknown_service"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import ssl
@@ -14,39 +15,50 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
+from onehub import netaddr
 from onehub.collector.config import CollectorStartError, ServerTls
 
 
-def split_address(address: str) -> tuple[str, int]:
-    """HOST:PORT, [V6]:PORT or :PORT (all interfaces, as Go writes it) → (host, port)."""
-    host, sep, port_text = address.rpartition(":")
-    if not sep or not port_text.isdigit() or int(port_text) > 65535:
-        raise CollectorStartError(f"invalid address {address!r}: expected HOST:PORT")
-    host = host.removeprefix("[").removesuffix("]") or "0.0.0.0"
-    return host, int(port_text)
+def split_address(address: str, what: str = "address") -> tuple[str, int]:
+    """(host, port) of a listen address by the rules of `onehub.netaddr`, "0.0.0.0" for an
+    empty host; CollectorStartError naming `what` if malformed."""
+    try:
+        host, port = netaddr.split_host_port(address)
+    except netaddr.AddressError as error:
+        raise CollectorStartError(f"{what}: {error}") from None
+    return netaddr.listen_host(host), port
 
 
-def listen(address: str, what: str) -> socket.socket:
-    """A listening TCP socket; CollectorStartError naming `what` and the address on failure."""
-    host, port = split_address(address)
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket listening on (host, port); OSError if it cannot bind, nothing left open."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP, not 0: asyncio turns Nagle off only on sockets whose proto says TCP, and
     # with Nagle on every keep-alive response waits ~40 ms for the client's delayed ACK.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((host, port))
         sock.listen(1024)
-    except OSError as exc:
+    except OSError:
         sock.close()
+        raise
+    return sock
+
+
+def listen(address: str, what: str) -> socket.socket:
+    """A listening TCP socket; CollectorStartError naming `what` and the address on failure."""
+    host, port = split_address(address, what)
+    try:
+        return listen_socket(host, port)
+    except OSError as exc:
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
         raise CollectorStartError(f"cannot listen for {what} on {address}: {reason}") from None
-    return sock
 
 
 def display_address(address: str, port: int) -> str:
     host, _ = split_address(address)
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return netaddr.join_host_port(host, port)
 
 
 class _QuietServer(uvicorn.Server):
@@ -58,21 +70,33 @@ class _QuietServer(uvicorn.Server):
 
 
 class HttpServer:
-    """A uvicorn server on an already bound socket."""
+    """A uvicorn server on an already bound socket, for the collector and for OneHub's gateway:
+    no signal handlers of its own (its owner stops it), no lifespan, no access log, no Server
+    header, and its log records go to the process's own logging set-up."""
 
     def __init__(
-        self, app: ASGIApp, sock: socket.socket, name: str, tls: ServerTls | None = None
+        self,
+        app: ASGIApp,
+        sock: socket.socket,
+        name: str,
+        tls: ServerTls | None = None,
+        *,
+        graceful_shutdown_s: int = 3,
+        proxy_headers: bool = False,
     ) -> None:
         self.sock = sock
         self.port: int = sock.getsockname()[1]
         config = uvicorn.Config(
             app,
-            log_level="warning",
+            log_config=None,
+            # Its start and stop notices repeat its owner's; its warnings and errors still show.
+            log_level=logging.WARNING,
             access_log=False,
             lifespan="off",
             ws="none",
-            timeout_graceful_shutdown=3,
+            timeout_graceful_shutdown=graceful_shutdown_s,
             server_header=False,
+            proxy_headers=proxy_headers,
             **({} if tls is None else _ssl_options(tls)),
         )
         self._server = _QuietServer(config)
@@ -80,18 +104,22 @@ class HttpServer:
         self._name = name
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._server.serve(sockets=[self.sock]))
+        """Serve in a task; return once accepting. Raise what stopped it during start-up, or
+        CollectorStartError naming the server if it stopped without an error."""
+        self._task = asyncio.create_task(self._server.serve(sockets=[self.sock]), name=self._name)
         while not self._server.started:
             if self._task.done():
                 self._task.result()
                 raise CollectorStartError(f"{self._name} server stopped during start-up")
             await asyncio.sleep(0.01)
 
-    async def stop(self) -> None:
+    async def stop(self, timeout_s: float | None = None) -> None:
+        """Stop accepting and let open requests finish (uvicorn's graceful shutdown); wait at
+        most `timeout_s` for that when given. Idempotent."""
         self._server.should_exit = True
         if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._task), timeout_s)
         self.sock.close()
 
 

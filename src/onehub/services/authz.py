@@ -1,4 +1,4 @@
-"""Who may do what: the ownership rules of api.md, in one place."""
+"""Who may do what: the ownership rules (docs/api.md, "Who may do what"), in one place."""
 
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import Counter, MeterProvider
+from opentelemetry.semconv.attributes import error_attributes
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, TracerProvider
 
 from onehub.domain.errors import OneHubError
@@ -29,7 +30,7 @@ from onehub.services.faults import FaultSwitchboard
 
 _SCOPE = "onehub.services"
 ENDUSER_ID = "enduser.id"
-ERROR_TYPE = "error.type"
+ERROR_TYPE = error_attributes.ERROR_TYPE
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Final, Literal, cast, get_args
 from urllib.parse import unquote, urlsplit
 
+from onehub import netaddr
+
 # --- The standard variables (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/)
 #: "true" turns every signal into a no-op.
 OTEL_SDK_DISABLED: Final = "OTEL_SDK_DISABLED"
@@ -28,7 +30,7 @@ OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 OTEL_EXPORTER_OTLP_PROTOCOL: Final = "OTEL_EXPORTER_OTLP_PROTOCOL"
 #: Comma-separated `key=value` headers sent with every export (may hold credentials: never logged).
 OTEL_EXPORTER_OTLP_HEADERS: Final = "OTEL_EXPORTER_OTLP_HEADERS"
-#: Per-export deadline in milliseconds, retries included (the spec's unit, not the Python SDK's).
+#: Per-export deadline in milliseconds, retries included (OpenTelemetry's unit, not the SDK's).
 OTEL_EXPORTER_OTLP_TIMEOUT: Final = "OTEL_EXPORTER_OTLP_TIMEOUT"
 #: `gzip` or `none`.
 OTEL_EXPORTER_OTLP_COMPRESSION: Final = "OTEL_EXPORTER_OTLP_COMPRESSION"
@@ -319,8 +321,11 @@ def _check_endpoint(url: str, protocol: str, source: str) -> str:
 
 
 def _is_host_port(address: str) -> bool:
-    host, sep, port = address.rpartition(":")
-    return bool(sep and host and "/" not in host and port.isdigit() and 0 < int(port) <= 65535)
+    try:
+        netaddr.dial_host_port(address)
+    except netaddr.AddressError:
+        return False
+    return True
 
 
 def _pem_file(env: Mapping[str, str], name: str) -> str | None:
@@ -358,7 +363,7 @@ def _propagators(env: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def parse_key_values(raw: str, what: str) -> dict[str, str]:
-    """Parse the spec's `k1=v1,k2=v2` list (values percent-decoded). Raise on a pair without
+    """Parse an OTEL_* `k1=v1,k2=v2` list (values percent-decoded). Raise on a pair without
     `=` so a typo does not silently lose an attribute; never echo values (headers hold tokens)."""
     pairs: dict[str, str] = {}
     for item in raw.split(","):
@@ -385,9 +390,10 @@ def _endpoint(env: Mapping[str, str], protocol: str, embedded_collector: str) ->
 
 
 def _host_port(address: str, name: str) -> str:
-    host, sep, port = address.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) <= 65535:
-        raise TelemetryConfigError(f"{name}: {address!r} is not host:port")
+    try:
+        netaddr.dial_host_port(address)
+    except netaddr.AddressError as error:
+        raise TelemetryConfigError(f"{name}: {error}") from None
     return address
 
 

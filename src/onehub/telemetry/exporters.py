@@ -55,6 +55,7 @@ class _PreEncodedTraceStub:
     """TraceService's Export taking the request as already-serialised bytes."""
 
     def __init__(self, channel: grpc.Channel) -> None:
+        self.Export: grpc.UnaryUnaryMultiCallable[bytes, ExportTraceServiceResponse]
         self.Export = channel.unary_unary(
             _TRACE_EXPORT_METHOD,
             request_serializer=None,  # bytes go out as they are

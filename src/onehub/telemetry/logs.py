@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Final, TextIO
 from opentelemetry import trace
 from opentelemetry._logs import Logger, LoggerProvider, SeverityNumber
 from opentelemetry.context import get_current
+from opentelemetry.semconv.attributes import code_attributes
 
 if TYPE_CHECKING:
     from onehub.telemetry.setup import Telemetry
@@ -143,9 +144,9 @@ class OtelLogHandler(logging.Handler):
             severity_text="WARN" if record.levelname == "WARNING" else record.levelname,
             body=body,
             attributes={
-                "code.file.path": record.pathname,
-                "code.function.name": record.funcName,
-                "code.line.number": record.lineno,
+                code_attributes.CODE_FILE_PATH: record.pathname,
+                code_attributes.CODE_FUNCTION_NAME: record.funcName,
+                code_attributes.CODE_LINE_NUMBER: record.lineno,
             },
             exception=exception,
         )

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Final
 
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
+from opentelemetry.semconv._incubating.metrics import rpc_metrics
+from opentelemetry.semconv.metrics import db_metrics, http_metrics
 from prometheus_client import CollectorRegistry, make_asgi_app
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
@@ -22,9 +24,10 @@ if TYPE_CHECKING:
     from onehub.telemetry.setup import Telemetry
 
 PROMETHEUS_NAMESPACE: Final = "onehub"
-HTTP_SERVER_REQUEST_DURATION: Final = "http.server.request.duration"
-RPC_SERVER_CALL_DURATION: Final = "rpc.server.call.duration"
-DB_CLIENT_OPERATION_DURATION: Final = "db.client.operation.duration"
+HTTP_SERVER_REQUEST_DURATION: Final = http_metrics.HTTP_SERVER_REQUEST_DURATION
+# No stable RPC conventions yet: the incubating name.
+RPC_SERVER_CALL_DURATION: Final = rpc_metrics.RPC_SERVER_CALL_DURATION
+DB_CLIENT_OPERATION_DURATION: Final = db_metrics.DB_CLIENT_OPERATION_DURATION
 
 #: The semantic conventions' advice for HTTP and RPC durations (seconds).
 REQUEST_DURATION_BUCKETS: Final = (

@@ -22,6 +22,7 @@ import grpc
 import grpc.aio
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, propagate, trace
+from opentelemetry.semconv._incubating.attributes import rpc_attributes
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from onehub.telemetry.metrics import REQUEST_DURATION_BUCKETS, RPC_SERVER_CALL_DURATION
@@ -30,9 +31,11 @@ if TYPE_CHECKING:
     from onehub.telemetry.setup import Telemetry
 
 SCOPE: Final = "onehub.telemetry.grpc"
-RPC_SYSTEM_NAME: Final = "rpc.system.name"
-RPC_METHOD: Final = "rpc.method"
-#: The spec's name for the status code attribute; semconv 1.37+ calls it rpc.response.status_code.
+# No stable RPC conventions yet: the incubating names.
+RPC_SYSTEM_NAME: Final = rpc_attributes.RPC_SYSTEM_NAME
+RPC_METHOD: Final = rpc_attributes.RPC_METHOD
+#: The status code attribute as OneHub's viewer and findings read it (semantic conventions
+#: 1.37+ call it rpc.response.status_code; docs/telemetry.md).
 RPC_STATUS_CODE: Final = "rpc.status_code"
 #: gRPC codes that mean the server failed (semantic conventions for gRPC server spans).
 SERVER_FAULTS: Final = frozenset(
@@ -47,19 +50,12 @@ SERVER_FAULTS: Final = frozenset(
 )
 _CODES_BY_VALUE: Final = {code.value[0]: code for code in grpc.StatusCode}
 
-if TYPE_CHECKING:  # generic only in the stubs
-    _ServerInterceptor = grpc.aio.ServerInterceptor[Any, Any]
-    _UnaryUnaryClientInterceptor = grpc.aio.UnaryUnaryClientInterceptor[Any, Any]
-else:
-    _ServerInterceptor = grpc.aio.ServerInterceptor
-    _UnaryUnaryClientInterceptor = grpc.aio.UnaryUnaryClientInterceptor
-
 Behavior = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 
 
 def grpc_server_interceptors(
     telemetry: Telemetry | None = None,
-) -> list[grpc.aio.ServerInterceptor[Any, Any]]:
+) -> list[grpc.aio.ServerInterceptor]:
     """Interceptors to place outermost on the gRPC server; none when telemetry is disabled."""
     if telemetry is not None and telemetry.disabled:
         return []
@@ -72,8 +68,7 @@ def grpc_client_interceptors(
     """Interceptors for an instrumented client channel; none when telemetry is disabled."""
     if telemetry is not None and telemetry.disabled:
         return []
-    # grpc-stubs spell ClientInterceptor as "cast me": it is the union of the four kinds.
-    return [cast(grpc.aio.ClientInterceptor, TracingClientInterceptor())]
+    return [TracingClientInterceptor()]
 
 
 class _Method:
@@ -90,7 +85,7 @@ class _Method:
         }
 
 
-class TracingServerInterceptor(_ServerInterceptor):
+class TracingServerInterceptor(grpc.aio.ServerInterceptor):
     """A SERVER span per call, continuing the caller's trace from `traceparent`/`baggage`."""
 
     def __init__(self) -> None:
@@ -110,10 +105,10 @@ class TracingServerInterceptor(_ServerInterceptor):
     async def intercept_service(
         self,
         continuation: Callable[
-            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
         ],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any]:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(handler_call_details)
         # Unknown methods (None) are answered UNIMPLEMENTED by grpc itself; streaming calls are
         # not in OneHub's API, so they pass through untraced rather than half-traced.
@@ -214,7 +209,7 @@ class ClientCallTracing:
         span.end()
 
 
-class TracingClientInterceptor(_UnaryUnaryClientInterceptor):
+class TracingClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
     """A CLIENT span per unary call; its context goes out in the call's metadata.
 
     `call_tracing` is public so that a caller owning the channel can make the span itself and

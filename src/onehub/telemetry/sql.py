@@ -30,6 +30,7 @@ from opentelemetry.instrumentation.sqlalchemy.engine import (
     _get_db_name_from_cursor_or_conn,
 )
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.semconv.attributes import db_attributes, error_attributes
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlalchemy.engine.interfaces import DBAPICursor, ExecutionContext
@@ -38,9 +39,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from onehub.telemetry.metrics import DB_CLIENT_OPERATION_DURATION, DB_DURATION_BUCKETS
 
 SCOPE: Final = "onehub.telemetry.sql"
-DB_SYSTEM_NAME: Final = "db.system.name"
-DB_OPERATION_NAME: Final = "db.operation.name"
-ERROR_TYPE: Final = "error.type"
+DB_SYSTEM_NAME: Final = db_attributes.DB_SYSTEM_NAME
+DB_OPERATION_NAME: Final = db_attributes.DB_OPERATION_NAME
+ERROR_TYPE: Final = error_attributes.ERROR_TYPE
 _STARTED: Final = "_onehub_started"
 _SYSTEMS: Final = {"postgresql": "postgresql", "sqlite": "sqlite", "mysql": "mysql"}
 # A bounded set keeps the metric's cardinality bounded whatever SQL someone sends.
@@ -117,7 +118,7 @@ def instrument_sqlalchemy(engines: Sequence[AsyncEngine]) -> None:
     as they are, so calling this twice never doubles spans."""
     tracer = trace.get_tracer("opentelemetry.instrumentation.sqlalchemy")
     # Contrib adds to this counter on every pool checkout and checkin (four times a unit of
-    # work, 3.3% of a traced request as profiled); the spec does not ask for the metric.
+    # work, 3.3% of a traced request as profiled); the conventions do not require the metric.
     connections = metrics.NoOpUpDownCounter("db.client.connection.count")
     recorder = _DurationRecorder()
     for async_engine in engines:

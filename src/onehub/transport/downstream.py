@@ -17,6 +17,12 @@ from typing import Final
 
 import httpx
 from opentelemetry import propagate, trace
+from opentelemetry.semconv.attributes import (
+    error_attributes,
+    http_attributes,
+    server_attributes,
+    url_attributes,
+)
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from onehub.domain.errors import Unavailable
@@ -106,10 +112,10 @@ class HttpDependency:
     async def call(self, name: str, delay: float) -> None:
         url = f"http://127.0.0.1:{self._port}/{name}?ms={round(delay * 1000)}"
         attributes: dict[str, str | int] = {
-            "http.request.method": "GET",
-            "server.address": "127.0.0.1",
-            "server.port": self._port,
-            "url.full": url,
+            http_attributes.HTTP_REQUEST_METHOD: "GET",
+            server_attributes.SERVER_ADDRESS: "127.0.0.1",
+            server_attributes.SERVER_PORT: self._port,
+            url_attributes.URL_FULL: url,
             "peer.service": name,
         }
         with self._tracer.start_as_current_span(
@@ -120,11 +126,11 @@ class HttpDependency:
             try:
                 response = await self._client.get(url, headers=headers)
             except httpx.HTTPError as error:
-                span.set_attribute("error.type", type(error).__name__)
+                span.set_attribute(error_attributes.ERROR_TYPE, type(error).__name__)
                 span.set_status(Status(StatusCode.ERROR, str(error)))
                 raise Unavailable(f"the downstream {name} cannot be reached") from None
-            span.set_attribute("http.response.status_code", response.status_code)
+            span.set_attribute(http_attributes.HTTP_RESPONSE_STATUS_CODE, response.status_code)
             if response.status_code >= 400:
-                span.set_attribute("error.type", str(response.status_code))
+                span.set_attribute(error_attributes.ERROR_TYPE, str(response.status_code))
                 span.set_status(Status(StatusCode.ERROR))
                 raise Unavailable(f"the downstream {name} answered {response.status_code}")

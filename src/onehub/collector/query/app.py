@@ -16,7 +16,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from onehub.collector.query.responses import envelope_error
+from onehub.collector.query.params import ParamError
+from onehub.collector.query.responses import envelope_error, v3_error
 from onehub.collector.query.routes_extra import extra_routes, load_optional
 from onehub.collector.query.routes_jaeger import jaeger_routes
 from onehub.collector.query.service import QueryService
@@ -24,6 +25,7 @@ from onehub.collector.tail import TailHub
 
 logger = logging.getLogger(__name__)
 API_PREFIX = "/jaeger/api"
+V3_PREFIX = f"{API_PREFIX}/v3/"
 VIEWER_ROUTES_MODULE = "onehub.collector.web.routes"
 
 
@@ -53,6 +55,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
 
 
+async def _bad_parameter(request: Request, exc: Exception) -> Response:
+    # Every route lets ParamError out: it is a 400 in its dialect's own error envelope.
+    assert isinstance(exc, ParamError)
+    if request.url.path.startswith(V3_PREFIX):
+        return v3_error(400, str(exc))
+    return envelope_error(400, str(exc))
+
+
 async def _internal_error(request: Request, exc: Exception) -> Response:
     # Logged with its stack here; the client gets the envelope, never the trace.
     logger.error("query API failed on %s", request.url.path, exc_info=exc)
@@ -68,5 +78,9 @@ def ui_app(service: QueryService, tail: TailHub, status: Callable[[], dict[str, 
     ]
     return Starlette(
         routes=routes,
-        exception_handlers={HTTPException: _http_error, Exception: _internal_error},
+        exception_handlers={
+            HTTPException: _http_error,
+            ParamError: _bad_parameter,
+            Exception: _internal_error,
+        },
     )

@@ -29,7 +29,7 @@ EXPORT_MODULE = "onehub.collector.web.export"
 
 
 def load_optional(module: str) -> Any | None:
-    """Import a module of the viewer package, or None while it does not exist yet."""
+    """Import a module of the viewer package, or None when this build has no viewer."""
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:
@@ -42,39 +42,29 @@ def extra_routes(
     service: QueryService, tail: TailHub, status: Callable[[], dict[str, Any]]
 ) -> list[BaseRoute]:
     async def stats(request: Request) -> Response:
-        try:
-            end_ms = params.time_ms(request.query_params, "endTs", params.now_us() // 1000)
-            lookback_ms = params.time_ms(
-                request.query_params, "lookback", _DEFAULT_STATS_LOOKBACK_MS
-            )
-            if lookback_ms <= 0:
-                raise ParamError("unable to parse param 'lookback': must be positive")
-        except ParamError as exc:
-            return envelope_error(400, str(exc))
+        end_ms = params.time_ms(request.query_params, "endTs", params.now_us() // 1000)
+        lookback_ms = params.time_ms(request.query_params, "lookback", _DEFAULT_STATS_LOOKBACK_MS)
+        if lookback_ms <= 0:
+            raise ParamError("unable to parse param 'lookback': must be positive")
         name = request.query_params.get("service") or None
         rows = await service.stats(name, (end_ms - lookback_ms) * 1000, end_ms * 1000)
         return JSONResponse({"data": rows})
 
     async def monitor(request: Request) -> Response:
-        try:
-            end_ms = params.integer(request.query_params, "endTs", params.now_us() // 1000)
-            lookback_ms = params.integer(
-                request.query_params, "lookback", _DEFAULT_STATS_LOOKBACK_MS
+        end_ms = params.integer(request.query_params, "endTs", params.now_us() // 1000)
+        lookback_ms = params.integer(request.query_params, "lookback", _DEFAULT_STATS_LOOKBACK_MS)
+        if not 0 < lookback_ms <= _MAX_MONITOR_LOOKBACK_MS:
+            raise ParamError(
+                "unable to parse param 'lookback': must be positive and at most 7 days"
             )
-            if not 0 < lookback_ms <= _MAX_MONITOR_LOOKBACK_MS:
-                raise ParamError(
-                    "unable to parse param 'lookback': must be positive and at most 7 days"
-                )
-            step_ms = params.integer(
-                request.query_params, "step", max(1000, -(-lookback_ms // DEFAULT_BUCKETS))
+        step_ms = params.integer(
+            request.query_params, "step", max(1000, -(-lookback_ms // DEFAULT_BUCKETS))
+        )
+        if step_ms <= 0 or lookback_ms / step_ms > MAX_BUCKETS:
+            raise ParamError(
+                f"unable to parse param 'step': must be positive and give at most"
+                f" {MAX_BUCKETS} buckets over the lookback"
             )
-            if step_ms <= 0 or lookback_ms / step_ms > MAX_BUCKETS:
-                raise ParamError(
-                    f"unable to parse param 'step': must be positive and give at most"
-                    f" {MAX_BUCKETS} buckets over the lookback"
-                )
-        except ParamError as exc:
-            return envelope_error(400, str(exc))
         name = request.query_params.get("service") or None
         since_us, until_us = (end_ms - lookback_ms) * 1000, end_ms * 1000
         return JSONResponse(
@@ -82,30 +72,21 @@ def extra_routes(
         )
 
     async def findings(request: Request) -> Response:
-        try:
-            trace_id = params.parse_trace_id(request.path_params["trace_id"])
-            min_repeats = params.integer(request.query_params, "minRepeats", _DEFAULT_MIN_REPEATS)
-            if min_repeats < 2:
-                raise ParamError("unable to parse param 'minRepeats': must be at least 2")
-        except ParamError as exc:
-            return envelope_error(400, str(exc))
+        trace_id = params.parse_trace_id(request.path_params["trace_id"])
+        min_repeats = params.integer(request.query_params, "minRepeats", _DEFAULT_MIN_REPEATS)
+        if min_repeats < 2:
+            raise ParamError("unable to parse param 'minRepeats': must be at least 2")
         found = await service.findings(trace_id, min_repeats)
         if found is None:
             return envelope_error(404, "trace not found")
         return JSONResponse({"data": found})
 
     async def logs(request: Request) -> Response:
-        try:
-            trace_id = params.parse_trace_id(request.path_params["trace_id"])
-        except ParamError as exc:
-            return envelope_error(400, str(exc))
+        trace_id = params.parse_trace_id(request.path_params["trace_id"])
         return JSONResponse({"data": await service.trace_logs(trace_id)})
 
     async def export_html(request: Request) -> Response:
-        try:
-            trace_id = params.parse_trace_id(request.path_params["trace_id"])
-        except ParamError as exc:
-            return envelope_error(400, str(exc))
+        trace_id = params.parse_trace_id(request.path_params["trace_id"])
         exporter = load_optional(EXPORT_MODULE)
         if exporter is None:
             return envelope_error(503, "trace export is not available: the viewer is not installed")

@@ -1,7 +1,7 @@
 """Jaeger's query API, both dialects: classic (`/services`, `/traces`, ...) and `/v3/...`.
 
-Routes only parse parameters, call the query service and shape the answer; ParamError is a
-400 in the dialect's own error envelope.
+Routes only parse parameters, call the query service and shape the answer; a ParamError they
+let out is a 400 in the dialect's own error envelope (the handler in `app.py`).
 """
 
 from __future__ import annotations
@@ -46,50 +46,38 @@ def jaeger_routes(service: QueryService) -> list[BaseRoute]:
 
     async def operations(request: Request) -> Response:
         name = request.query_params.get("service", "")
-        try:
-            if not name:
-                raise ParamError("parameter 'service' is required")
-            kind = _kind_param(request.query_params.get("spanKind", ""))
-        except ParamError as exc:
-            return envelope_error(400, str(exc))
+        if not name:
+            raise ParamError("parameter 'service' is required")
+        kind = _kind_param(request.query_params.get("spanKind", ""))
         found = await service.operations(name, kind)
         data = [{"name": op, "spanKind": KIND_NAMES.get(k, "")} for op, k in found]
         return envelope(data, total=len(data))
 
     async def search(request: Request) -> Response:
         query_params = request.query_params
-        try:
-            trace_ids = [params.parse_trace_id(t) for t in query_params.getlist("traceID")]
-            if trace_ids:
-                return envelope(await service.jaeger_traces(trace_ids))
-            query = params.classic_search(
-                query_params, query_params.getlist("tags"), query_params.getlist("tag")
-            )
-        except ParamError as exc:
-            return envelope_error(400, str(exc))
+        trace_ids = [params.parse_trace_id(t) for t in query_params.getlist("traceID")]
+        if trace_ids:
+            return envelope(await service.jaeger_traces(trace_ids))
+        query = params.classic_search(
+            query_params, query_params.getlist("tags"), query_params.getlist("tag")
+        )
         traces, complete = await service.find_jaeger_traces(query)
         if complete:
             return envelope(traces)
         return envelope(traces, errors=[{"code": 504, "msg": PARTIAL_SEARCH}])
 
     async def trace(request: Request) -> Response:
-        try:
-            trace_id = params.parse_trace_id(request.path_params["trace_id"])
-        except ParamError as exc:
-            return envelope_error(400, str(exc))
+        trace_id = params.parse_trace_id(request.path_params["trace_id"])
         found = await service.jaeger_trace(trace_id)
         if found is None:
             return envelope_error(404, "trace not found")
         return envelope([found])
 
     async def dependencies(request: Request) -> Response:
-        try:
-            end_ms = params.time_ms(request.query_params, "endTs", params.now_us() // 1000)
-            lookback_ms = params.time_ms(
-                request.query_params, "lookback", _DEFAULT_DEPENDENCY_LOOKBACK_MS
-            )
-        except ParamError as exc:
-            return envelope_error(400, str(exc))
+        end_ms = params.time_ms(request.query_params, "endTs", params.now_us() // 1000)
+        lookback_ms = params.time_ms(
+            request.query_params, "lookback", _DEFAULT_DEPENDENCY_LOOKBACK_MS
+        )
         links = await service.dependencies((end_ms - lookback_ms) * 1000, end_ms * 1000)
         wanted = request.query_params.get("service")
         data = [
@@ -103,10 +91,7 @@ def jaeger_routes(service: QueryService) -> list[BaseRoute]:
         return JSONResponse({"services": await service.services()})
 
     async def v3_operations(request: Request) -> Response:
-        try:
-            kind = _kind_param(request.query_params.get("span_kind", ""))
-        except ParamError as exc:
-            return v3_error(400, str(exc))
+        kind = _kind_param(request.query_params.get("span_kind", ""))
         found = await service.operations(request.query_params.get("service", ""), kind)
         operations = []
         for name, k in found:
@@ -123,10 +108,7 @@ def jaeger_routes(service: QueryService) -> list[BaseRoute]:
             for key, value in query_params.items()
             if key.startswith("query.attributes[") and key.endswith("]")
         }
-        try:
-            query = params.v3_search(query_params, attributes)
-        except ParamError as exc:
-            return v3_error(400, str(exc))
+        query = params.v3_search(query_params, attributes)
         resource_spans = await service.find_resource_spans(query)
         if not resource_spans:
             return v3_error(404, "No traces found")
@@ -136,7 +118,7 @@ def jaeger_routes(service: QueryService) -> list[BaseRoute]:
         try:
             trace_id = params.parse_trace_id(request.path_params["trace_id"])
         except ParamError as exc:
-            return v3_error(400, f"malformed parameter trace_id: {exc}")
+            raise ParamError(f"malformed parameter trace_id: {exc}") from None
         resource_spans = await service.otlp_trace(trace_id)
         if resource_spans is None:
             return v3_error(404, "trace not found")

@@ -82,6 +82,7 @@ async def start_grpc_receiver(
     )
     handlers = []
     for signal in SIGNALS:
+        method: grpc.RpcMethodHandler[bytes, bytes]
         method = grpc.unary_unary_rpc_method_handler(_export_handler(pipelines, signal))
         handlers.append(grpc.method_handlers_generic_handler(_SERVICES[signal], {"Export": method}))
     server.add_generic_rpc_handlers(handlers)

@@ -20,6 +20,13 @@ from typing import Any, Protocol
 import grpc
 import grpc.aio
 from opentelemetry import context, metrics, propagate, trace
+from opentelemetry.semconv.attributes import (
+    error_attributes,
+    http_attributes,
+    server_attributes,
+    url_attributes,
+)
+from opentelemetry.semconv.metrics import http_metrics
 from opentelemetry.trace import Span, SpanContext, SpanKind, Status, StatusCode
 
 _KNOWN_METHODS = frozenset(
@@ -76,17 +83,17 @@ def server_span(
     name_method = method if method in _KNOWN_METHODS else "HTTP"
     name = f"gateway {name_method} {route}" if route else f"gateway {name_method}"
     attributes: dict[str, str | int] = {
-        "http.request.method": known,
-        "url.path": raw_path,
-        "url.scheme": scope.get("scheme", "http"),
+        http_attributes.HTTP_REQUEST_METHOD: known,
+        url_attributes.URL_PATH: raw_path,
+        url_attributes.URL_SCHEME: scope.get("scheme", "http"),
     }
     if route:
-        attributes["http.route"] = route
+        attributes[http_attributes.HTTP_ROUTE] = route
     server = scope.get("server")
     if server:
-        attributes["server.address"] = server[0]
+        attributes[server_attributes.SERVER_ADDRESS] = server[0]
         if server[1] is not None:
-            attributes["server.port"] = server[1]
+            attributes[server_attributes.SERVER_PORT] = server[1]
     parent = propagate.extract(headers)
     # One attach of the caller's context with our span in it, rather than attaching the caller's
     # context and then start_as_current_span's own (two generator context managers, two
@@ -114,7 +121,7 @@ class RequestDurations:
 
     def __init__(self, meter: metrics.Meter) -> None:
         self._histogram = meter.create_histogram(
-            "http.server.request.duration",
+            http_metrics.HTTP_SERVER_REQUEST_DURATION,
             unit="s",
             description="Duration of HTTP server requests handled by the gateway",
         )
@@ -131,14 +138,16 @@ class RequestDurations:
         attributes = self._attributes.get(key)
         if attributes is None:
             attributes = {
-                "http.request.method": method if method in _KNOWN_METHODS else "_OTHER",
-                "http.response.status_code": status,
-                "url.scheme": scheme,
+                http_attributes.HTTP_REQUEST_METHOD: method
+                if method in _KNOWN_METHODS
+                else "_OTHER",
+                http_attributes.HTTP_RESPONSE_STATUS_CODE: status,
+                url_attributes.URL_SCHEME: scheme,
             }
             if route:
-                attributes["http.route"] = route
+                attributes[http_attributes.HTTP_ROUTE] = route
             if status >= 500:
-                attributes["error.type"] = str(status)
+                attributes[error_attributes.ERROR_TYPE] = str(status)
             # Bounded: methods outside the known set fold into _OTHER, routes are templates.
             if len(self._attributes) < 4096:
                 self._attributes[key] = attributes
@@ -147,9 +156,9 @@ class RequestDurations:
 
 def record_status(span: Span, status: int) -> None:
     """Set the response status; only a 5xx makes the span an error (semantic conventions)."""
-    span.set_attribute("http.response.status_code", status)
+    span.set_attribute(http_attributes.HTTP_RESPONSE_STATUS_CODE, status)
     if status >= 500:
-        span.set_attribute("error.type", str(status))
+        span.set_attribute(error_attributes.ERROR_TYPE, str(status))
         span.set_status(Status(StatusCode.ERROR))
 
 

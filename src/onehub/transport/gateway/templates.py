@@ -12,7 +12,7 @@ The grammar (from google/api/http.proto)::
 `{id}` is short for `{id=*}`. `*` matches one non-empty segment, `**` zero or more (and must
 be the last segment). A variable bound to one segment receives it fully percent-decoded; one
 bound to several keeps `%2F` encoded, so a decoded `/` inside a segment stays distinguishable
-from a separator, as the spec asks.
+from a separator, as google.api.http's path template rules ask.
 """
 
 from __future__ import annotations

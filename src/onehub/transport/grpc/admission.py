@@ -40,7 +40,7 @@ def retry_pushback_metadata(retry_after_s: float) -> tuple[tuple[str, str], ...]
     return ((RETRY_PUSHBACK_KEY, str(max(int(retry_after_s * 1000), 1))),)
 
 
-class AdmissionInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+class AdmissionInterceptor(grpc.aio.ServerInterceptor):
     """Admits at most `max_in_flight` unary calls at once; answers the others UNAVAILABLE with a
     `grpc-retry-pushback-ms` trailer of `retry_after_s`. Place it outermost, so a refused call
     costs nothing more (no span, no authentication)."""
@@ -52,8 +52,7 @@ class AdmissionInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg
         self.in_flight = 0
         self._pushback = retry_pushback_metadata(retry_after_s)
 
-    # grpc passes None on for an unknown method; the stub's return type omits it.
-    async def intercept_service(  # type: ignore[override]
+    async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> Handler | None:
         handler = await continuation(handler_call_details)

@@ -66,7 +66,7 @@ def _rewrap(handler: Handler, behavior: Behavior, *, decodes: bool = False) -> H
     )
 
 
-class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
     """Turns exceptions of OneHub's unary methods into gRPC statuses.
 
     A `OneHubError` becomes its own code with its (client-safe) message, and a
@@ -78,8 +78,7 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
     and reaches the client only as INTERNAL "internal error".
     """
 
-    # grpc passes None on for an unknown method; the stub's return type omits it.
-    async def intercept_service(  # type: ignore[override]
+    async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> Handler | None:
         handler = await continuation(handler_call_details)
@@ -157,7 +156,7 @@ def peer_host(peer: str) -> str:
     return kind
 
 
-class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+class AuthInterceptor(grpc.aio.ServerInterceptor):
     """Authenticates every RPC but health and reflection, then exposes the caller through
     `onehub.transport.grpc.principal.current_principal()`.
 
@@ -182,8 +181,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                 return forwarded
         return peer_host(context.peer() or "")
 
-    # grpc passes None on for an unknown method; the stub's return type omits it.
-    async def intercept_service(  # type: ignore[override]
+    async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> Handler | None:
         method = _method(handler_call_details)

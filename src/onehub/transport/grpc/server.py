@@ -55,7 +55,7 @@ async def start_grpc_server(
     services: Services,
     authenticator: Authenticator,
     addr: str = "127.0.0.1:0",
-    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),  # type: ignore[type-arg]
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
     *,
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     forwarding_token: str | None = None,
@@ -92,8 +92,7 @@ async def start_grpc_server(
     )
     users_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(services.users), server)
 
-    # grpc-stubs' health stub predates the asyncio servicer.
-    health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
+    health_servicer = health.aio.HealthServicer()
     for name in ("", *ONEHUB_SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -1,4 +1,4 @@
-// A client for OneHub's REST API under /api/v1 (grpc-gateway JSON conventions, see api.md).
+// A client for OneHub's REST API under /api/v1 (grpc-gateway JSON conventions, see docs/api.md).
 // Every failure becomes an ApiError that carries what a person needs to follow it up: the
 // operation, the HTTP status, the gRPC code and message, and the trace id of the call.
 
