@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import shlex
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from .errors import StorageConfigError
+from .sqlite_writer_lock import SqliteWriterLock
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # A SQL function of every SQLite connection: `onehub_sleep(ms)` waits, then returns ms.
@@ -57,7 +59,7 @@ def create_engine(url: str, *, workers: int = 1) -> AsyncEngine:
     """
     parsed = parse_database_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed)
+        return _sqlite_engine(parsed, workers)
     return _postgres_engine(parsed, workers)
 
 
@@ -104,7 +106,17 @@ def parse_database_url(url: str) -> URL:
     )
 
 
-def _sqlite_engine(url: URL) -> AsyncEngine:
+# The cross-process writer lock of each SQLite engine made for several workers.
+_writer_locks: weakref.WeakKeyDictionary[object, SqliteWriterLock] = weakref.WeakKeyDictionary()
+
+
+def sqlite_writer_lock(engine: AsyncEngine) -> SqliteWriterLock | None:
+    """The lock writers of `engine` take before BEGIN IMMEDIATE, when it serves one of several
+    worker processes; None otherwise (the busy timeout is enough for occasional other writers)."""
+    return _writer_locks.get(engine.sync_engine)
+
+
+def _sqlite_engine(url: URL, workers: int) -> AsyncEngine:
     path = Path(url.database or "")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -113,6 +125,14 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
             f"cannot create the directory for SQLite database {str(path)!r}: {error.strerror}"
         ) from None
     engine = create_async_engine(url)
+    if workers > 1:
+        try:
+            _writer_locks[engine.sync_engine] = SqliteWriterLock(f"{path}-writer.lock")
+        except OSError as error:
+            raise StorageConfigError(
+                f"cannot create the writer lock beside SQLite database {str(path)!r}: "
+                f"{error.strerror}"
+            ) from None
 
     @event.listens_for(engine.sync_engine, "connect")
     def configure(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
