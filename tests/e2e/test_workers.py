@@ -21,6 +21,8 @@ ADMIN = ("admin", "admin123")
 SPREAD_TIMEOUT_S = 20.0
 # Two workers start at once on a machine that may be busy: more than one server's allowance.
 STARTUP_TIMEOUT_S = 90.0
+# What each started supervisor printed once ready, by pid.
+_BANNERS: dict[int, str] = {}
 
 
 @pytest.fixture
@@ -45,14 +47,17 @@ def _start_workers(
     )
     url = f"http://127.0.0.1:{gw_port}"
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    # The supervisor prints its banner once every worker is ready.
+    # The supervisor prints its banner once every worker is ready; it ends with "Press Ctrl-C".
     assert process.stdout is not None
+    banner = ""
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line:
             _, err = stop(process)
             raise AssertionError(f"onehub serve exited {process.returncode}:\n{err}")
-        if line.startswith("OneHub is running"):
+        banner += line
+        if line.startswith("Press Ctrl-C"):
+            _BANNERS[process.pid] = banner
             return process, url
     stop(process)
     raise AssertionError("onehub serve --workers 2 did not start")
@@ -240,3 +245,53 @@ def test_a_port_in_use_is_one_line(tmp_path: Path, ports: tuple[int, int], taken
     assert err.splitlines() == [
         f"onehub: cannot start {what} on 127.0.0.1:{port}: Address already in use"
     ]
+
+
+def test_workers_export_to_one_embedded_collector_each_with_its_instance_id(
+    tmp_path: Path, ports: tuple[int, int]
+) -> None:
+    process, url = _start_workers(
+        tmp_path,
+        ports,
+        *("--collector", "embedded", "--otlp-grpc-addr", "127.0.0.1:0"),
+        *("--otlp-http-addr", "127.0.0.1:0", "--ui-addr", "127.0.0.1:0"),
+        env={"OTEL_SDK_DISABLED": "false", "OTEL_BSP_SCHEDULE_DELAY": "100"},
+    )
+    try:
+        instances = set(_answering(url, 2).values())
+        # A request per new connection until traces from both workers reached the one viewer.
+        viewer = _viewer_url(_BANNERS[process.pid])
+        seen: set[str] = set()
+        deadline = time.monotonic() + SPREAD_TIMEOUT_S
+        while seen != instances and time.monotonic() < deadline:
+            reply = httpx.get(f"{url}/api/v1/topics", auth=ADMIN, timeout=5)
+            assert reply.status_code == 200
+            trace_id = reply.headers["traceresponse"].split("-")[1]
+            seen |= _instances_in_trace(viewer, trace_id)
+        assert seen == instances
+    finally:
+        _, err = stop(process)
+    assert process.returncode == 0, err
+
+
+def _viewer_url(banner: str) -> str:
+    for line in banner.splitlines():
+        if line.strip().startswith("trace viewer"):
+            return line.split()[-1]
+    raise AssertionError(f"no trace viewer in the banner:\n{banner}")
+
+
+def _instances_in_trace(viewer: str, trace_id: str) -> set[str]:
+    deadline = time.monotonic() + SPREAD_TIMEOUT_S
+    while time.monotonic() < deadline:
+        reply = httpx.get(f"{viewer}/api/traces/{trace_id}", timeout=5)
+        if reply.status_code == 200:
+            (trace,) = reply.json()["data"]
+            return {
+                tag["value"]
+                for process in trace["processes"].values()
+                for tag in process["tags"]
+                if tag["key"] == "service.instance.id"
+            }
+        time.sleep(0.1)
+    raise AssertionError(f"trace {trace_id} never reached the viewer")
