@@ -23,9 +23,10 @@ from benchmarks.runs import QUICK, RunSettings
 from benchmarks.servers import BenchSetupError
 from benchmarks.service_bench import BACKENDS, run_service_benchmark, service_report
 from benchmarks.telemetry_bench import run_telemetry_benchmark, telemetry_report
+from benchmarks.workers_bench import run_workers_benchmark, workers_report
 
 SERVICE_NAMES = BACKENDS
-NAMES = (*SERVICE_NAMES, "import", "telemetry", "collector")
+NAMES = (*SERVICE_NAMES, "import", "telemetry", "workers", "collector")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,11 +128,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 print(telemetry_report(result), flush=True)
                 ok = ok and not (result.traced.failures or result.untraced.failures)
-    if any(name in selected for name in (*SERVICE_NAMES, "import", "telemetry")):
+        if "workers" in selected:
+            ok = _run_workers_benchmarks(settings, pool) and ok
+    if any(name in selected for name in (*SERVICE_NAMES, "import", "telemetry", "workers")):
         print(f"\nservice benchmarks took {time.monotonic() - started:.0f} s", flush=True)
     if "collector" in selected:
         ok = _run_collector_benchmarks(args.quick) and ok
     return 0 if ok else 1
+
+
+def _run_workers_benchmarks(settings: RunSettings, pool: LoadPool) -> bool:
+    ok = True
+    for backend in SERVICE_NAMES:
+        _section(f"Workers on {backend}: 1 vs 2 (onehub serve --workers), REST, side by side")
+        try:
+            rows = run_workers_benchmark(backend, settings, pool)
+        except (BenchSetupError, LoadError) as error:
+            print(f"workers on {backend}: could not run: {error}", flush=True)
+            ok = False
+            continue
+        print(workers_report(rows), flush=True)
+        ok = ok and not any(row.summary.failures for row in rows)
+    return ok
 
 
 def _run_import_benchmarks(settings: RunSettings) -> bool:

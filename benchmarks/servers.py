@@ -60,11 +60,24 @@ class Collector:
 
 
 def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process `pid` (every thread) so far; Linux /proc only."""
+    """User + system CPU time of process `pid` (every thread) and of its living children (the
+    workers of `onehub serve --workers`) so far; Linux /proc only."""
     with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
         fields = stat.read().rpartition(")")[2].split()
     # After the command name: state is field 3, utime 14 and stime 15 (1-based, proc(5)).
-    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    own = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    return own + sum(process_cpu_seconds(child) for child in _children(pid))
+
+
+def _children(pid: int) -> list[int]:
+    children: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as listed:
+                children.extend(int(child) for child in listed.read().split())
+    except OSError:  # gone, or a kernel without the children file
+        return []
+    return children
 
 
 @contextmanager
@@ -75,10 +88,12 @@ def onehub_server(
     env: Mapping[str, str],
     collector: str = "none",
     command: Sequence[str] = ONEHUB_COMMAND,
+    workers: int = 1,
 ) -> Iterator[Server]:
     """Run `onehub serve` on `db_endpoint` with environment `env` until the block ends.
 
-    `command` is how `onehub` is invoked (another one lets a patched build be compared).
+    `command` is how `onehub` is invoked (another one lets a patched build be compared);
+    `workers` is its `--workers`.
     """
     args = [
         "serve",
@@ -87,6 +102,7 @@ def onehub_server(
         f"--db-endpoint={db_endpoint}",
         f"--collector={collector}",
         "--log-level=WARNING",
+        f"--workers={workers}",
     ]
     with _onehub_process([*command, *args], workdir, env, "serve") as (process, output):
         text = _wait_for(process, output, lambda seen: _SERVE_READY in seen, "onehub serve")

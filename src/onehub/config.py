@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,7 @@ ENV_MAX_IN_FLIGHT = "ONEHUB_MAX_IN_FLIGHT"
 ENV_MAX_BODY_BYTES = "ONEHUB_MAX_BODY_BYTES"
 ENV_GRACE_SECONDS = "ONEHUB_GRACE_SECONDS"
 ENV_LOG_LEVEL = "ONEHUB_LOG_LEVEL"
+ENV_WORKERS = "ONEHUB_WORKERS"
 # The original OneHub's variable: host:port of an OTLP/gRPC collector. Kept so its deployments
 # work unchanged; ONEHUB_COLLECTOR wins when both are set.
 ENV_ORIGINAL_COLLECTOR = "OTEL_COLLECTOR_ADDR"
@@ -103,6 +105,9 @@ class Settings:
     faults: tuple[Fault, ...] = ()
     # Faults, at start or at run time, are refused on a non-loopback bind unless this is set.
     force_faults: bool = False
+    # Serving processes sharing the gRPC and gateway ports (app/workers.py); 1 serves in this
+    # process, as always.
+    workers: int = 1
 
     @property
     def is_public(self) -> bool:
@@ -141,6 +146,8 @@ class Settings:
             )
         if self.max_in_flight <= 0:
             raise ConfigError("--max-in-flight must be positive")
+        if self.workers <= 0:
+            raise ConfigError("--workers must be positive")
         return self
 
 
@@ -243,6 +250,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         f"(env {ENV_MAX_IN_FLIGHT}; default {DEFAULT_MAX_IN_FLIGHT})",
     )
     add(
+        "--workers",
+        help="serving processes sharing the ports, or auto for one per core "
+        f"(env {ENV_WORKERS}; default 1)",
+    )
+    add(
         "--fault",
         action="append",
         metavar="NAME[=VALUE]",
@@ -307,6 +319,7 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
         max_in_flight=number("max_in_flight", ENV_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT, int),
         faults=_faults(getattr(args, "fault", None), env.get(ENV_FAULT, "")),
         force_faults=_flag_or_boolean(args, "force_faults", env, ENV_FORCE_FAULTS),
+        workers=_workers(*pick("workers", ENV_WORKERS, str(base.workers))),
     ).validate()
 
 
@@ -327,6 +340,20 @@ def _collector(args: argparse.Namespace, env: Mapping[str, str], default: str) -
     if any(env.get(name, "").strip() for name in ENV_OTLP_ENDPOINTS):
         return "env"
     return default
+
+
+def _workers(raw: str, source: str) -> int:
+    """A count, or "auto": the cores this process may run on."""
+    if raw.lower() == "auto":
+        return (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count() or 1
+        )
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{source}: {raw!r} is not an integer or auto") from None
 
 
 def _flag_or_boolean(

@@ -8,6 +8,7 @@ a sample value, must give the same settings as the flag with that value, and not
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -40,6 +41,7 @@ SERVE_SAMPLES = {
     "--allowed-hosts": "chat.example.com",
     "--max-in-flight": "7",
     "--fault": "n-plus-one",
+    "--workers": "2",
 }
 COLLECTOR_SAMPLES = {
     "--otlp-grpc-addr": "127.0.0.1:14317",
@@ -143,6 +145,14 @@ def test_force_dev_auth_twin_allows_dev_auth_on_a_public_address() -> None:
     assert settings_from_args(parser.parse_args([]), env).force_dev_auth is True
 
 
+def test_workers_auto_is_one_per_core_this_process_may_use() -> None:
+    parser = _serve_parser()
+    cores = len(os.sched_getaffinity(0))
+    assert settings_from_args(parser.parse_args(["--workers", "auto"]), {}).workers == cores
+    assert settings_from_args(parser.parse_args([]), {"ONEHUB_WORKERS": "AUTO"}).workers == cores
+    assert settings_from_args(parser.parse_args([]), {}).workers == 1
+
+
 def test_the_originals_collector_variable_still_names_the_collector() -> None:
     parser = _serve_parser()
     env = {"OTEL_COLLECTOR_ADDR": "jaeger:4317"}
@@ -169,6 +179,8 @@ def test_the_originals_collector_variable_still_names_the_collector() -> None:
             "onehub: ONEHUB_FORCE_DEV_AUTH: 'maybe' is not true or false",
         ),
         ("ONEHUB_UI_ADDR", "nowhere", "onehub: ui_addr: 'nowhere' is not host:port"),
+        ("ONEHUB_WORKERS", "many", "onehub: ONEHUB_WORKERS: 'many' is not an integer or auto"),
+        ("ONEHUB_WORKERS", "0", "onehub: --workers must be positive"),
     ],
 )
 def test_a_bad_twin_is_one_line_and_exit_2(

@@ -38,7 +38,7 @@ _EXIT_CONFIG = 2
 _CHUNK_BYTES = 64 * 1024
 
 
-class _Relay:
+class OutputRelay:
     """Copies a child's output stream to ours as it comes (in chunks: a line of any length is
     fine); holds it back until `release()` so a start-up failure can be reported as one line
     of our own."""
@@ -79,7 +79,7 @@ class EmbeddedCollector:
     otlp_grpc_addr: str
     otlp_http_addr: str
     ui_addr: str
-    _relays: list[_Relay] = field(default_factory=list)
+    _relays: list[OutputRelay] = field(default_factory=list)
 
     @property
     def viewer_url(self) -> str:
@@ -166,11 +166,11 @@ async def start_embedded_collector(
     assert process.stdout is not None
     assert process.stderr is not None
     collector = EmbeddedCollector(process, addresses.otlp_grpc, addresses.otlp_http, addresses.ui)
-    errors = _Relay(process.stderr, sys.stderr)
+    errors = OutputRelay(process.stderr, sys.stderr)
     collector._relays = [errors]
     try:
         ready = await _wait_ready(process.stdout)
-        collector._relays.append(_Relay(process.stdout, sys.stdout))
+        collector._relays.append(OutputRelay(process.stdout, sys.stdout))
         if not ready:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)

@@ -14,8 +14,13 @@ from onehub.config import Settings
 def serve(settings: Settings) -> int:
     """Run OneHub in the foreground. Return 0 after a clean shutdown (SIGINT or SIGTERM: drain,
     flush telemetry into the collector, then stop it). Raise ConfigError or StartupError, one
-    line naming the culprit, if it cannot start; nothing is left running then."""
+    line naming the culprit, if it cannot start; nothing is left running then. With
+    `settings.workers` above 1, worker processes serve and this one supervises them."""
     try:
+        if settings.workers > 1:
+            from onehub.app.workers import serve_workers
+
+            return serve_workers(settings)
         return asyncio.run(_serve(settings))
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown
         return 130

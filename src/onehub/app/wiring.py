@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import secrets
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -24,6 +26,7 @@ from onehub.app.embedded_collector import (
     start_embedded_collector,
 )
 from onehub.app.web_push import HubPushFeed
+from onehub.app.worker_spec import SERVICE_INSTANCE_ID, WorkerSpec
 from onehub.collector.config import CollectorStartError
 from onehub.collector.host_check import with_host_check
 from onehub.collector.servers import HttpServer, listen_socket
@@ -105,6 +108,9 @@ class RunningOneHub:
     _owns_telemetry: bool = True
     _events: EventHub | None = None
     _stopped: bool = field(default=False, init=False)
+    # Set when running as one of several workers (app/workers.py).
+    instance_id: str | None = None
+    metrics_port: int | None = None
 
     @property
     def gateway_url(self) -> str:
@@ -146,6 +152,7 @@ async def start_onehub(
     *,
     env: Mapping[str, str] | None = None,
     telemetry: Telemetry | None = None,
+    worker: WorkerSpec | None = None,
 ) -> RunningOneHub:
     """Start the database, embedded collector, gRPC server and gateway of `settings`.
 
@@ -155,20 +162,35 @@ async def start_onehub(
     cannot start), one line naming the culprit; whatever had already started is stopped again.
     The cheap checks come first: variables, then our own ports, then the collector, then the
     database, so a mistake is reported before anything slow or noisy runs.
+
+    As a `worker` (of `onehub serve --workers N`) it shares the ports with its siblings, exports
+    to the supervisor's collector instead of starting one, labels its telemetry with its
+    instance id and also serves /metrics on a port of its own (`metrics_port`).
     """
     env = os.environ if env is None else env
     owns_telemetry = telemetry is None
-    addresses = CollectorAddresses.of(settings) if settings.collector == "embedded" else None
-    otlp_addr = addresses.otlp_grpc if addresses else settings.otlp_grpc_addr
-    telemetry_config = _telemetry_config(settings, env, otlp_addr) if owns_telemetry else None
+    shared = worker.collector if worker is not None else None
+    addresses = (
+        CollectorAddresses.of(settings)
+        if settings.collector == "embedded" and worker is None
+        else None
+    )
+    otlp = shared or addresses
+    otlp_addr = otlp.otlp_grpc if otlp else settings.otlp_grpc_addr
+    instance_id = worker.instance_id if worker is not None else None
+    telemetry_config = (
+        _telemetry_config(settings, env, otlp_addr, instance_id) if owns_telemetry else None
+    )
     collector: EmbeddedCollector | None = None
     # Each part registers its undo as it starts; if a later part fails, the stack unwinds
     # (in reverse) before the error propagates, leaving no port bound and no child behind.
     async with contextlib.AsyncExitStack() as undo:
-        gateway_sock = _gateway_socket(settings)
+        gateway_sock = _gateway_socket(settings, reuse_port=worker is not None)
         undo.callback(gateway_sock.close)
-        # After the gateway's bind, so the two given the same port is also our own line.
-        _check_grpc_port(settings.addr)
+        # After the gateway's bind, so the two given the same port is also our own line. A
+        # worker's supervisor has checked (and holds) both ports.
+        if worker is None:
+            _check_grpc_port(settings.addr)
         # A fault naming an RPC that does not exist is a mistake to report before the
         # collector and the database start.
         faults, last_stops = await _fault_switchboard(settings)
@@ -182,7 +204,7 @@ async def start_onehub(
             configure_logging(telemetry, settings.log_level)
             undo.callback(telemetry.shutdown)
         assert telemetry is not None
-        engine = await _database(settings.db_endpoint)
+        engine = await open_database(settings.db_endpoint, settings.workers)
         undo.push_async_callback(engine.dispose)
         # Read before the engine is instrumented: start-up work is not a request to trace.
         page_key_secret = await load_secret(engine)
@@ -203,6 +225,7 @@ async def start_onehub(
                 interceptors=grpc_server_interceptors(telemetry),
                 max_in_flight=settings.max_in_flight,
                 forwarding_token=forwarding_token,
+                reuse_port=worker is not None,
             )
         except GrpcBindError as error:
             raise StartupError(str(error)) from error
@@ -218,7 +241,8 @@ async def start_onehub(
         # The page sends its own spans to the embedded collector, whose OTLP/HTTP receiver
         # allows loopback origins by CORS; with any other collector the traces start at the
         # gateway, as they always did.
-        otlp_traces_url = _otlp_traces_url(collector.otlp_http_addr) if collector else None
+        otlp_http = collector.otlp_http_addr if collector else shared.otlp_http if shared else None
+        otlp_traces_url = _otlp_traces_url(otlp_http) if otlp_http else None
         web = web_routes(
             viewer_url,
             otlp_traces_url=otlp_traces_url,
@@ -233,7 +257,7 @@ async def start_onehub(
             max_request_bytes=MAX_GRPC_MESSAGE_BYTES,
             extra_routes=[
                 *fault_routes(faults, authenticator),
-                *_extra_routes(telemetry, web),
+                *_extra_routes(telemetry, web, instance_id),
             ],
             max_in_flight=settings.max_in_flight,
             stream_paths=[EVENTS_PATH],
@@ -242,6 +266,12 @@ async def start_onehub(
         gw_host, _ = split_host_port(settings.gw_addr, "--gw-addr")
         checked = with_host_check(app, gw_host, settings.allowed_hosts)
         gateway = await _start_gateway(checked, settings, gateway_sock)
+        undo.push_async_callback(gateway.stop, 5)
+        metrics_port = None
+        if worker is not None:
+            metrics_port, stop_metrics = await _start_metrics_server(telemetry, settings, gw_host)
+            last_stops.insert(0, stop_metrics)
+            undo.push_async_callback(stop_metrics)
         running = RunningOneHub(
             settings=settings,
             grpc_port=grpc_port,
@@ -256,6 +286,8 @@ async def start_onehub(
             _last_stops=last_stops,
             _owns_telemetry=owns_telemetry,
             _events=services.events,
+            instance_id=instance_id,
+            metrics_port=metrics_port,
         )
         undo.pop_all()
     return running
@@ -288,15 +320,19 @@ async def _fault_switchboard(
 
 
 def _telemetry_config(
-    settings: Settings, env: Mapping[str, str], embedded_otlp_addr: str
+    settings: Settings, env: Mapping[str, str], embedded_otlp_addr: str, instance_id: str | None
 ) -> TelemetryConfig:
     collector = None if settings.collector == "env" else settings.collector
     try:
-        return telemetry_config_from_env(
+        config = telemetry_config_from_env(
             env, collector=collector, embedded_collector=embedded_otlp_addr
         )
     except TelemetryConfigError as error:
         raise ConfigError(str(error)) from None
+    if instance_id is None:
+        return config
+    attributes = {**config.resource_attributes, SERVICE_INSTANCE_ID: instance_id}
+    return dataclasses.replace(config, resource_attributes=attributes)
 
 
 def _check_grpc_port(addr: str) -> None:
@@ -313,9 +349,9 @@ def _check_grpc_port(addr: str) -> None:
         ) from None
 
 
-async def _database(url: str) -> AsyncEngine:
+async def open_database(url: str, workers: int = 1) -> AsyncEngine:
     try:
-        engine = create_engine(url)
+        engine = create_engine(url, workers=workers)
     except StorageConfigError as error:
         raise StartupError(str(error)) from error
     try:
@@ -328,9 +364,16 @@ async def _database(url: str) -> AsyncEngine:
     return engine
 
 
-def _extra_routes(telemetry: Telemetry, web: list[BaseRoute]) -> list[BaseRoute]:
+def _extra_routes(
+    telemetry: Telemetry, web: list[BaseRoute], instance_id: str | None = None
+) -> list[BaseRoute]:
+    # A worker says which one answered: the ports are shared, so a client cannot tell otherwise.
+    status: dict[str, object] = {"status": "ok"}
+    if instance_id is not None:
+        status |= {"instance": instance_id, "pid": os.getpid()}
+
     async def healthz(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
+        return JSONResponse(status)
 
     return [
         Route("/healthz", healthz, methods=["GET"]),
@@ -351,10 +394,10 @@ class _AsgiEndpoint:
         await self._app(scope, receive, send)
 
 
-def _gateway_socket(settings: Settings) -> socket.socket:
+def _gateway_socket(settings: Settings, *, reuse_port: bool = False) -> socket.socket:
     host, port = split_host_port(settings.gw_addr, "--gw-addr")
     try:
-        return listen_socket(host, port)
+        return listen_socket(host, port, reuse_port=reuse_port)
     except OSError as error:
         raise StartupError(
             f"cannot start the REST gateway on {settings.gw_addr}: {error.strerror or error}"
@@ -377,6 +420,32 @@ async def _start_gateway(app: ASGIApp, settings: Settings, sock: socket.socket) 
     except CollectorStartError:
         raise StartupError(f"the REST gateway on {settings.gw_addr} stopped at start") from None
     return gateway
+
+
+async def _start_metrics_server(
+    telemetry: Telemetry, settings: Settings, host: str
+) -> tuple[int, Callable[[], Awaitable[None]]]:
+    """A worker's own /metrics, on a free port of the gateway's host: a scrape of the shared
+    gateway port reaches one worker at random, this one always the same."""
+    try:
+        sock = listen_socket(host, 0)
+    except OSError as error:
+        raise StartupError(f"cannot start a worker's metrics server on {host}: {error}") from None
+    app = with_host_check(
+        Starlette(routes=[Route("/metrics", _AsgiEndpoint(metrics_asgi_app(telemetry)))]),
+        host,
+        settings.allowed_hosts,
+    )
+    try:
+        server = await _start_gateway(app, settings, sock)
+    except BaseException:
+        sock.close()
+        raise
+
+    async def stop() -> None:
+        await server.stop(5)
+
+    return server.port, stop
 
 
 def _otlp_traces_url(otlp_http_addr: str) -> str:

@@ -14,6 +14,7 @@ examples:
   onehub serve
   onehub serve --db-endpoint postgres://postgres@127.0.0.1:5432/onehub --auth password
   onehub serve --collector none --addr 127.0.0.1:9001 --gw-addr 127.0.0.1:9081
+  onehub serve --workers auto                      one serving process per core
 """
 
 

@@ -135,7 +135,7 @@ async def serve(config: CollectorConfig, *, watch_parent: bool = False) -> None:
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     if watch_parent:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        _stop_with_parent(lambda: loop.call_soon_threadsafe(stop.set))
+        stop_with_parent(lambda: loop.call_soon_threadsafe(stop.set))
     else:
         loop.add_signal_handler(signal.SIGINT, stop.set)
     running = await start_collector(config)
@@ -149,7 +149,7 @@ async def serve(config: CollectorConfig, *, watch_parent: bool = False) -> None:
         await running.stop()
 
 
-def _stop_with_parent(stop: Callable[[], object]) -> None:
+def stop_with_parent(stop: Callable[[], object]) -> None:
     """Call `stop` (from another thread) once stdin reaches end of file: the parent holds the
     other end of that pipe, and the kernel closes it however the parent ends."""
     _ask_for_sigterm_on_parent_death()

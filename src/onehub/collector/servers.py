@@ -29,14 +29,18 @@ def split_address(address: str, what: str = "address") -> tuple[str, int]:
     return netaddr.listen_host(host), port
 
 
-def listen_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket listening on (host, port); OSError if it cannot bind, nothing left open."""
+def listen_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A TCP socket listening on (host, port); OSError if it cannot bind, nothing left open.
+    With `reuse_port`, other processes may listen on the same port (SO_REUSEPORT) and the
+    kernel spreads connections across them."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP, not 0: asyncio turns Nagle off only on sockets whose proto says TCP, and
     # with Nagle on every keep-alive response waits ~40 ms for the client's delayed ACK.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((host, port))
         sock.listen(1024)

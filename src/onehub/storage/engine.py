@@ -9,12 +9,18 @@ password):
 - ``postgres://user:pw@host:5432/db`` (as the original Go project wrote it), ``postgresql://...``
   (also with ``+asyncpg``): PostgreSQL through asyncpg. libpq's ``sslmode`` is honoured, and
   ``options=-c search_path=...`` (libpq's run-time parameters) sets server parameters.
+
+With `workers` processes sharing one PostgreSQL server, each process's pool gets its share of
+the connections one process may open (`POSTGRES_CONNECTIONS`: SQLAlchemy's 5 kept + 10 overflow),
+but never fewer than 2: ``max(2, POSTGRES_CONNECTIONS // workers)``, of which up to 5 are kept
+open. One worker keeps SQLAlchemy's defaults.
 """
 
 from __future__ import annotations
 
 import shlex
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from .errors import StorageConfigError
+from .sqlite_writer_lock import SqliteWriterLock
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # A SQL function of every SQLite connection: `onehub_sleep(ms)` waits, then returns ms.
@@ -34,20 +41,34 @@ SQLITE_SLEEP_FUNCTION = "onehub_sleep"
 # of work reads in autocommit mode and issues BEGIN IMMEDIATE before its first write.
 SQLITE_MANUAL_BEGIN = "onehub_sqlite_manual_begin"
 
+# What one process may open on PostgreSQL: SQLAlchemy's default pool (5) plus its overflow (10).
+POSTGRES_CONNECTIONS = 15
+_POSTGRES_KEPT = 5
+_POSTGRES_MIN_PER_WORKER = 2
+
 _SQLITE_DRIVERS = frozenset({"", "aiosqlite", "pysqlite"})
 _POSTGRES_DRIVERS = frozenset({"", "asyncpg", "psycopg", "psycopg2"})
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """Return an async engine for `url` (see the module docstring for the accepted forms).
+def create_engine(url: str, *, workers: int = 1) -> AsyncEngine:
+    """Return an async engine for `url` (see the module docstring for the accepted forms), for
+    one of `workers` processes sharing the database.
 
     Raise StorageConfigError for a malformed URL, an unsupported database or driver, an
     in-memory SQLite database, or a SQLite directory that cannot be created.
     """
     parsed = parse_database_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed)
-    return _postgres_engine(parsed)
+        return _sqlite_engine(parsed, workers)
+    return _postgres_engine(parsed, workers)
+
+
+def postgres_pool_limits(workers: int) -> tuple[int, int]:
+    """(pool_size, max_overflow) of each of `workers` processes: together they open at most
+    `POSTGRES_CONNECTIONS`, unless that would leave a process fewer than 2."""
+    per_worker = max(_POSTGRES_MIN_PER_WORKER, POSTGRES_CONNECTIONS // max(1, workers))
+    kept = min(_POSTGRES_KEPT, per_worker)
+    return kept, per_worker - kept
 
 
 def parse_database_url(url: str) -> URL:
@@ -85,7 +106,17 @@ def parse_database_url(url: str) -> URL:
     )
 
 
-def _sqlite_engine(url: URL) -> AsyncEngine:
+# The cross-process writer lock of each SQLite engine made for several workers.
+_writer_locks: weakref.WeakKeyDictionary[object, SqliteWriterLock] = weakref.WeakKeyDictionary()
+
+
+def sqlite_writer_lock(engine: AsyncEngine) -> SqliteWriterLock | None:
+    """The lock writers of `engine` take before BEGIN IMMEDIATE, when it serves one of several
+    worker processes; None otherwise (the busy timeout is enough for occasional other writers)."""
+    return _writer_locks.get(engine.sync_engine)
+
+
+def _sqlite_engine(url: URL, workers: int) -> AsyncEngine:
     path = Path(url.database or "")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,6 +125,14 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
             f"cannot create the directory for SQLite database {str(path)!r}: {error.strerror}"
         ) from None
     engine = create_async_engine(url)
+    if workers > 1:
+        try:
+            _writer_locks[engine.sync_engine] = SqliteWriterLock(f"{path}-writer.lock")
+        except OSError as error:
+            raise StorageConfigError(
+                f"cannot create the writer lock beside SQLite database {str(path)!r}: "
+                f"{error.strerror}"
+            ) from None
 
     @event.listens_for(engine.sync_engine, "connect")
     def configure(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -123,7 +162,7 @@ def _sleep_ms(milliseconds: float) -> float:
     return milliseconds
 
 
-def _postgres_engine(url: URL) -> AsyncEngine:
+def _postgres_engine(url: URL, workers: int) -> AsyncEngine:
     query = dict(url.query)
     connect_args: dict[str, Any] = {}
     options = query.pop("options", None)
@@ -134,7 +173,13 @@ def _postgres_engine(url: URL) -> AsyncEngine:
     sslmode = query.pop("sslmode", None)
     if sslmode is not None:
         query["ssl"] = sslmode  # asyncpg's name for libpq's sslmode, same values.
-    return create_async_engine(url.set(query=query), connect_args=connect_args)
+    pool_size, max_overflow = postgres_pool_limits(workers)
+    return create_async_engine(
+        url.set(query=query),
+        connect_args=connect_args,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+    )
 
 
 def _server_settings(options: str, url: URL) -> dict[str, str]:

@@ -10,7 +10,8 @@ SQLite writers of one engine also queue on an asyncio lock before BEGIN IMMEDIAT
 busy handler polls with growing sleeps (up to 100 ms) and is not fair, so under concurrent
 writes some waited over a second while others went straight through (POST message p99 937 ms
 in the benchmark); queueing in order brought p99 to 99-139 ms at the same throughput. The busy
-timeout still covers writers in other processes.
+timeout still covers writers in other processes; with several worker processes, writers also
+take turns across processes on a file lock first (sqlite_writer_lock.py), a bounded wait.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from onehub.domain.errors import Aborted
 from onehub.services.faults import FaultSwitchboard
 
-from .engine import SQLITE_BUSY_TIMEOUT_MS, SQLITE_MANUAL_BEGIN
+from .engine import SQLITE_BUSY_TIMEOUT_MS, SQLITE_MANUAL_BEGIN, sqlite_writer_lock
 from .faults import wait_statement
+from .sqlite_writer_lock import SqliteWriterLock
 
 # lock_not_available, serialization_failure, deadlock_detected
 _RETRYABLE_SQLSTATES = frozenset({"55P03", "40001", "40P01"})
@@ -57,6 +59,7 @@ class SqlTransaction:
         self._connection: AsyncConnection | None = None
         self._writing = False
         self._writer_lock: asyncio.Lock | None = None
+        self._process_lock: SqliteWriterLock | None = None
 
     @property
     def dialect(self) -> str:
@@ -137,10 +140,19 @@ class SqlTransaction:
                 except TimeoutError:
                     raise Aborted("the database is busy with another write; retry") from None
                 self._writer_lock = lock
+            shared = sqlite_writer_lock(self._engine)
+            if shared is not None and self._process_lock is None:
+                if not await shared.acquire(SQLITE_BUSY_TIMEOUT_MS / 1000):
+                    self._release_writer_lock()
+                    raise Aborted("the database is busy with another write; retry")
+                self._process_lock = shared
             await connection.exec_driver_sql("BEGIN IMMEDIATE")
             self._writing = True
 
     def _release_writer_lock(self) -> None:
+        if self._process_lock is not None:
+            process_lock, self._process_lock = self._process_lock, None
+            process_lock.release()
         if self._writer_lock is not None:
             lock, self._writer_lock = self._writer_lock, None
             lock.release()

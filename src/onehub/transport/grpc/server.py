@@ -59,6 +59,7 @@ async def start_grpc_server(
     *,
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     forwarding_token: str | None = None,
+    reuse_port: bool = False,
 ) -> tuple[grpc.aio.Server, int]:
     """Start serving OneHub on `addr` ("host:port"; port 0 picks a free one) and return the
     running server and the port it is bound to.
@@ -68,7 +69,9 @@ async def start_grpc_server(
     answered UNAVAILABLE with a `grpc-retry-pushback-ms` trailer. Calls carrying
     `forwarding_token` (the gateway's) are believed about their HTTP client's address.
     Health (grpc.health.v1, SERVING for "" and each OneHub service) and server reflection need
-    no credentials. Raise GrpcBindError naming `addr` if it cannot be bound. Stopping
+    no credentials. With `reuse_port`, several processes share `addr` (SO_REUSEPORT: the kernel
+    spreads connections over them); without, a port in use is an error. Raise GrpcBindError
+    naming `addr` if it cannot be bound. Stopping
     (`await server.stop(grace)`) is the caller's.
     """
     server = grpc.aio.server(
@@ -78,9 +81,10 @@ async def start_grpc_server(
             ErrorMappingInterceptor(),
             AuthInterceptor(authenticator, forwarding_token),
         ],
-        # Without so_reuseport 0, Linux lets a second server bind the port and share its traffic.
+        # Without so_reuseport 0, Linux lets a second server bind the port and share its traffic:
+        # wanted only among OneHub's own workers.
         options=[
-            ("grpc.so_reuseport", 0),
+            ("grpc.so_reuseport", 1 if reuse_port else 0),
             *GRPC_SIZE_OPTIONS,
             *METADATA_SIZE_OPTIONS,
             *PENDING_REQUEST_OPTIONS,

@@ -1,0 +1,136 @@
+"""1 vs 2 workers (`onehub serve --workers`): GET topic and POST message through the gateway, on
+SQLite and PostgreSQL, the two servers side by side in the same run.
+
+Both servers run untraced (`OTEL_SDK_DISABLED=true`) on databases of their own; repetitions
+interleave them (1 worker, 2 workers, 1, 2, ...) so that other work on the machine falls on
+both. Server CPU is the supervisor's and every worker's together. On a 2-core machine the load
+workers need a core's share too, so two workers cannot both have a core to themselves: the
+throughput ratio says what the machine allows, the server CPU per request whether a worker
+costs more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+from benchmarks.clients import OPERATION_LABELS, OPERATIONS, Operation, Target, create_topic
+from benchmarks.load import LoadJob, LoadPool
+from benchmarks.runs import Repetition, RunSettings, Summary, measure, summarise
+from benchmarks.servers import onehub_server, scratch_directory
+from benchmarks.service_bench import Backend, database
+from benchmarks.stats import ratio, render_table
+
+WORKER_COUNTS = (1, 2)
+#: Two workers against one, on 2 cores: reads should nearly double, writes gain less (SQLite
+#: writes one transaction at a time; PostgreSQL shares the machine).
+GOALS: dict[Operation, float] = {"get_topic": 1.8, "post_message": 1.5}
+
+
+@dataclass(frozen=True, slots=True)
+class WorkersRow:
+    backend: Backend
+    operation: Operation
+    workers: int
+    summary: Summary
+
+
+def run_workers_benchmark(
+    backend: Backend, settings: RunSettings, pool: LoadPool
+) -> list[WorkersRow]:
+    """Measure both operations over REST against 1 and 2 workers on fresh `backend` databases.
+
+    Raise BenchSetupError when a database or a server cannot be started.
+    """
+    env = {**os.environ, "OTEL_SDK_DISABLED": "true"}
+    with ExitStack() as stack:
+        targets: dict[int, tuple[Target, int]] = {}
+        for workers in WORKER_COUNTS:
+            workdir = stack.enter_context(scratch_directory())
+            url = stack.enter_context(database(backend, workdir))
+            server = stack.enter_context(
+                onehub_server(
+                    url, workdir, env=env, command=settings.server_command, workers=workers
+                )
+            )
+            topic_id = asyncio.run(create_topic(server.grpc, "benchmark"))
+            targets[workers] = (
+                Target(gateway=server.gateway, grpc=server.grpc, topic_id=topic_id),
+                server.pid,
+            )
+        runs: dict[tuple[Operation, int], list[Repetition]] = {}
+        for _ in range(settings.repetitions):
+            for operation in OPERATIONS:
+                for workers, (target, pid) in targets.items():
+                    job = LoadJob(
+                        transport="rest",
+                        operation=operation,
+                        target=target,
+                        concurrency=settings.concurrency,
+                        warmup_s=settings.warmup_s,
+                        duration_s=settings.duration_s,
+                    )
+                    repetition = measure(pool, job, {"server": pid})
+                    runs.setdefault((operation, workers), []).append(repetition)
+    wall_s = settings.warmup_s + settings.duration_s
+    return [
+        WorkersRow(backend, operation, workers, summarise(repetitions, wall_s))
+        for (operation, workers), repetitions in runs.items()
+    ]
+
+
+def workers_report(rows: Sequence[WorkersRow]) -> str:
+    """The table of medians, then one 2/1 ratio line per backend and operation."""
+    headers = [
+        "backend",
+        "operation",
+        "workers",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "server CPU ms/req",
+        "client CPU",
+        "failed",
+    ]
+    table = [
+        [
+            row.backend,
+            OPERATION_LABELS[row.operation],
+            str(row.workers),
+            f"{row.summary.throughput:.0f}",
+            f"{row.summary.p50_ms:.2f}",
+            f"{row.summary.p99_ms:.2f}",
+            f"{row.summary.cpu_ms_per_call['server']:.3f}",
+            f"{row.summary.client_cpu_share:.0%}",
+            str(row.summary.failures),
+        ]
+        for row in rows
+    ]
+    lines = [render_table(headers, table, text_columns=3), ""]
+    by_key = {(row.backend, row.operation, row.workers): row.summary for row in rows}
+    for backend in dict.fromkeys(row.backend for row in rows):
+        for operation in OPERATIONS:
+            one = by_key.get((backend, operation, 1))
+            two = by_key.get((backend, operation, 2))
+            if one is None or two is None:
+                continue
+            throughput = ratio(two.throughput, one.throughput)
+            goal = GOALS[operation]
+            verdict = "met" if throughput >= goal else "NOT met"
+            cpu = ratio(two.cpu_ms_per_call["server"], one.cpu_ms_per_call["server"])
+            lines.append(
+                f"2/1 workers {backend:<8} {OPERATION_LABELS[operation]:<12}  "
+                f"throughput {throughput:.2f} (goal >= {goal}: {verdict})  "
+                f"server CPU per request {cpu:.2f}x"
+            )
+    for row in rows:
+        if row.summary.failures:
+            lines.append(
+                f"FAILED calls in {row.backend} {OPERATION_LABELS[row.operation]} "
+                f"{row.workers} worker(s): {row.summary.failures}, "
+                f"first: {row.summary.first_failure}"
+            )
+    return "\n".join(lines)
