@@ -77,6 +77,10 @@ async def _existing_message(uow: UnitOfWork, message_id: str) -> Message:
     return message
 
 
+class _LostRace(AlreadyExists):
+    """An id was free when read and taken when written: another create of it committed first."""
+
+
 def _same_post(stored: Message, draft: Message) -> bool:
     """True when `draft` asks for exactly what `stored` holds: a retry, not a clash."""
     return (
@@ -101,7 +105,10 @@ async def _post_once(
         if earlier is not None and not _same_post(earlier, draft):
             raise AlreadyExists(f"message {draft.id!r} already exists")
     fresh = [draft for draft in drafts if draft.id not in stored]
-    created = {m.id: m for m in await uow.messages.add_many(fresh)} if fresh else {}
+    try:
+        created = {m.id: m for m in await uow.messages.add_many(fresh)} if fresh else {}
+    except AlreadyExists as exc:
+        raise _LostRace(exc.message) from None
     return [stored.get(d.id) or created[d.id] for d in drafts], list(created.values())
 
 
@@ -167,9 +174,9 @@ class MessageService(ServiceBase):
                     answer, created = await _post_once(uow, drafts, given_ids)
                     await uow.commit()
                 break
-            except AlreadyExists:
-                # Lost a race for a given id: the next attempt reads the winner's row, and
-                # answers it if it is the same message or refuses it if not.
+            except _LostRace:
+                # The next attempt reads the winner's row, and answers it if it is the same
+                # message or refuses it if not.
                 if attempt == CREATE_ATTEMPTS or not given_ids:
                     raise
         self._instruments.messages_created.add(len(created))
