@@ -324,7 +324,6 @@ def test_three_replicas_survive_a_kill_and_a_rolling_restart(
         try:
             time.sleep(1.5)  # steady load before the kill
 
-            # kill -9 of one replica, while the load goes on.
             victim = replicas[1]
             assert victim.process is not None
             # kill -9 of one replica in the middle of a write. The victim is slowed down (every
