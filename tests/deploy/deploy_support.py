@@ -13,7 +13,7 @@ import re
 import socket
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,21 +72,33 @@ def wait_for_port(port: int, deadline: float, process: subprocess.Popen[bytes]) 
 
 
 def render_nginx_conf(
-    conf: str, listen_port: int, upstreams: Mapping[str, int], temp_dir: Path
+    conf: str, listen_port: int, upstreams: Mapping[str, int | Sequence[int]], temp_dir: Path
 ) -> str:
     """The production nginx.conf with its listener and upstream servers moved to 127.0.0.1.
 
-    `upstreams` maps each upstream block's name to the loopback port it should reach; every
-    upstream in the file must be named, so a new one cannot slip past the tests.
+    `upstreams` maps each upstream block's name to the loopback port it should reach, or to
+    several ports (one `server` line each, as Docker's DNS gives one address per replica); the
+    committed server's parameters (max_fails, ...) stay on every line. Every upstream in the
+    file must be named, so a new one cannot slip past the tests.
     """
     declared = set(re.findall(r"^\s*upstream\s+(\w+)\s*\{", conf, flags=re.MULTILINE))
     assert declared == set(upstreams), f"upstreams in nginx.conf: {sorted(declared)}"
 
     def point_upstream(match: re.Match[str]) -> str:
-        return f"{match.group(1)}server 127.0.0.1:{upstreams[match.group(2)]};"
+        head, name, parameters = match.group(1), match.group(2), match.group(3)
+        ports = upstreams[name]
+        indent = head[head.rindex("\n") :] if "\n" in head else " "
+        lines = [
+            f"server 127.0.0.1:{port}{parameters};"
+            for port in ([ports] if isinstance(ports, int) else ports)
+        ]
+        return head + indent.join(lines)
 
+    # A comment may sit between the block's brace and its server line.
     rendered, count = re.subn(
-        r"(upstream\s+(\w+)\s*\{\s*)server\s+[\w.-]+:\d+;", point_upstream, conf
+        r"(upstream\s+(\w+)\s*\{\s*(?:#[^\n]*\n\s*)*)server\s+[\w.-]+:\d+([^;]*);",
+        point_upstream,
+        conf,
     )
     assert count == len(upstreams), "each upstream block must start with one `server host:port;`"
     rendered, count = re.subn(r"listen\s+7080;", f"listen 127.0.0.1:{listen_port};", rendered)
@@ -118,16 +130,22 @@ def nginx_command(nginx: str, conf_path: Path, prefix: Path, *extra: str) -> lis
     ]
 
 
-def render_prometheus_config(onehub_gateway_port: int, scrape_interval: str = "1s") -> str:
-    """prometheus.yml with the `onehub` job scraping one loopback OneHub, and only that job.
+def render_prometheus_config(
+    onehub_gateway_ports: int | Sequence[int], scrape_interval: str = "1s"
+) -> str:
+    """prometheus.yml with the `onehub` job scraping loopback OneHubs, and only that job.
 
-    Docker's DNS service discovery cannot work here, so the job's targets become a static list;
-    its metrics path and every other setting of the job stay as committed.
+    Docker's DNS service discovery cannot work here, so the job's targets become a static list
+    (one target per replica); its metrics path and every other setting of the job stay as
+    committed.
     """
+    ports = (
+        [onehub_gateway_ports] if isinstance(onehub_gateway_ports, int) else onehub_gateway_ports
+    )
     config: dict[str, Any] = yaml.safe_load(PROMETHEUS_YML.read_text())
     (job,) = [job for job in config["scrape_configs"] if job["job_name"] == "onehub"]
     job.pop("dns_sd_configs")
-    job["static_configs"] = [{"targets": [f"127.0.0.1:{onehub_gateway_port}"]}]
+    job["static_configs"] = [{"targets": [f"127.0.0.1:{port}" for port in ports]}]
     config["global"]["scrape_interval"] = scrape_interval
     config["scrape_configs"] = [job]
     # The committed rules, loaded by the real Prometheus the topology test starts.

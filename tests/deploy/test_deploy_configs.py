@@ -131,7 +131,10 @@ def test_nginx_upstreams_reach_the_ports_the_services_listen_on() -> None:
     app = resolved(APP_COMPOSE)["services"]
     gw_port = split_host_port(parse_serve_args(app["onehub"]["command"][1:], env={}).gw_addr)[1]
     servers = dict(
-        re.findall(r"upstream\s+(\w+)\s*\{\s*server\s+([\w.-]+:\d+);", NGINX_CONF.read_text())
+        re.findall(
+            r"upstream\s+(\w+)\s*\{\s*(?:#[^\n]*\n\s*)*server\s+([\w.-]+:\d+)[^;]*;",
+            NGINX_CONF.read_text(),
+        )
     )
     assert servers == {
         "onehub_gateway": f"onehub:{gw_port}",
@@ -151,19 +154,33 @@ def test_nginx_upstreams_reach_the_ports_the_services_listen_on() -> None:
 def test_nginx_accepts_its_config(tmp_path: Path) -> None:
     nginx = require_executable("nginx")
     conf = tmp_path / "nginx.conf"
-    conf.write_text(
-        render_nginx_conf(
-            NGINX_CONF.read_text(),
-            listen_port=7080,
-            upstreams={"onehub_gateway": 9080, "jaeger_ui": 16686, "prometheus_ui": 9090},
-            temp_dir=tmp_path,
-        )
+    rendered = render_nginx_conf(
+        NGINX_CONF.read_text(),
+        listen_port=7080,
+        upstreams={"onehub_gateway": [9080, 9081, 9082], "jaeger_ui": 16686, "prometheus_ui": 9090},
+        temp_dir=tmp_path,
     )
+    conf.write_text(rendered)
     result = subprocess.run(
         nginx_command(nginx, conf, tmp_path, "-t"), capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 0, result.stderr
     assert "syntax is ok" in result.stderr
+    # One server line per replica, each keeping the committed failure parameters.
+    assert re.findall(r"server (127\.0\.0\.1:908\d) max_fails=1 fail_timeout=5s;", rendered) == [
+        "127.0.0.1:9080",
+        "127.0.0.1:9081",
+        "127.0.0.1:9082",
+    ]
+
+
+def test_nginx_retries_reads_on_another_replica_but_never_a_post() -> None:
+    conf = NGINX_CONF.read_text()
+    api = conf[conf.index("location /api/") : conf.index("location /jaeger")]
+    (retry,) = re.findall(r"proxy_next_upstream\s+([^;]+);", api)
+    assert set(retry.split()) == {"error", "timeout", "http_502", "http_503"}
+    assert re.search(r"proxy_connect_timeout\s+1s;", api)
+    assert re.search(r"proxy_next_upstream_tries\s+3;", api)
 
 
 def test_nginx_rejects_a_broken_config(tmp_path: Path) -> None:
@@ -197,7 +214,7 @@ def test_promtool_accepts_the_prometheus_config(tmp_path: Path) -> None:
     assert jobs["onehub"]["dns_sd_configs"][0]["names"] == ["onehub"]
     # The test copy the topology test runs must be just as valid.
     copy = tmp_path / "prometheus.yml"
-    copy.write_text(render_prometheus_config(onehub_gateway_port=9080))
+    copy.write_text(render_prometheus_config(onehub_gateway_ports=[9080, 9081, 9082]))
     result = subprocess.run([promtool, "check", "config", str(copy)], capture_output=True)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -11,82 +11,35 @@ the Compose file sets.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import asyncpg
 import httpx
 import pytest
-from deploy_support import (
-    NGINX_CONF,
-    free_port,
-    nginx_command,
-    render_nginx_conf,
-    render_prometheus_config,
-    require_executable,
-    stop_process,
-    wait_for_port,
+from deploy_support import free_port
+from topology_support import (
+    Processes,
+    fresh_database,
+    onehub_target_health,
+    start_nginx,
+    start_prometheus,
+    wait_until_healthy,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("deploy-topology")]
 
-POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "database": "test"}
 # Time limits: for all processes to start, then for each thing awaited (a scrape, a trace).
 START_SECONDS = 25
 WAIT_SECONDS = 15
 ADMIN = ("admin", "admin123")  # the dev credential scheme; `serve` allows it on loopback
 
 
-async def _admin_sql(statement: str) -> None:
-    connection = await asyncpg.connect(**POSTGRES)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 @pytest.fixture
 def database() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database, dropped afterwards; yields its name."""
-    name = f"onehub_deploy_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin_sql(f'CREATE DATABASE "{name}"'))
-    try:
-        yield name
-    finally:
-        asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-class Processes:
-    """Every process a test starts, each logging to a file, all stopped at the end."""
-
-    def __init__(self, log_dir: Path) -> None:
-        self.log_dir = log_dir
-        self.running: list[tuple[subprocess.Popen[bytes], Path]] = []
-
-    def start(self, name: str, args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
-        log = self.log_dir / f"{name}.log"
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                args, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **kwargs
-            )
-        self.running.append((process, log))
-        return process
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}" for _, log in self.running
-        )
-
-    def stop_all(self) -> None:
-        for process, _ in reversed(self.running):
-            stop_process(process)
+    yield from fresh_database()
 
 
 @pytest.fixture
@@ -96,18 +49,6 @@ def processes(tmp_path: Path) -> Iterator[Processes]:
         yield started
     finally:
         started.stop_all()
-
-
-def wait_until_healthy(url: str, process: subprocess.Popen[bytes], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"onehub serve exited with {process.returncode}"
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer 200 in time")
 
 
 def start_onehub(
@@ -141,46 +82,6 @@ def start_onehub(
     return gateway_port, viewer_port
 
 
-def start_prometheus(
-    processes: Processes, gateway_port: int, workdir: Path, deadline: float
-) -> int:
-    prometheus = require_executable("prometheus")
-    config = workdir / "prometheus.yml"
-    config.write_text(render_prometheus_config(gateway_port))
-    port = free_port()
-    process = processes.start(
-        "prometheus",
-        [
-            prometheus,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={workdir / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            # As in deploy/db-docker-compose.yml, so nginx's /prometheus passes through unchanged.
-            "--web.route-prefix=/prometheus/",
-            "--web.external-url=/prometheus/",
-        ],
-    )
-    wait_for_port(port, deadline, process)
-    return port
-
-
-def start_nginx(
-    processes: Processes, upstreams: dict[str, int], workdir: Path, deadline: float
-) -> int:
-    nginx = require_executable("nginx")
-    port = free_port()
-    conf = workdir / "nginx.conf"
-    conf.write_text(render_nginx_conf(NGINX_CONF.read_text(), port, upstreams, workdir))
-    process = processes.start("nginx", nginx_command(nginx, conf, workdir))
-    wait_for_port(port, deadline, process)
-    return port
-
-
-def onehub_target_health(client: httpx.Client) -> str:
-    targets = client.get("/prometheus/api/v1/targets").json()["data"]["activeTargets"]
-    return next((t["health"] for t in targets if t["labels"]["job"] == "onehub"), "missing")
-
-
 @pytest.mark.timeout(70)
 def test_onehub_behind_nginx_with_prometheus(
     database: str, processes: Processes, tmp_path: Path
@@ -188,7 +89,7 @@ def test_onehub_behind_nginx_with_prometheus(
     deadline = time.monotonic() + START_SECONDS
     try:
         gateway_port, viewer_port = start_onehub(processes, database, tmp_path, deadline)
-        prometheus_port = start_prometheus(processes, gateway_port, tmp_path, deadline)
+        prometheus_port = start_prometheus(processes, [gateway_port], tmp_path, deadline)
         nginx_port = start_nginx(
             processes,
             {
@@ -232,13 +133,13 @@ def test_onehub_behind_nginx_with_prometheus(
         assert '<meta name="onehub-trace-viewer"' in page.text
 
         # Scraped every second: the target turns up within a few scrapes.
-        health = "missing"
+        health: dict[str, str] = {}
         until = time.monotonic() + WAIT_SECONDS
-        while time.monotonic() < until and health != "up":
+        while time.monotonic() < until and list(health.values()) != ["up"]:
             health = onehub_target_health(front)
-            if health != "up":
+            if list(health.values()) != ["up"]:
                 time.sleep(0.5)
-        assert health == "up", processes.logs()
+        assert list(health.values()) == ["up"], processes.logs()
         up = front.get("/prometheus/api/v1/query", params={"query": 'up{job="onehub"}'}).json()
         assert [sample["value"][1] for sample in up["data"]["result"]] == ["1"]
 

@@ -92,7 +92,7 @@ async def test_create_errors_and_all_or_nothing(hub: Hub, topic_id: str) -> None
     code, detail = await status_of(send(hub, "ghost", message()))
     assert (code, detail) == (grpc.StatusCode.NOT_FOUND, "topic 'ghost' not found")
     code, _ = await status_of(
-        send(hub, topic_id, message(message_id="new"), message(message_id="taken"))
+        send(hub, topic_id, message(message_id="new"), message("other", message_id="taken"))
     )
     assert code is grpc.StatusCode.ALREADY_EXISTS
     code, detail = await status_of(send(hub, topic_id, message(), message(message_id="a b")))

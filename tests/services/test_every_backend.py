@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -144,3 +145,118 @@ async def test_updates_carry_the_time_of_the_services_clock(
     expected = [datetime(2030, 1, 1, 12, minute, tzinfo=UTC) for minute in (3, 4, 5)]
     assert [user.updated_at, topic.updated_at, message.updated_at] == expected
     assert stored == expected
+
+
+class _MeetBeforeInsert:
+    """Units of work whose first two message inserts wait for each other, so two creates both
+    read "no such id" before either writes: the race a retried POST through two replicas runs."""
+
+    def __init__(self, inner: UnitOfWorkFactory) -> None:
+        self.inner = inner
+        self.barrier = asyncio.Barrier(2)
+        self.waiting = 2
+
+    def __call__(self) -> _MeetingUow:
+        return _MeetingUow(self.inner(), self)
+
+
+class _MeetingStore:
+    def __init__(self, inner: Any, meeting: _MeetBeforeInsert) -> None:
+        self._inner = inner
+        self._meeting = meeting
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def add_many(self, messages: Any) -> Any:
+        if self._meeting.waiting:
+            self._meeting.waiting -= 1
+            await asyncio.wait_for(self._meeting.barrier.wait(), timeout=10)
+        return await self._inner.add_many(messages)
+
+
+class _MeetingUow:
+    def __init__(self, inner: Any, meeting: _MeetBeforeInsert) -> None:
+        self._inner = inner
+        self._meeting = meeting
+
+    async def __aenter__(self) -> _MeetingUow:
+        await self._inner.__aenter__()
+        self.users = self._inner.users
+        self.topics = self._inner.topics
+        self.messages = _MeetingStore(self._inner.messages, self._meeting)
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._inner.__aexit__(*exc)
+
+    async def commit(self) -> None:
+        await self._inner.commit()
+
+
+async def test_a_repeated_create_with_the_same_id_answers_the_stored_message(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    services = build_services(uow_factory)
+    await services.topics.create_topic(ALICE, Topic(id="t", creator_id="", name="t"))
+    (first,) = await services.messages.create_messages(
+        ALICE, "t", [Message(id="m1", creator_id="", topic_id="", content_data={"k": [1, "x"]})]
+    )
+
+    again = await services.messages.create_messages(
+        ALICE,
+        "t",
+        [
+            Message(id="m1", creator_id="", topic_id="t", content_data={"k": [1, "x"]}),
+            text("new one", id="m2"),
+        ],
+    )
+
+    assert again[0] == first
+    assert again[1].id == "m2"
+    page = await services.messages.list_messages(ALICE, "t", PageRequest())
+    assert [m.id for m in page.items] == ["m1", "m2"]
+    # The same id with other content, or from someone else, is a different message: refused,
+    # and nothing of its batch is stored.
+    for sender, clash in [(ALICE, text("other", id="m1")), (BOB, text("new one", id="m2"))]:
+        with pytest.raises(AlreadyExists, match="already exists"):
+            await services.messages.create_messages(sender, "t", [text("x", id="m3"), clash])
+    assert await services.messages.get_messages(ALICE, ["m3"]) == {}
+
+
+async def test_two_racing_creates_of_the_same_message_both_succeed_with_one_row(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    plain = build_services(uow_factory)
+    await plain.topics.create_topic(ALICE, Topic(id="t", creator_id="", name="t"))
+    meeting = _MeetBeforeInsert(uow_factory)
+    racing = build_services(meeting)
+
+    answers = await asyncio.gather(
+        racing.messages.create_messages(ALICE, "t", [text("once", id="m1")]),
+        racing.messages.create_messages(ALICE, "t", [text("once", id="m1")]),
+    )
+
+    assert meeting.waiting == 0, "both creates reached the insert"
+    assert answers[0] == answers[1]
+    page = await plain.messages.list_messages(ALICE, "t", PageRequest())
+    assert [(m.id, m.content_text) for m in page.items] == [("m1", "once")]
+
+
+async def test_racing_creates_of_different_messages_with_one_id_store_one(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    plain = build_services(uow_factory)
+    await plain.topics.create_topic(ALICE, Topic(id="t", creator_id="", name="t"))
+    racing = build_services(_MeetBeforeInsert(uow_factory))
+
+    answers = await asyncio.gather(
+        racing.messages.create_messages(ALICE, "t", [text("one", id="m1")]),
+        racing.messages.create_messages(ALICE, "t", [text("two", id="m1")]),
+        return_exceptions=True,
+    )
+
+    refused = [a for a in answers if isinstance(a, AlreadyExists)]
+    assert len(refused) == 1, answers
+    page = await plain.messages.list_messages(ALICE, "t", PageRequest())
+    assert len(page.items) == 1

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
-from onehub.domain.errors import InvalidArgument, NotFound
+from onehub.domain.errors import AlreadyExists, InvalidArgument, NotFound
 from onehub.domain.models import Message, MessageQuery, Page, PageRequest, Principal
 from onehub.services.authz import require_admin, require_owner_or_admin
 from onehub.services.base import ServiceBase
@@ -28,6 +28,9 @@ MESSAGE_UPDATABLE_FIELDS = frozenset(
 )
 MESSAGE_APPENDABLE_FIELDS = frozenset({"content_type", "content_text", "content_data"})
 MAX_SEARCH_PHRASE_LENGTH = 1000
+# A create that lost a race for one of its ids runs again, and then finds the winner's row: one
+# more attempt settles it; the third is headroom for a batch that raced on two ids.
+CREATE_ATTEMPTS = 3
 
 
 @contextmanager
@@ -74,6 +77,41 @@ async def _existing_message(uow: UnitOfWork, message_id: str) -> Message:
     return message
 
 
+class _LostRace(AlreadyExists):
+    """An id was free when read and taken when written: another create of it committed first."""
+
+
+def _same_post(stored: Message, draft: Message) -> bool:
+    """True when `draft` asks for exactly what `stored` holds: a retry, not a clash."""
+    return (
+        stored.topic_id == draft.topic_id
+        and stored.creator_id == draft.creator_id
+        and stored.content_type == draft.content_type
+        and stored.content_text == draft.content_text
+        and (stored.content_data or None) == (draft.content_data or None)
+        and stored.parent_message_id == draft.parent_message_id
+    )
+
+
+async def _post_once(
+    uow: UnitOfWork, drafts: Sequence[Message], given_ids: Sequence[str]
+) -> tuple[Sequence[Message], Sequence[Message]]:
+    """Store the drafts whose ids are free and answer the ones already stored with the same
+    content; return (every message as stored in order, the newly stored ones). AlreadyExists if
+    an id holds a different message."""
+    stored = await uow.messages.get_many(given_ids) if given_ids else {}
+    for draft in drafts:
+        earlier = stored.get(draft.id)
+        if earlier is not None and not _same_post(earlier, draft):
+            raise AlreadyExists(f"message {draft.id!r} already exists")
+    fresh = [draft for draft in drafts if draft.id not in stored]
+    try:
+        created = {m.id: m for m in await uow.messages.add_many(fresh)} if fresh else {}
+    except AlreadyExists as exc:
+        raise _LostRace(exc.message) from None
+    return [stored.get(d.id) or created[d.id] for d in drafts], list(created.values())
+
+
 async def _require_topic(uow: UnitOfWork, topic_id: str) -> None:
     if await uow.topics.get(topic_id) is None:
         raise NotFound(f"topic {topic_id!r} not found")
@@ -97,7 +135,12 @@ class MessageService(ServiceBase):
         or `topic_id`. Its creator is the caller, unless the caller is admin and `allow_userids`
         is set, in which case a non-empty `creator_id` is kept. Raise InvalidArgument naming the
         index of a bad message, NotFound if the topic does not exist, AlreadyExists if an id is
-        taken.
+        taken by a different message.
+
+        A given id that already holds the same message (topic, creator and content) is answered
+        with the stored message rather than refused: a client that lost the answer to a create
+        may send it again, through any replica, and still ends up with one message. Two such
+        creates racing each other both succeed with one row.
         """
         validate_id(topic_id, "topic_id")
         _check_batch_size(messages)
@@ -123,13 +166,23 @@ class MessageService(ServiceBase):
                     )
                 )
         _check_unique_ids(drafts)
-        async with self._uow_factory() as uow:
-            await _require_topic(uow, topic_id)
-            created = await uow.messages.add_many(drafts) if drafts else []
-            await uow.commit()
+        given_ids = [message.id for message in messages if message.id]
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            try:
+                async with self._uow_factory() as uow:
+                    await _require_topic(uow, topic_id)
+                    answer, created = await _post_once(uow, drafts, given_ids)
+                    await uow.commit()
+                break
+            except _LostRace:
+                # The next attempt reads the winner's row, and answers it if it is the same
+                # message or refuses it if not.
+                if attempt == CREATE_ATTEMPTS or not given_ids:
+                    raise
         self._instruments.messages_created.add(len(created))
-        self._events.messages_posted(topic_id, created)
-        return created
+        if created:
+            self._events.messages_posted(topic_id, created)
+        return answer
 
     @rpc_span("ImportMessages")
     async def import_messages(
