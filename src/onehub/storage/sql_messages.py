@@ -27,11 +27,17 @@ from onehub.domain.models import Message, MessageQuery, Page, PageRequest
 
 from .clock import as_utc, stamp, utc_now
 from .keyset import topic_messages_order
-from .sql_paging import existing_ids, fetch_page, raise_missing_or_stale, rows_by_id
+from .sql_paging import (
+    bounded_count,
+    existing_ids,
+    fetch_page,
+    raise_missing_or_stale,
+    rows_by_id,
+)
 from .sql_transaction import SqlTransaction
 from .tables import messages as message_rows
 from .tables import topics as topic_rows
-from .text_search import search_order, search_words
+from .text_search import SEARCH_TOTAL_LIMIT, search_order, search_words
 from .tracing import db_span
 from .validation import check_message, check_message_batch
 
@@ -134,7 +140,15 @@ class SqlMessageStore:
     async def list_in_topic(self, topic_id: str, page: PageRequest) -> Page[Message]:
         order = topic_messages_order(topic_id)
         filters = [message_rows.c.topic_id == topic_id]
-        return await fetch_page(self._tx, message_rows, order, page, _message, filters)
+
+        async def topic_count() -> int:
+            # Kept exact by the triggers on messages; no topic, no messages.
+            count = select(topic_rows.c.message_count).where(topic_rows.c.id == topic_id)
+            return int((await self._tx.execute(count)).scalar_one_or_none() or 0)
+
+        return await fetch_page(
+            self._tx, message_rows, order, page, _message, filters, total=topic_count
+        )
 
     @db_span("db.SaveMessages")
     async def add_many(self, messages: Sequence[Message]) -> Sequence[Message]:
@@ -212,4 +226,10 @@ class SqlMessageStore:
                 order.decode(page.page_key)  # a bad cursor is still an error
                 return Page([])
             filters.append(_matches_words(self._tx.dialect, words))
-        return await fetch_page(self._tx, message_rows, order, page, _message, filters)
+
+        async def capped_count() -> int:
+            return await bounded_count(self._tx, message_rows, filters, SEARCH_TOTAL_LIMIT)
+
+        return await fetch_page(
+            self._tx, message_rows, order, page, _message, filters, total=capped_count
+        )
