@@ -72,8 +72,9 @@ def run_scale_benchmark(
             database(backend, workdir) as url,
             onehub_server(url, workdir, env=env, command=settings.server_command) as server,
         ):
-            connection = _connection(server.gateway)
-            status, text = _request(connection, "POST", "/api/v1/topics", _topic_body())
+            setup = _connection(server.gateway)
+            status, text = _request(setup, "POST", "/api/v1/topics", _topic_body())
+            setup.close()
             if status != 200:
                 raise BenchSetupError(f"could not create the topic: {status} {text[:200]}")
             started = time.monotonic()
@@ -82,6 +83,8 @@ def run_scale_benchmark(
             else:
                 secret = asyncio.run(_load_postgres(url, size))
             load_s = time.monotonic() - started
+            # Connected after the load: an idle keep-alive connection would have been closed.
+            connection = _connection(server.gateway)
             middle = _middle_key(secret, size)
             paths = {
                 "list page 1": _list_path(""),
