@@ -34,6 +34,7 @@ from .sql_paging import (
     raise_missing_or_stale,
     rows_by_id,
 )
+from .sql_search import search_newest_first, walks_the_index
 from .sql_transaction import SqlTransaction
 from .tables import messages as message_rows
 from .tables import topics as topic_rows
@@ -105,14 +106,18 @@ def _rows(stored: Sequence[Message]) -> list[dict[str, Any]]:
     ]
 
 
+def _fts5_query(words: Sequence[str]) -> str:
+    # Each word a quoted string, ANDed by juxtaposition; words never contain quotes.
+    return " ".join(f'"{word}"' for word in words)
+
+
 def _matches_words(dialect: str, words: Sequence[str]) -> ColumnElement[bool]:
     """Messages whose text contains every word, through the dialect's full-text index."""
     if dialect == "postgresql":
         # Words are letters and digits only, so plainto_tsquery sees no syntax at all.
         query = func.plainto_tsquery(literal("simple", REGCONFIG), " ".join(words))
         return literal_column("content_tsv").op("@@")(query)
-    # FTS5: each word a quoted string, ANDed by juxtaposition; words never contain quotes.
-    fts_query = " ".join(f'"{word}"' for word in words)
+    fts_query = _fts5_query(words)
     matching: Select[tuple[Any]] = (
         select(literal_column("rowid"))
         .select_from(table("messages_fts"))
@@ -225,6 +230,14 @@ class SqlMessageStore:
             if not words:
                 order.decode(page.page_key)  # a bad cursor is still an error
                 return Page([])
+            if walks_the_index(self._tx.dialect, order):
+                found = await search_newest_first(
+                    self._tx, _fts5_query(words), filters, order, page, _message
+                )
+                if found is not None:
+                    filters.append(_matches_words(self._tx.dialect, words))
+                    total = await bounded_count(self._tx, message_rows, filters, SEARCH_TOTAL_LIMIT)
+                    return Page(*found, total)
             filters.append(_matches_words(self._tx.dialect, words))
 
         async def capped_count() -> int:

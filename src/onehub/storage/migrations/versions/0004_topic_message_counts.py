@@ -9,6 +9,12 @@ million messages on SQLite.
 PostgreSQL counts inserts and deletes per statement (transition tables), so a batch of messages
 updates each topic once; SQLite has only row triggers.
 
+SQLite also gets `messages_fts_out_of_order`: the messages that were stored after a message that
+sorts later by (created_at, id), found by a trigger on insert (and, for existing rows, here).
+Every other message's rowid follows (created_at, id), so a newest-first search can walk the FTS
+index by descending rowid and stop after a page, and only this (normally small) set needs to be
+looked at apart; see `storage/sql_search.py`.
+
 Revision ID: 0004
 Revises: 0003
 """
@@ -39,6 +45,28 @@ _SQLITE_TRIGGERS = {
             UPDATE topics SET message_count = message_count + 1 WHERE id = new.topic_id;
         END""",
 }
+
+_SQLITE_ORDER = (
+    "CREATE TABLE messages_fts_out_of_order (seq INTEGER PRIMARY KEY)",
+    # created_at is fixed-width text on SQLite, so created_at || id compares as the pair does.
+    """INSERT INTO messages_fts_out_of_order (seq)
+        SELECT seq FROM (
+            SELECT seq, created_at || id AS sort_key,
+                   max(created_at || id) OVER (
+                       ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+                   ) AS earlier_max
+            FROM messages
+        ) WHERE sort_key < earlier_max""",
+    """CREATE TRIGGER messages_order_insert AFTER INSERT ON messages
+        WHEN EXISTS (SELECT 1 FROM messages WHERE (created_at, id) > (new.created_at, new.id))
+        BEGIN
+            INSERT INTO messages_fts_out_of_order (seq) VALUES (new.seq);
+        END""",
+    """CREATE TRIGGER messages_order_delete AFTER DELETE ON messages
+        BEGIN
+            DELETE FROM messages_fts_out_of_order WHERE seq = old.seq;
+        END""",
+)
 
 _POSTGRES_FUNCTIONS = {
     "onehub_count_inserted": """CREATE FUNCTION onehub_count_inserted() RETURNS trigger
@@ -94,7 +122,7 @@ def upgrade() -> None:
         for statement in (*_POSTGRES_FUNCTIONS.values(), *_POSTGRES_TRIGGERS.values()):
             op.execute(statement)
     else:
-        for statement in _SQLITE_TRIGGERS.values():
+        for statement in (*_SQLITE_TRIGGERS.values(), *_SQLITE_ORDER):
             op.execute(statement)
 
 
@@ -106,6 +134,7 @@ def downgrade() -> None:
         for name in _POSTGRES_FUNCTIONS:
             op.execute(f"DROP FUNCTION IF EXISTS {name}()")
     else:
-        for name in _SQLITE_TRIGGERS:
+        for name in (*_SQLITE_TRIGGERS, "messages_order_insert", "messages_order_delete"):
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        op.execute("DROP TABLE IF EXISTS messages_fts_out_of_order")
     op.execute("ALTER TABLE topics DROP COLUMN message_count")

@@ -1,0 +1,126 @@
+"""Newest-first search on SQLite that stops after a page: the FTS index walked by rowid.
+
+A message's rowid (`messages.seq`) grows with every insert. Migration 0004 keeps the set of
+messages stored after one that sorts later by (created_at, id) in `messages_fts_out_of_order`
+(backdated imports, or two writers whose clocks were read in one order and whose inserts
+committed in the other). Among all other messages rowid order *is* (created_at, id) order, so:
+
+1. the in-order matches come from FTS5 by descending rowid, below the rowid where the cursor
+   falls, and the walk stops after a page plus one (FTS5 seeks, it does not sort);
+2. out-of-order matches can only enter the page between the cursor and the last row of step 1:
+   those few are read from their own table, each checked against the index by rowid;
+3. both are merged in (created_at, id) order and cut into the page.
+
+With more than `MAX_OUT_OF_ORDER` such messages the caller runs the plain query (sort every
+match) instead: still correct, only slower. The page is the one the plain query returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    column,
+    exists,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+    tuple_,
+)
+
+from onehub.domain.models import PageRequest
+
+from .keyset import CursorValue, KeysetOrder, SortKey, page_limit
+from .sql_transaction import SqlTransaction
+from .tables import messages
+
+T = TypeVar("T")
+
+NEWEST_FIRST = (SortKey("created_at", descending=True), SortKey("id", descending=True))
+# Above this many out-of-order messages, merging them in costs more than it saves.
+MAX_OUT_OF_ORDER = 1000
+
+_fts = table("messages_fts", column("rowid"))
+_out_of_order = table("messages_fts_out_of_order", column("seq"))
+
+
+def walks_the_index(dialect: str, order: KeysetOrder) -> bool:
+    """Whether a phrase search in `order` can take this path on `dialect`."""
+    return dialect == "sqlite" and order.keys == NEWEST_FIRST
+
+
+async def search_newest_first(
+    tx: SqlTransaction,
+    fts_query: str,
+    filters: Sequence[ColumnElement[bool]],
+    order: KeysetOrder,
+    page: PageRequest,
+    to_domain: Callable[[Row[Any]], T],
+) -> tuple[list[T], str, bool] | None:
+    """One page of the messages matching `fts_query` and `filters`, newest first:
+    (items, next_key, has_more); None when too many messages are out of order for this path.
+
+    Raise InvalidArgument for a cursor not made for `order`.
+    """
+    after = order.decode(page.page_key)
+    limit = page_limit(page)
+    disorder = select(literal(1)).select_from(_out_of_order).limit(MAX_OUT_OF_ORDER + 1)
+    counted = await tx.execute(select(func.count()).select_from(disorder.subquery()))
+    if counted.scalar_one() > MAX_OUT_OF_ORDER:
+        return None
+    key = tuple_(messages.c.created_at, messages.c.id)
+    matches = literal_column("messages_fts").op("MATCH")(fts_query)
+    in_order = messages.c.seq.not_in(select(_out_of_order.c.seq))
+
+    walk = (
+        select(messages)
+        .select_from(_fts.join(messages, messages.c.seq == _fts.c.rowid))
+        .where(matches, in_order, *filters)
+        .order_by(_fts.c.rowid.desc())
+        .limit(limit + 1)
+    )
+    if after is not None:
+        cursor = _key_literal(after)
+        # The first in-order message at or after the cursor: every in-order message below
+        # its rowid sorts below the cursor, and no other does.
+        first_at_cursor = (
+            select(messages.c.seq)
+            .where(key >= cursor, in_order)
+            .order_by(messages.c.created_at, messages.c.id)
+            .limit(1)
+        )
+        bound = (await tx.execute(first_at_cursor)).scalar_one_or_none()
+        if bound is not None:
+            walk = walk.where(_fts.c.rowid < bound)
+    walked = list((await tx.execute(walk)).all())
+
+    matched_by_rowid = exists(
+        select(literal(1)).select_from(_fts).where(matches, _fts.c.rowid == messages.c.seq)
+    )
+    strays = (
+        select(messages)
+        .select_from(_out_of_order.join(messages, messages.c.seq == _out_of_order.c.seq))
+        .where(*filters, matched_by_rowid)
+        .order_by(messages.c.created_at.desc(), messages.c.id.desc())
+        .limit(limit + 1)
+    )
+    if after is not None:
+        strays = strays.where(key < _key_literal(after))
+    if len(walked) > limit:
+        strays = strays.where(key > _key_literal((walked[-1].created_at, walked[-1].id)))
+    stray_rows = list((await tx.execute(strays)).all())
+
+    rows = sorted([*walked, *stray_rows], key=lambda r: (r.created_at, r.id), reverse=True)
+    fetched = [to_domain(row) for row in rows[: limit + 1]]
+    return order.cut(fetched, limit, order.values_of)
+
+
+def _key_literal(values: Sequence[CursorValue]) -> ColumnElement[Any]:
+    return tuple_(
+        literal(values[0], messages.c.created_at.type), literal(values[1], messages.c.id.type)
+    )
