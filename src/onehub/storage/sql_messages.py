@@ -26,7 +26,7 @@ from onehub.domain.errors import Aborted, AlreadyExists, NotFound
 from onehub.domain.models import Message, MessageQuery, Page, PageRequest
 
 from .clock import as_utc, stamp, utc_now
-from .keyset import topic_messages_order
+from .keyset import KeysetOrder, topic_messages_order
 from .sql_paging import (
     bounded_count,
     existing_ids,
@@ -34,7 +34,7 @@ from .sql_paging import (
     raise_missing_or_stale,
     rows_by_id,
 )
-from .sql_search import search_newest_first, walks_the_index
+from .sql_search import count_matches, search_newest_first, walks_the_index
 from .sql_transaction import SqlTransaction
 from .tables import messages as message_rows
 from .tables import topics as topic_rows
@@ -230,14 +230,8 @@ class SqlMessageStore:
             if not words:
                 order.decode(page.page_key)  # a bad cursor is still an error
                 return Page([])
-            if walks_the_index(self._tx.dialect, order):
-                found = await search_newest_first(
-                    self._tx, _fts5_query(words), filters, order, page, _message
-                )
-                if found is not None:
-                    filters.append(_matches_words(self._tx.dialect, words))
-                    total = await bounded_count(self._tx, message_rows, filters, SEARCH_TOTAL_LIMIT)
-                    return Page(*found, total)
+            if self._tx.dialect == "sqlite":
+                return await self._search_sqlite(words, filters, order, page)
             filters.append(_matches_words(self._tx.dialect, words))
 
         async def capped_count() -> int:
@@ -245,4 +239,28 @@ class SqlMessageStore:
 
         return await fetch_page(
             self._tx, message_rows, order, page, _message, filters, total=capped_count
+        )
+
+    async def _search_sqlite(
+        self,
+        words: Sequence[str],
+        filters: list[ColumnElement[bool]],
+        order: KeysetOrder,
+        page: PageRequest,
+    ) -> Page[Message]:
+        """A phrase search on SQLite: newest first by walking the index when it can, else by
+        sorting every match; the total counted from the index either way."""
+        fts_query = _fts5_query(words)
+        total = await count_matches(self._tx, fts_query, filters, SEARCH_TOTAL_LIMIT)
+        if walks_the_index(self._tx.dialect, order):
+            found = await search_newest_first(self._tx, fts_query, filters, order, page, _message)
+            if found is not None:
+                return Page(*found, total)
+
+        async def known_total() -> int:
+            return total
+
+        matching = [*filters, _matches_words(self._tx.dialect, words)]
+        return await fetch_page(
+            self._tx, message_rows, order, page, _message, matching, total=known_total
         )

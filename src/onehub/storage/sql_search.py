@@ -120,6 +120,27 @@ async def search_newest_first(
     return order.cut(fetched, limit, order.values_of)
 
 
+async def count_matches(
+    tx: SqlTransaction, fts_query: str, filters: Sequence[ColumnElement[bool]], bound: int
+) -> int:
+    """The number of messages matching `fts_query` and `filters`, or `bound` if there are more.
+
+    Driven by the FTS index in descending rowid order, which it reads lazily; the messages are
+    joined only when `filters` need them.
+    """
+    matches = literal_column("messages_fts").op("MATCH")(fts_query)
+    source = _fts.join(messages, messages.c.seq == _fts.c.rowid) if filters else _fts
+    first = (
+        select(literal(1))
+        .select_from(source)
+        .where(matches, *filters)
+        .order_by(_fts.c.rowid.desc())
+        .limit(bound)
+    )
+    counted = await tx.execute(select(func.count()).select_from(first.subquery()))
+    return int(counted.scalar_one())
+
+
 def _key_literal(values: Sequence[CursorValue]) -> ColumnElement[Any]:
     return tuple_(
         literal(values[0], messages.c.created_at.type), literal(values[1], messages.c.id.type)
