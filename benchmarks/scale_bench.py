@@ -163,6 +163,8 @@ def _load_sqlite(path: str, size: int) -> bytes:
     try:
         with connection:
             connection.execute(_SQLITE_LOAD, {"size": size, "topic": TOPIC})
+        # Settled as a database that grew over time would be: the load's log written back.
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         (secret,) = connection.execute(
             "SELECT value FROM server_secrets WHERE name = 'page_key'"
         ).fetchone()

@@ -71,7 +71,8 @@ async def search_newest_first(
     limit = page_limit(page)
     disorder = select(literal(1)).select_from(_out_of_order).limit(MAX_OUT_OF_ORDER + 1)
     counted = await tx.execute(select(func.count()).select_from(disorder.subquery()))
-    if counted.scalar_one() > MAX_OUT_OF_ORDER:
+    out_of_order = int(counted.scalar_one())
+    if out_of_order > MAX_OUT_OF_ORDER:
         return None
     key = tuple_(messages.c.created_at, messages.c.id)
     matches = literal_column("messages_fts").op("MATCH")(fts_query)
@@ -99,25 +100,40 @@ async def search_newest_first(
             walk = walk.where(_fts.c.rowid < bound)
     walked = list((await tx.execute(walk)).all())
 
-    matched_by_rowid = exists(
-        select(literal(1)).select_from(_fts).where(matches, _fts.c.rowid == messages.c.seq)
-    )
-    strays = (
-        select(messages)
-        .select_from(_out_of_order.join(messages, messages.c.seq == _out_of_order.c.seq))
-        .where(*filters, matched_by_rowid)
-        .order_by(messages.c.created_at.desc(), messages.c.id.desc())
-        .limit(limit + 1)
-    )
-    if after is not None:
-        strays = strays.where(key < _key_literal(after))
-    if len(walked) > limit:
-        strays = strays.where(key > _key_literal((walked[-1].created_at, walked[-1].id)))
-    stray_rows = list((await tx.execute(strays)).all())
-
+    stray_rows: list[Row[Any]] = []
+    if out_of_order:
+        stray_rows = await _strays(
+            tx, matches, filters, after, walked[-1] if len(walked) > limit else None
+        )
     rows = sorted([*walked, *stray_rows], key=lambda r: (r.created_at, r.id), reverse=True)
     fetched = [to_domain(row) for row in rows[: limit + 1]]
     return order.cut(fetched, limit, order.values_of)
+
+
+async def _strays(
+    tx: SqlTransaction,
+    matches: ColumnElement[bool],
+    filters: Sequence[ColumnElement[bool]],
+    after: Sequence[CursorValue] | None,
+    lowest_walked: Row[Any] | None,
+) -> list[Row[Any]]:
+    """The out-of-order matches that sort below the cursor and above `lowest_walked`.
+
+    Read from the (at most `MAX_OUT_OF_ORDER`) out-of-order rows by rowid, unsorted: ordering
+    them in SQL would let SQLite walk every message by time instead.
+    """
+    key = tuple_(messages.c.created_at, messages.c.id)
+    matched_by_rowid = exists(
+        select(literal(1)).select_from(_fts).where(matches, _fts.c.rowid == messages.c.seq)
+    )
+    strays = select(messages).where(
+        messages.c.seq.in_(select(_out_of_order.c.seq)), *filters, matched_by_rowid
+    )
+    if after is not None:
+        strays = strays.where(key < _key_literal(after))
+    if lowest_walked is not None:
+        strays = strays.where(key > _key_literal((lowest_walked.created_at, lowest_walked.id)))
+    return list((await tx.execute(strays)).all())
 
 
 async def count_matches(
