@@ -10,6 +10,8 @@ from sqlalchemy import (
     ColumnElement,
     Row,
     Select,
+    Text,
+    bindparam,
     delete,
     func,
     insert,
@@ -114,8 +116,11 @@ def _fts5_query(words: Sequence[str]) -> str:
 def _matches_words(dialect: str, words: Sequence[str]) -> ColumnElement[bool]:
     """Messages whose text contains every word, through the dialect's full-text index."""
     if dialect == "postgresql":
-        # Words are letters and digits only, so plainto_tsquery sees no syntax at all.
-        query = func.plainto_tsquery(literal("simple", REGCONFIG), " ".join(words))
+        # Words are letters and digits only, so plainto_tsquery sees no syntax at all. They are
+        # rendered into the statement, not bound: a prepared statement's generic plan cannot see
+        # how common they are, and chose the GIN bitmap (every match) for a word in every row.
+        phrase = bindparam("search_words", " ".join(words), Text(), literal_execute=True)
+        query = func.plainto_tsquery(literal("simple", REGCONFIG), phrase)
         return literal_column("content_tsv").op("@@")(query)
     fts_query = _fts5_query(words)
     matching: Select[tuple[Any]] = (
