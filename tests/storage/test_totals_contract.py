@@ -73,3 +73,15 @@ async def test_a_search_total_is_exact_up_to_the_limit_then_the_limit(
     assert (unusual.total, [m.id for m in unusual.items]) == (1, ["rare"])
     # The topic's own list stays exact past the search's limit.
     assert listed.total == SEARCH_TOTAL_LIMIT + 8
+
+
+async def test_a_search_without_a_phrase_counts_every_message(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await seed(uow_factory, topics=[topic("t1")])
+    many = [message(f"m{i:05d}", "t1", "plain") for i in range(SEARCH_TOTAL_LIMIT + 3)]
+    await seed(uow_factory, messages=many)
+    async with uow_factory() as uow:
+        everything = await uow.messages.search(MessageQuery(), PageRequest(page_size=5))
+        in_topic = await uow.messages.search(MessageQuery(topic_id="t1"), PageRequest())
+    assert everything.total == in_topic.total == SEARCH_TOTAL_LIMIT + 3

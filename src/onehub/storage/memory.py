@@ -326,7 +326,8 @@ class MemoryMessageStore:
             and (not query.phrase or (words and words <= set(search_words(m.content_text))))
         ]
         items, key, more = order.page_in_memory(rows, page, order.values_of)
-        return Page(items, key, more, min(len(rows), SEARCH_TOTAL_LIMIT))
+        total = min(len(rows), SEARCH_TOTAL_LIMIT) if query.phrase else len(rows)
+        return Page(items, key, more, total)
 
 
 class MemoryUnitOfWork:

@@ -242,9 +242,9 @@ class SqlMessageStore:
         async def capped_count() -> int:
             return await bounded_count(self._tx, message_rows, filters, SEARCH_TOTAL_LIMIT)
 
-        return await fetch_page(
-            self._tx, message_rows, order, page, _message, filters, total=capped_count
-        )
+        # Without a phrase a search is a filtered list: its total stays exact.
+        total = capped_count if query.phrase else None
+        return await fetch_page(self._tx, message_rows, order, page, _message, filters, total=total)
 
     async def _search_sqlite(
         self,
