@@ -20,13 +20,21 @@ from collections.abc import Sequence
 from benchmarks.import_bench import import_report, run_import_benchmark
 from benchmarks.load import LoadError, LoadPool
 from benchmarks.runs import QUICK, RunSettings
+from benchmarks.scale_bench import (
+    QUICK_SAMPLES,
+    QUICK_SIZES,
+    SAMPLES,
+    SIZES,
+    run_scale_benchmark,
+    scale_report,
+)
 from benchmarks.servers import BenchSetupError
 from benchmarks.service_bench import BACKENDS, run_service_benchmark, service_report
 from benchmarks.telemetry_bench import run_telemetry_benchmark, telemetry_report
 from benchmarks.workers_bench import run_workers_benchmark, workers_report
 
 SERVICE_NAMES = BACKENDS
-NAMES = (*SERVICE_NAMES, "import", "telemetry", "workers", "collector")
+NAMES = (*SERVICE_NAMES, "import", "telemetry", "workers", "scale", "collector")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,7 +138,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ok = ok and not (result.traced.failures or result.untraced.failures)
         if "workers" in selected:
             ok = _run_workers_benchmarks(settings, pool) and ok
-    if any(name in selected for name in (*SERVICE_NAMES, "import", "telemetry", "workers")):
+    if "scale" in selected:
+        _section("Cost against data size: one topic of 1k to 1M messages, via the gateway")
+        ok = _run_scale_benchmarks(settings, quick=args.quick) and ok
+    if any(
+        name in selected for name in (*SERVICE_NAMES, "import", "telemetry", "workers", "scale")
+    ):
         print(f"\nservice benchmarks took {time.monotonic() - started:.0f} s", flush=True)
     if "collector" in selected:
         ok = _run_collector_benchmarks(args.quick) and ok
@@ -163,6 +176,24 @@ def _run_import_benchmarks(settings: RunSettings) -> bool:
             ok = False
     if rows:
         print(import_report(rows), flush=True)
+    return ok and not any(row.failures for row in rows)
+
+
+def _run_scale_benchmarks(settings: RunSettings, *, quick: bool) -> bool:
+    sizes, samples = (QUICK_SIZES, QUICK_SAMPLES) if quick else (SIZES, SAMPLES)
+    rows = []
+    ok = True
+    for backend in SERVICE_NAMES:
+        try:
+            rows.extend(run_scale_benchmark(backend, settings, sizes, samples))
+        except BenchSetupError as error:
+            print(f"scale on {backend}: could not run: {error}", flush=True)
+            ok = False
+    if rows:
+        print(scale_report(rows), flush=True)
+    for row in rows:
+        if row.failures:
+            print(f"scale on {row.backend}, {row.messages:,}: {row.failures} failed calls")
     return ok and not any(row.failures for row in rows)
 
 

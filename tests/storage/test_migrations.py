@@ -159,6 +159,53 @@ async def test_upgrading_a_database_with_messages_reindexes_them(database_url: s
         await engine.dispose()
 
 
+async def test_upgrading_a_database_with_messages_counts_each_topic(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade_to, "0003")
+        factory = sql_uow_factory(engine)
+        # Revision 0003's topics have no message_count column: write them with raw SQL.
+        async with engine.begin() as connection:
+            for topic_id in ("t1", "t2", "t3"):
+                await connection.execute(
+                    text(
+                        "INSERT INTO topics (id, creator_id, name, users, created_at,"
+                        " updated_at, version) VALUES (:id, 'admin', :name, '[]',"
+                        " '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1)"
+                    ),
+                    {"id": topic_id, "name": topic_id},
+                )
+            for i in range(7):
+                await connection.execute(
+                    text(
+                        "INSERT INTO messages (id, topic_id, creator_id, content_type,"
+                        " content_text, parent_message_id, created_at, updated_at, version)"
+                        " VALUES (:id, :topic, 'admin', 'text', 'hi', '',"
+                        " '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1)"
+                    ),
+                    {"id": f"m{i}", "topic": "t1" if i < 5 else "t2"},
+                )
+
+        await migrate(engine)
+
+        assert await _revisions(engine) == [head_revision()]
+        async with factory() as uow:
+            totals = [
+                (await uow.messages.list_in_topic(t, PageRequest(page_size=1))).total
+                for t in ("t1", "t2", "t3")
+            ]
+        assert totals == [5, 2, 0]
+        async with engine.connect() as connection:
+            stored = await connection.execute(text("SELECT id, message_count FROM topics"))
+            assert sorted(tuple(row) for row in stored) == [("t1", 5), ("t2", 2), ("t3", 0)]
+        await seed(factory, messages=[message("m7", "t3")])
+        async with factory() as uow:
+            assert (await uow.messages.list_in_topic("t3", PageRequest())).total == 1
+    finally:
+        await engine.dispose()
+
+
 def _upgrade_to(connection: Connection, revision: str) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))

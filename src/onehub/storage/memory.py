@@ -29,7 +29,7 @@ from onehub.services.ports import (
 
 from .clock import as_utc, stamp, utc_now
 from .keyset import TOPICS_ORDER, USERS_ORDER, topic_messages_order
-from .text_search import search_order, search_words
+from .text_search import SEARCH_TOTAL_LIMIT, search_order, search_words
 from .tracing import db_span, storage_tracer
 from .validation import check_id, check_json, check_message, check_message_batch, check_text
 
@@ -326,7 +326,8 @@ class MemoryMessageStore:
             and (not query.phrase or (words and words <= set(search_words(m.content_text))))
         ]
         items, key, more = order.page_in_memory(rows, page, order.values_of)
-        return Page(items, key, more, len(rows))
+        total = min(len(rows), SEARCH_TOTAL_LIMIT) if query.phrase else len(rows)
+        return Page(items, key, more, total)
 
 
 class MemoryUnitOfWork:

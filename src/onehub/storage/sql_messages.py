@@ -10,6 +10,8 @@ from sqlalchemy import (
     ColumnElement,
     Row,
     Select,
+    Text,
+    bindparam,
     delete,
     func,
     insert,
@@ -26,12 +28,19 @@ from onehub.domain.errors import Aborted, AlreadyExists, NotFound
 from onehub.domain.models import Message, MessageQuery, Page, PageRequest
 
 from .clock import as_utc, stamp, utc_now
-from .keyset import topic_messages_order
-from .sql_paging import existing_ids, fetch_page, raise_missing_or_stale, rows_by_id
+from .keyset import KeysetOrder, topic_messages_order
+from .sql_paging import (
+    bounded_count,
+    existing_ids,
+    fetch_page,
+    raise_missing_or_stale,
+    rows_by_id,
+)
+from .sql_search import count_matches, search_newest_first, walks_the_index
 from .sql_transaction import SqlTransaction
 from .tables import messages as message_rows
 from .tables import topics as topic_rows
-from .text_search import search_order, search_words
+from .text_search import SEARCH_TOTAL_LIMIT, search_order, search_words
 from .tracing import db_span
 from .validation import check_message, check_message_batch
 
@@ -99,14 +108,21 @@ def _rows(stored: Sequence[Message]) -> list[dict[str, Any]]:
     ]
 
 
+def _fts5_query(words: Sequence[str]) -> str:
+    # Each word a quoted string, ANDed by juxtaposition; words never contain quotes.
+    return " ".join(f'"{word}"' for word in words)
+
+
 def _matches_words(dialect: str, words: Sequence[str]) -> ColumnElement[bool]:
     """Messages whose text contains every word, through the dialect's full-text index."""
     if dialect == "postgresql":
-        # Words are letters and digits only, so plainto_tsquery sees no syntax at all.
-        query = func.plainto_tsquery(literal("simple", REGCONFIG), " ".join(words))
+        # Words are letters and digits only, so plainto_tsquery sees no syntax at all. They are
+        # rendered into the statement, not bound: a prepared statement's generic plan cannot see
+        # how common they are, and chose the GIN bitmap (every match) for a word in every row.
+        phrase = bindparam("search_words", " ".join(words), Text(), literal_execute=True)
+        query = func.plainto_tsquery(literal("simple", REGCONFIG), phrase)
         return literal_column("content_tsv").op("@@")(query)
-    # FTS5: each word a quoted string, ANDed by juxtaposition; words never contain quotes.
-    fts_query = " ".join(f'"{word}"' for word in words)
+    fts_query = _fts5_query(words)
     matching: Select[tuple[Any]] = (
         select(literal_column("rowid"))
         .select_from(table("messages_fts"))
@@ -134,7 +150,15 @@ class SqlMessageStore:
     async def list_in_topic(self, topic_id: str, page: PageRequest) -> Page[Message]:
         order = topic_messages_order(topic_id)
         filters = [message_rows.c.topic_id == topic_id]
-        return await fetch_page(self._tx, message_rows, order, page, _message, filters)
+
+        async def topic_count() -> int:
+            # Kept exact by the triggers on messages; no topic, no messages.
+            count = select(topic_rows.c.message_count).where(topic_rows.c.id == topic_id)
+            return int((await self._tx.execute(count)).scalar_one_or_none() or 0)
+
+        return await fetch_page(
+            self._tx, message_rows, order, page, _message, filters, total=topic_count
+        )
 
     @db_span("db.SaveMessages")
     async def add_many(self, messages: Sequence[Message]) -> Sequence[Message]:
@@ -211,5 +235,37 @@ class SqlMessageStore:
             if not words:
                 order.decode(page.page_key)  # a bad cursor is still an error
                 return Page([])
+            if self._tx.dialect == "sqlite":
+                return await self._search_sqlite(words, filters, order, page)
             filters.append(_matches_words(self._tx.dialect, words))
-        return await fetch_page(self._tx, message_rows, order, page, _message, filters)
+
+        async def capped_count() -> int:
+            return await bounded_count(self._tx, message_rows, filters, SEARCH_TOTAL_LIMIT)
+
+        # Without a phrase a search is a filtered list: its total stays exact.
+        total = capped_count if query.phrase else None
+        return await fetch_page(self._tx, message_rows, order, page, _message, filters, total=total)
+
+    async def _search_sqlite(
+        self,
+        words: Sequence[str],
+        filters: list[ColumnElement[bool]],
+        order: KeysetOrder,
+        page: PageRequest,
+    ) -> Page[Message]:
+        """A phrase search on SQLite: newest first by walking the index when it can, else by
+        sorting every match; the total counted from the index either way."""
+        fts_query = _fts5_query(words)
+        total = await count_matches(self._tx, fts_query, filters, SEARCH_TOTAL_LIMIT)
+        if walks_the_index(self._tx.dialect, order):
+            found = await search_newest_first(self._tx, fts_query, filters, order, page, _message)
+            if found is not None:
+                return Page(*found, total)
+
+        async def known_total() -> int:
+            return total
+
+        matching = [*filters, _matches_words(self._tx.dialect, words)]
+        return await fetch_page(
+            self._tx, message_rows, order, page, _message, matching, total=known_total
+        )

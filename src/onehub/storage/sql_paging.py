@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NoReturn, TypeVar
 
 from sqlalchemy import ColumnElement, Row, Table, and_, false, func, literal, or_, select, tuple_
@@ -42,10 +42,13 @@ async def fetch_page(
     page: PageRequest,
     to_domain: Callable[[Row[Any]], T],
     filters: Sequence[ColumnElement[bool]] = (),
+    total: Callable[[], Awaitable[int]] | None = None,
 ) -> Page[T]:
     """Return the page of `table` rows matching `filters` that follows `page.page_key`.
 
-    Raise InvalidArgument for a cursor not made for this order.
+    `total` gives the page's total; without it, every matching row is counted (exact, but it
+    costs what the table holds: only for tables that stay small). Raise InvalidArgument for a
+    cursor not made for this order.
     """
     after = order.decode(page.page_key)
     limit = page_limit(page)
@@ -61,8 +64,23 @@ async def fetch_page(
     ).limit(limit + 1)
     fetched = [to_domain(row) for row in (await tx.execute(statement)).all()]
     items, next_key, has_more = order.cut(fetched, limit, order.values_of)
-    total = (await tx.execute(select(func.count()).select_from(table).where(*filters))).scalar_one()
-    return Page(items, next_key, has_more, int(total))
+    if total is None:
+        count = select(func.count()).select_from(table).where(*filters)
+        counted = (await tx.execute(count)).scalar_one()
+    else:
+        counted = await total()
+    return Page(items, next_key, has_more, int(counted))
+
+
+async def bounded_count(
+    tx: SqlTransaction, table: Table, filters: Sequence[ColumnElement[bool]], bound: int
+) -> int:
+    """Return the number of `table` rows matching `filters`, or `bound` if there are more.
+
+    It reads at most `bound` rows, whatever the table holds.
+    """
+    matching = select(literal(1)).select_from(table).where(*filters).limit(bound).subquery()
+    return int((await tx.execute(select(func.count()).select_from(matching))).scalar_one())
 
 
 # Well below SQLite's and asyncpg's bound-parameter limits.

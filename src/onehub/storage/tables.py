@@ -97,6 +97,8 @@ class TopicRow(Base):
     creator_id: Mapped[str] = mapped_column(Text)
     name: Mapped[str] = mapped_column(SortedText)
     users: Mapped[list[str]] = mapped_column(JsonColumn)
+    # Kept by triggers on messages (migration 0004): exact within every transaction.
+    message_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     version: Mapped[int] = mapped_column(Integer)

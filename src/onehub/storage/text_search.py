@@ -20,6 +20,11 @@ from .keyset import KeysetOrder, SortKey
 # parser alike, so it must be one here too.
 _WORD = re.compile(r"[^\W_]+")
 
+# A phrase search's total counts its matches up to this many; one with more matches reports this
+# number, a lower bound (`has_more` tells a client whether to keep paging). Counting every match
+# of a common word cost 215 ms at a million messages on SQLite; this costs well under 1 ms.
+SEARCH_TOTAL_LIMIT = 1000
+
 SEARCH_SORT_FIELDS = frozenset({"created_at", "updated_at", "id"})
 _DEFAULT_SEARCH_ORDER = (SortKey("created_at", descending=True),)
 

@@ -1,0 +1,35 @@
+"""`python -m benchmarks --quick --only scale`: real servers on both databases, loaded by SQL.
+
+No timing is asserted (the machine is shared): only that every size loaded, every scenario's
+calls returned a full page (a failed or short page makes the run exit 1), and the ratio rows are
+printed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_quick_scale_run_prints_every_size_and_the_ratio_on_both_databases() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", "scale"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    lines = completed.stdout.splitlines()
+    for backend in ("sqlite", "postgres"):
+        for size in ("1,000", "10,000"):
+            row = next(line for line in lines if line.split()[:2] == [backend, size])
+            p50s = [float(cell) for cell in row.split()[3:]]
+            assert len(p50s) == 4, row
+            assert all(p50 > 0 for p50 in p50s), row
+        ratios = next(line for line in lines if line.split()[:2] == [backend, "10k/1k"])
+        assert len([cell for cell in ratios.split() if cell.endswith("x")]) == 4, ratios
