@@ -49,7 +49,13 @@ export class OneHubApi {
     return scoped;
   }
 
-  async call(operation, method, path, { query = {}, body } = {}) {
+  /**
+   * @param {string} operation
+   * @param {string} method
+   * @param {string} path
+   * @param {{query?: Record<string, any>, body?: any}} [options]
+   */
+  async call(operation, method, path, { query = {}, body = undefined } = {}) {
     const params = new URLSearchParams();
     for (const [name, value] of Object.entries(query)) {
       for (const item of [].concat(value)) {

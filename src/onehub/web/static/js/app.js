@@ -9,7 +9,7 @@
 // visible, for messages posted through another server process.
 
 import { ApiError, OneHubApi } from "./api.js";
-import { $, avatar, formatTime, h, show } from "./dom.js";
+import { $, avatar, field, formatTime, h, show } from "./dom.js";
 import { clearErrors, describe, showError, traceUrl } from "./errors.js";
 import { PushStream } from "./push.js";
 import {
@@ -89,7 +89,7 @@ function showLogin(message = "") {
 
 async function signIn(event) {
   event.preventDefault();
-  const credentials = { username: $("login-user").value.trim(), password: $("login-password").value };
+  const credentials = { username: field("login-user").value.trim(), password: field("login-password").value };
   const action = startAction("Sign in");
   const api = new OneHubApi(credentials).for(action);
   const button = event.submitter || $("login-form").querySelector("button");
@@ -108,7 +108,7 @@ async function signIn(event) {
     button.disabled = false;
   }
   saveCredentials(credentials);
-  $("login-password").value = "";
+  field("login-password").value = "";
   enter(new OneHubApi(credentials), reply, action);
 }
 
@@ -281,7 +281,7 @@ function topicName(topic) {
 }
 
 function renderTopics() {
-  const filter = $("topic-filter").value.trim().toLowerCase();
+  const filter = field("topic-filter").value.trim().toLowerCase();
   const sorted = [...state.topics.values()].sort((a, b) => topicName(a).localeCompare(topicName(b)));
   const shown = sorted.filter((topic) => !filter || topicName(topic).toLowerCase().includes(filter)
     || topic.base.id.toLowerCase().includes(filter));
@@ -312,12 +312,12 @@ function renderTopics() {
 
 async function createTopic(event) {
   event.preventDefault();
-  const name = $("new-topic-name").value.trim();
+  const name = field("new-topic-name").value.trim();
   if (!name) return;
   await act("Create topic", async (api) => {
     const reply = await api.createTopic(name);
-    $("new-topic-name").value = "";
-    $("topic-filter").value = "";
+    field("new-topic-name").value = "";
+    field("topic-filter").value = "";
     state.topics.set(reply.topic.base.id, reply.topic);
     renderTopics();
     await openTopic(api, reply.topic.base.id);
@@ -379,7 +379,7 @@ function addNewMessages(messages) {
 
 async function sendMessage(event) {
   event?.preventDefault();
-  const box = $("composer-text");
+  const box = field("composer-text");
   const text = box.value.trim();
   if (!text || !state.topic) return;
   const seq = state.openSeq;
@@ -489,7 +489,7 @@ class NoSuchUser extends Error {
 
 async function addMember(event) {
   event.preventDefault();
-  const userId = $("add-member-id").value.trim();
+  const userId = field("add-member-id").value.trim();
   if (!userId || !state.topic) return;
   show($("add-member-error"), false);
   const added = await act("Add member", async (api) => {
@@ -503,7 +503,7 @@ async function addMember(event) {
     return true;
   });
   if (added) {
-    $("add-member-id").value = "";
+    field("add-member-id").value = "";
   } else if (!state.users.get(userId)) {
     $("add-member-error").textContent = `No user \u201c${userId}\u201d: check the id.`;
     show($("add-member-error"), true);
@@ -514,7 +514,7 @@ async function addMember(event) {
 
 async function search(event) {
   event.preventDefault();
-  const phrase = $("search-input").value.trim();
+  const phrase = field("search-input").value.trim();
   if (!phrase) return;
   await act("Search messages", async (api) => {
     const reply = await api.searchMessages(phrase);
@@ -546,7 +546,7 @@ function showView(view) {
 }
 
 function autoGrow() {
-  const box = $("composer-text");
+  const box = field("composer-text");
   box.style.height = "auto";
   box.style.height = `${Math.min(box.scrollHeight, 200)}px`;
 }

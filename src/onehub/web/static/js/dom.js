@@ -1,7 +1,14 @@
 // Small DOM helpers. Text always goes in as text nodes, never as HTML, so nothing a user typed
 // can turn into markup.
 
+/** @param {string} id */
 export const $ = (id) => document.getElementById(id);
+
+/**
+ * The form control (input, textarea, select) with this id.
+ * @param {string} id
+ */
+export const field = (id) => /** @type {HTMLInputElement} */ (document.getElementById(id));
 
 // h("li", {class: "x", onclick: fn}, "text", childNode, ...)
 export function h(tag, attributes = {}, ...children) {

@@ -75,7 +75,7 @@ function buildTopBar() {
 }
 
 function markTab(name) {
-  for (const link of document.querySelectorAll(".nav-link")) {
+  for (const link of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll(".nav-link"))) {
     if (link.dataset.tab === name) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
@@ -132,7 +132,7 @@ async function loadTrace(traceID) {
     if (!trace) throw new Error("the server returned no trace");
     return trace;
   } catch (error) {
-    throw new Error(error.status === 404 ? `Trace ${traceID} was not found.` : `Could not load trace ${traceID}: ${error.message}`);
+    throw new Error(error.status === 404 ? `Trace ${traceID} was not found.` : `Could not load trace ${traceID}: ${error.message}`, { cause: error });
   }
 }
 

@@ -76,6 +76,7 @@ export function buildTrace(trace) {
   const ordered = [];
   let depth = 0;
   // Iterative depth-first walk: a 10,000-level chain must not overflow the stack.
+  /** @type {Array<[any, number]>} */
   const stack = roots.slice().reverse().map((node) => [node, 1]);
   while (stack.length) {
     const [node, level] = stack.pop();

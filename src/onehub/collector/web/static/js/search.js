@@ -144,7 +144,9 @@ export async function renderSearchPage(root, { params, navigate, traceHref, uplo
         return;
       }
     }
+    /** @type {number | string | null} */
     let start = "";
+    /** @type {number | string | null} */
     let end = "";
     if (lookbackSelect.value === "custom") {
       start = microsFromInput(rangeStart.value);

@@ -108,6 +108,7 @@ export function isGoDuration(text) {
 }
 
 // Lookback choices as Jaeger's UI spells them, with their length in milliseconds.
+/** @type {Array<[string, number]>} */
 export const LOOKBACKS = [
   ["5m", 5 * 60e3],
   ["15m", 15 * 60e3],
