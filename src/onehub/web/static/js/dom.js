@@ -1,5 +1,10 @@
-// Small DOM helpers. Text always goes in as text nodes, never as HTML, so nothing a user typed
-// can turn into markup.
+// Small DOM helpers. h() is the trace viewer's own (h.js, which this app serves from the
+// collector's static folder): text always goes in as text nodes, never as HTML, so nothing a
+// user typed can turn into markup.
+
+import { h } from "./h.js";
+
+export { h };
 
 /** @param {string} id */
 export const $ = (id) => document.getElementById(id);
@@ -9,22 +14,6 @@ export const $ = (id) => document.getElementById(id);
  * @param {string} id
  */
 export const field = (id) => /** @type {HTMLInputElement} */ (document.getElementById(id));
-
-// h("li", {class: "x", onclick: fn}, "text", childNode, ...)
-export function h(tag, attributes = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
-    else if (name === "dataset") Object.assign(element.dataset, value);
-    else element.setAttribute(name, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === undefined || child === null || child === false) continue;
-    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return element;
-}
 
 export function show(element, visible) {
   element.hidden = !visible;

@@ -1,6 +1,7 @@
 // The Live tab: traces as they arrive, from the collector's server-sent event stream.
 
-import { h, clear, formatDuration, formatClock, plural } from "./util.js";
+import { h } from "./h.js";
+import { clear, formatDuration, formatClock, plural } from "./util.js";
 import { api } from "./api.js";
 
 const MAX_LIVE_ROWS = 200;

@@ -1,7 +1,8 @@
 // Entry point: the top bar, the router (URL <-> view, with the history API), trace upload, and
 // the offline mode of an exported page, where the trace comes embedded in the document.
 
-import { h, clear } from "./util.js";
+import { h } from "./h.js";
+import { clear } from "./util.js";
 import { api } from "./api.js";
 import { tracesFromUpload } from "./model.js";
 import { renderSearchPage, searchToParams } from "./search.js";

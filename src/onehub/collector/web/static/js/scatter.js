@@ -1,6 +1,7 @@
 // Duration-over-time scatter plot of search results, as SVG. Each dot is a link to its trace.
 
-import { s, formatDuration, formatClock } from "./util.js";
+import { s } from "./h.js";
+import { formatDuration, formatClock } from "./util.js";
 
 const WIDTH = 900;
 const HEIGHT = 180;

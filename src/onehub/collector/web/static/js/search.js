@@ -1,7 +1,8 @@
 // The search page: the form (whose state lives in the URL, so every search is a deep link), the
 // scatter plot and the sortable result list.
 
-import { h, clear, formatDuration, formatTimestamp, formatAge, plural, LOOKBACKS, lookbackMs, isGoDuration, parseLogfmt, formatLogfmt, tagsFromParam } from "./util.js";
+import { h } from "./h.js";
+import { clear, formatDuration, formatTimestamp, formatAge, plural, LOOKBACKS, lookbackMs, isGoDuration, parseLogfmt, formatLogfmt, tagsFromParam } from "./util.js";
 import { api } from "./api.js";
 import { summarizeTrace } from "./model.js";
 import { renderScatter } from "./scatter.js";
@@ -212,7 +213,7 @@ export async function renderSearchPage(root, { params, navigate, traceHref, uplo
       if (!checked && at >= 0) picked.splice(at, 1);
       while (picked.length > 2) {
         const dropped = picked.shift();
-        const box = list.querySelector(`input[data-trace-id="${dropped}"]`);
+        const box = /** @type {HTMLInputElement | null} */ (list.querySelector(`input[data-trace-id="${dropped}"]`));
         if (box) box.checked = false;
       }
       compareButton.disabled = picked.length !== 2;

@@ -1,7 +1,8 @@
 // The Services tab: per-operation rate, errors and latency percentiles, and the dependency
 // graph, all computed by the collector from stored spans.
 
-import { h, clear, formatDuration, formatRate, formatPercent, LOOKBACKS, lookbackMs } from "./util.js";
+import { h } from "./h.js";
+import { clear, formatDuration, formatRate, formatPercent, LOOKBACKS, lookbackMs } from "./util.js";
 import { api } from "./api.js";
 import { renderDependencyGraph, dependencyList } from "./depgraph.js";
 

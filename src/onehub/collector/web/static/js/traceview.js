@@ -3,7 +3,8 @@
 // span statistics. Works the same for a trace from the server, an uploaded file and an
 // exported offline page.
 
-import { h, clear, formatDuration, formatTimestamp, downloadBlob, plural, tagValueText } from "./util.js";
+import { h } from "./h.js";
+import { clear, formatDuration, formatTimestamp, downloadBlob, plural, tagValueText } from "./util.js";
 import { buildTrace, criticalPath } from "./model.js";
 import { createTimeline } from "./timeline.js";
 import { renderSpanDetail, severityClass, findingTitle } from "./detail.js";
