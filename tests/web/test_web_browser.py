@@ -8,7 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Expect, Page, Route
-from web_support import TIMEOUT_MS, basic
+from web_support import basic
+
+from tests.browser import TIMEOUT_MS
 
 # One worker runs them all (make test uses --dist loadgroup), so they share one server start.
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("web-browser")]

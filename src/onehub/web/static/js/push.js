@@ -10,7 +10,7 @@ export class PushStream {
    * @param {import("./api.js").OneHubApi} api
    * @param {{onEvent: (name: string, payload: any) => void,
    *   onOpen: (reconnected: boolean, payload: any) => void,
-   *   onRefused: (error: any) => void, onLive?: (connected: boolean) => void}} handlers
+   *   onRefused: () => void, onLive?: (connected: boolean) => void}} handlers
    */
   constructor(api, { onEvent, onOpen, onRefused, onLive = (_connected) => {} }) {
     this.api = api;
