@@ -32,7 +32,7 @@ $(JSLINT_STAMP): $(JSLINT)/package.json $(JSLINT)/package-lock.json
 	cd $(JSLINT) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(DEV_STAMP) $(JSLINT_STAMP)
+setup: $(DEV_STAMP)
 
 run: $(RUNTIME_STAMP)
 	$(VENV)/bin/onehub serve
@@ -49,7 +49,7 @@ machine:
 test: machine setup lint
 	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadgroup
 
-lint: setup
+lint: setup $(JSLINT_STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 	$(VENV)/bin/mypy
@@ -63,7 +63,7 @@ bench: setup
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) .data .mypy_cache .ruff_cache
+	rm -rf $(VENV) .data .mypy_cache .ruff_cache $(JSLINT)/node_modules
 
 # Production layout with Docker Compose (deploy/, docs/deploy.md): infrastructure first (updb),
 # then the application (up). Both stacks share the external network onehubnetwork.

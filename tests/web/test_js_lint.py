@@ -25,7 +25,7 @@ def _bin(name: str) -> str:
     require_program("node")
     path = JSLINT / "node_modules" / ".bin" / name
     if not path.exists():
-        pytest.fail(f"{path} is missing: run `make setup` (npm ci in tools/jslint)", pytrace=False)
+        pytest.fail(f"{path} is missing: run `make lint` (npm ci in tools/jslint)", pytrace=False)
     return str(path)
 
 
