@@ -14,6 +14,10 @@ export const TOPIC_PAGE_SIZE = 50;
 export const MESSAGE_PAGE_SIZE = 30;
 
 export class ApiError extends Error {
+  /**
+   * @param {{operation: string, status: number, code?: number | null, message: string,
+   *   traceId?: string | null}} details
+   */
   constructor({ operation, status, code = null, message, traceId = null }) {
     super(message);
     this.name = "ApiError";

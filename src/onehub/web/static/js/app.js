@@ -19,6 +19,25 @@ import { startAction, startTracing } from "./telemetry.js";
 
 const NARROW = matchMedia("(max-width: 640px)");
 
+/**
+ * @typedef {object} PageState
+ * @property {import("./api.js").OneHubApi | null} api
+ * @property {string} me
+ * @property {Map<string, any>} topics
+ * @property {string} topicsNextKey
+ * @property {any} topic
+ * @property {any[]} messages
+ * @property {string} olderKey
+ * @property {boolean} hasOlder
+ * @property {Map<string, any>} users
+ * @property {Map<string, number>} unread
+ * @property {number} openSeq
+ * @property {import("./push.js").PushStream | null} push
+ * @property {number | undefined} catchUpTimer
+ * @property {number} lastCatchUp
+ */
+
+/** @type {PageState} */
 const state = {
   api: null,
   me: "",
@@ -32,7 +51,7 @@ const state = {
   unread: new Map(), // topic id -> messages from others that came while it was not open
   openSeq: 0, // bumps on every topic switch, so late answers for an old topic are dropped
   push: null,
-  catchUpTimer: null,
+  catchUpTimer: undefined,
   lastCatchUp: 0,
 };
 
@@ -44,7 +63,7 @@ const state = {
 async function act(name, work, { quiet = false } = {}) {
   const action = startAction(name);
   try {
-    const result = await work(state.api.for(action));
+    const result = await work(/** @type {OneHubApi} */ (state.api).for(action));
     action.end();
     if (!quiet) showStatus(action, null);
     return result;
@@ -71,8 +90,8 @@ function showStatus(action, error) {
   line.replaceChildren(
     h("span", { class: error ? "status-text failed" : "status-text" }, text),
     h("span", { class: "muted" }, ` \u00b7 ${action.ms} ms`),
-    link ? " \u00b7 " : null,
-    link);
+    // replaceChildren would write a null out as the text "null": no link, nothing.
+    ...(link ? [" \u00b7 ", link] : []));
   show(line, true);
 }
 
@@ -124,6 +143,11 @@ function signOut(message = "") {
 
 // `firstPage` and `action`: the topic list the sign-in already fetched, and that sign-in (whose
 // status and trace link the page then shows).
+/**
+ * @param {OneHubApi} api
+ * @param {any} [firstPage]
+ * @param {import("./telemetry.js").Action | null} [action]
+ */
 async function enter(api, firstPage = null, action = null) {
   state.api = api;
   state.me = api.credentials.username;
@@ -151,7 +175,7 @@ async function enter(api, firstPage = null, action = null) {
 
 function startLive() {
   stopLive();
-  state.push = new PushStream(state.api, {
+  state.push = new PushStream(/** @type {OneHubApi} */ (state.api), {
     onEvent: onPushed,
     onOpen: (reconnected, ready) => {
       scheduleCatchUp(Number(ready.catchUpSeconds) || 0);
@@ -168,14 +192,14 @@ function stopLive() {
   state.push?.stop();
   state.push = null;
   clearInterval(state.catchUpTimer);
-  state.catchUpTimer = null;
+  state.catchUpTimer = undefined;
 }
 
 // Messages posted through another server process reach us only by reading them: do so now and
 // then, only while the tab is visible and a topic is open.
 function scheduleCatchUp(seconds) {
   clearInterval(state.catchUpTimer);
-  state.catchUpTimer = null;
+  state.catchUpTimer = undefined;
   if (seconds <= 0) return;
   state.catchUpTimer = setInterval(() => {
     const due = Date.now() - state.lastCatchUp >= seconds * 1000;

@@ -6,14 +6,23 @@ import { h } from "./h.js";
 
 export { h };
 
-/** @param {string} id */
-export const $ = (id) => document.getElementById(id);
+/**
+ * The page's element with this id; throws if the page lacks it (index.html and this code
+ * drifted apart: better an error naming the id than a null a few lines later).
+ * @param {string} id
+ * @returns {HTMLElement}
+ */
+export function $(id) {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`the page has no element #${id}`);
+  return element;
+}
 
 /**
  * The form control (input, textarea, select) with this id.
  * @param {string} id
  */
-export const field = (id) => /** @type {HTMLInputElement} */ (document.getElementById(id));
+export const field = (id) => /** @type {HTMLInputElement} */ ($(id));
 
 export function show(element, visible) {
   element.hidden = !visible;
@@ -28,7 +37,7 @@ export function initials(name) {
 // A stable hue per user id, so each person keeps one colour everywhere.
 export function hueFor(text) {
   let hash = 0;
-  for (const char of String(text)) hash = (hash * 31 + char.codePointAt(0)) >>> 0;
+  for (const char of String(text)) hash = (hash * 31 + (char.codePointAt(0) ?? 0)) >>> 0;
   return hash % 360;
 }
 

@@ -39,7 +39,7 @@ export function showError(error) {
     traceLine);
   close.addEventListener("click", () => card.remove());
   stack.prepend(card);
-  while (stack.children.length > MAX_CARDS) stack.lastElementChild.remove();
+  while (stack.children.length > MAX_CARDS) stack.lastElementChild?.remove();
 }
 
 export function clearErrors() {

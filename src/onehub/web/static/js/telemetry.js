@@ -71,9 +71,19 @@ export async function startTracing() {
 // One person's action, e.g. "Send message": a span under the interaction that caused it (when
 // the action starts inside its event listener), in whose context the action's calls run.
 // `traceId` is the trace of its last call (from the traceresponse header), for the trace link.
+/**
+ * @typedef {{name: string, traceId: string | null, ms: number,
+ *   run: <T>(fn: () => T) => T, end: (error?: any) => void}} Action
+ */
+
+/**
+ * @param {string} name
+ * @returns {Action}
+ */
 export function startAction(name) {
   const started = performance.now();
-  const action = { name, traceId: null, ms: 0, run: (fn) => fn() };
+  /** @type {Action} */
+  const action = { name, traceId: null, ms: 0, run: (fn) => fn(), end: () => {} };
   let span = null;
   if (otel) {
     span = otel.trace.getTracer(SERVICE_NAME).startSpan(name, {}, otel.context.active());

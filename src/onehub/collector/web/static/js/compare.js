@@ -50,7 +50,7 @@ export function compareTraces(a, b) {
   const rows = [];
   const stack = roots.slice().reverse().map((key) => [key, 1]);
   while (stack.length) {
-    const [key, depth] = stack.pop();
+    const [key, depth] = /** @type {any[]} */ (stack.pop());
     const nodeA = byKeyA.get(key) || null;
     const nodeB = byKeyB.get(key) || null;
     let change = "same";

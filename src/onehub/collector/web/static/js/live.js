@@ -73,7 +73,7 @@ export function renderLivePage(root, { traceHref }) {
     );
     row.hidden = !matches(text, filter.value);
     tbody.prepend(row);
-    while (tbody.rows.length > MAX_LIVE_ROWS) tbody.lastChild.remove();
+    while (tbody.rows.length > MAX_LIVE_ROWS) tbody.rows[tbody.rows.length - 1].remove();
   });
   return () => source.close();
 }

@@ -39,14 +39,15 @@ function navigate(path) {
   route();
 }
 
+/** @returns {HTMLElement} the shell's alert line (index.html) */
 function alertBox() {
-  return document.getElementById("global-alert");
+  return /** @type {HTMLElement} */ (document.getElementById("global-alert"));
 }
 
 function buildTopBar() {
   const upload = h("input", { type: "file", id: "upload-input", accept: ".json,application/json", class: "visually-hidden" });
   upload.addEventListener("change", async () => {
-    const file = upload.files[0];
+    const file = upload.files?.[0];
     upload.value = "";
     if (!file) return;
     try {
@@ -160,7 +161,7 @@ async function route() {
     teardown();
     teardown = null;
   }
-  const app = document.getElementById("app");
+  const app = /** @type {HTMLElement} */ (document.getElementById("app"));
   const path = window.location.pathname.slice(basePath().length).replace(/\/+$/, "") || "/";
   const params = new URLSearchParams(window.location.search);
   try {
@@ -206,7 +207,7 @@ function interceptLinks(event) {
 }
 
 function startEmbedded(script) {
-  const app = document.getElementById("app");
+  const app = /** @type {HTMLElement} */ (document.getElementById("app"));
   try {
     const payload = JSON.parse(script.textContent);
     renderTraceView(app, { trace: payload.trace, logs: payload.logs || [], findings: payload.findings || [], notice: "Exported trace, viewed offline." });

@@ -66,6 +66,9 @@ export function searchToParams(search) {
 /**
  * Render the search page for `params` into `root`. `navigate(path)` moves to another view;
  * `traceHref(id)` builds a trace link. `uploaded` ({name, traces}) shows a file's traces instead.
+ * @param {HTMLElement} root
+ * @param {{params: URLSearchParams, navigate: (path: string) => void,
+ *   traceHref: (id: string) => string, uploaded?: {name: string, traces: any[]} | null}} options
  */
 export async function renderSearchPage(root, { params, navigate, traceHref, uploaded = null }) {
   const status = h("p", { class: "status-line", role: "status", "aria-live": "polite" });
@@ -140,7 +143,7 @@ export async function renderSearchPage(root, { params, navigate, traceHref, uplo
     }
     for (const input of [minInput, maxInput]) {
       if (input.value.trim() && !isGoDuration(input.value.trim())) {
-        errorBox.textContent = `${input.labels[0].textContent} must be a duration such as 250ms or 1.5s`;
+        errorBox.textContent = `${input.labels?.[0]?.textContent} must be a duration such as 250ms or 1.5s`;
         input.focus();
         return;
       }
