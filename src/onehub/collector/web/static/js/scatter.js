@@ -7,7 +7,12 @@ const WIDTH = 900;
 const HEIGHT = 180;
 const MARGIN = { left: 64, right: 16, top: 12, bottom: 28 };
 
-/** Plot `summaries` (from summarizeTrace); `hrefFor(summary)` gives each dot's link. */
+/**
+ * Plot `summaries` (from summarizeTrace); `hrefFor(summary)` gives each dot's link.
+ * @param {any[]} summaries
+ * @param {(summary: any) => string} hrefFor
+ * @returns {SVGSVGElement}
+ */
 export function renderScatter(summaries, hrefFor) {
   const innerW = WIDTH - MARGIN.left - MARGIN.right;
   const innerH = HEIGHT - MARGIN.top - MARGIN.bottom;

@@ -233,7 +233,8 @@ export async function renderSearchPage(root, { params, navigate, traceHref, uplo
     fill();
     clear(results).append(
       h("div", { class: "results-head" }, h("h2", {}, heading), summaries.length > 1 ? compareButton : null, h("label", { for: "results-sort" }, "Sort "), sortSelect),
-      summaries.length ? renderScatter(summaries, (t) => traceHref(t.traceID)) : null,
+      // append() would write a null out as the text "null": no traces, no chart.
+      ...(summaries.length ? [renderScatter(summaries, (t) => traceHref(t.traceID))] : []),
       summaries.length ? list : h("p", { class: "muted" }, "No traces match. Widen the lookback or remove a filter."),
     );
   }

@@ -2,6 +2,12 @@
 
 import { h } from "./h.js";
 
+/**
+ * Remove every child of `el`; return it.
+ * @template {Element} E
+ * @param {E} el
+ * @returns {E}
+ */
 export function clear(el) {
   while (el.firstChild) el.firstChild.remove();
   return el;
