@@ -10,6 +10,10 @@ UV_INSTALL := $(UV) pip install --quiet --python $(PY) --link-mode copy -c const
 # `make lint` need (the dev extra: test runners, linters, browser driver, compose binary...).
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
+# The JavaScript linters (ESLint, TypeScript's checker) for the browser modules: pinned npm
+# packages, installed for `make lint` / `make test` only (`make run` needs no Node).
+JSLINT := tools/jslint
+JSLINT_STAMP := $(JSLINT)/node_modules/.installed
 
 .PHONY: run test lint gen bench setup machine clean demo
 
@@ -21,6 +25,11 @@ $(RUNTIME_STAMP): pyproject.toml constraints.txt
 
 $(DEV_STAMP): $(RUNTIME_STAMP)
 	$(UV_INSTALL) -e '.[dev]'
+	touch $@
+
+$(JSLINT_STAMP): $(JSLINT)/package.json $(JSLINT)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: run python3 scripts/setup_test_machine.py"; exit 1; }
+	cd $(JSLINT) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 setup: $(DEV_STAMP)
@@ -40,11 +49,12 @@ machine:
 test: machine setup lint
 	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadgroup
 
-lint: setup
+lint: setup $(JSLINT_STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	npm --prefix $(JSLINT) run --silent lint
 
 gen: setup
 	$(PY) scripts/gen_protos.py
@@ -53,7 +63,7 @@ bench: setup
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) .data .mypy_cache .ruff_cache
+	rm -rf $(VENV) .data .mypy_cache .ruff_cache $(JSLINT)/node_modules
 
 # Production layout with Docker Compose (deploy/, docs/deploy.md): infrastructure first (updb),
 # then the application (up). Both stacks share the external network onehubnetwork.

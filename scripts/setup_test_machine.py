@@ -26,6 +26,9 @@ PROGRAMS = {
     "nginx": ("nginx", False),
     "prometheus": ("prometheus", False),
     "promtool": ("prometheus", False),
+    # The JavaScript linters of `make lint` (tools/jslint, installed by npm ci).
+    "node": ("nodejs", False),
+    "npm": ("npm", False),
 }
 POSTGRES = ("127.0.0.1", 5432)
 POSTGRES_START_TIMEOUT_S = 30.0

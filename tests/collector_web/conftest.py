@@ -6,53 +6,31 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import uvicorn
+from playwright.sync_api import Browser, ConsoleMessage, Page
 from starlette.types import ASGIApp
 
-from tests.debian_packages import require_program
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.browser import TIMEOUT_MS, launched_chromium
 
 
-@pytest.fixture(scope="session")
-def chromium_path() -> str:
-    """Path of Debian's Chromium; the test fails if the machine lacks it."""
-    return str(require_program("chromium"))
-
-
+# Per module: see tests/browser.py.
 @pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[Any]:
-    # Module scope, not session: Playwright's sync API keeps an event loop marked as running in
-    # this thread until it exits, and every asyncio test that runs meanwhile in the same xdist
-    # worker would fail with "Cannot run the event loop while another loop is running".
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+def browser() -> Iterator[Browser]:
+    with launched_chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
+def page(browser: Browser) -> Iterator[Page]:
     """A fresh page; any script error or console error fails the test."""
     context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
     new_page = context.new_page()
     problems: list[str] = []
     new_page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
 
-    def on_console(message: Any) -> None:
+    def on_console(message: ConsoleMessage) -> None:
         # A 404 from the trace endpoint is the answer the not-found test asks for.
         expected = "/jaeger/api/traces/" in message.location.get("url", "")
         if message.type == "error" and not expected:
@@ -60,7 +38,7 @@ def page(browser: Any) -> Iterator[Any]:
 
     new_page.on("console", on_console)
     new_page.on("dialog", lambda d: problems.append(f"dialog: {d.message}"))
-    new_page.set_default_timeout(10_000)
+    new_page.set_default_timeout(TIMEOUT_MS)
     yield new_page
     context.close()
     assert problems == []

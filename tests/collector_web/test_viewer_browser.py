@@ -233,6 +233,16 @@ def test_deep_links_with_filters_and_bad_values(page: Any, viewer: Seeded) -> No
     assert page.locator(".result").count() == 0
 
 
+def test_a_search_without_results_says_so_and_nothing_else(page: Any, viewer: Seeded) -> None:
+    page.goto(f'{viewer.url}/jaeger/search?service=onehub.backend&tags={{"error":"nope"}}')
+    empty = page.get_by_text("No traces match")
+    empty.wait_for()
+    assert page.locator(".result").count() == 0
+    assert page.locator("svg.scatter").count() == 0
+    # Before: the missing chart was written out as the text "null" above the notice.
+    assert "null" not in page.locator("section.results").inner_text()
+
+
 # Spans as (id, parent id or None, start, end); ids double as operation names.
 _MODEL_SCRIPT = """
 async ([version, rows]) => {

@@ -9,16 +9,10 @@ from collections.abc import Callable, Generator, Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
-from web_support import (
-    CALL_FAILED,
-    CHROMIUM_ARGS,
-    TIMEOUT_MS,
-    basic,
-    note_csp_violation,
-    require_chromium,
-    run_onehub,
-)
+from playwright.sync_api import Browser, Page
+from web_support import CALL_FAILED, basic, note_csp_violation, run_onehub
+
+from tests.browser import TIMEOUT_MS, launched_chromium
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -35,11 +29,8 @@ def pytest_runtest_makereport(
 # which the async tests of other modules cannot share.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    executable = require_chromium()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="session")

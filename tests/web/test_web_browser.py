@@ -8,7 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Expect, Page, Route
-from web_support import TIMEOUT_MS, basic
+from web_support import basic
+
+from tests.browser import TIMEOUT_MS
 
 # One worker runs them all (make test uses --dist loadgroup), so they share one server start.
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("web-browser")]
@@ -142,3 +144,21 @@ def test_paging_members_and_search(page: Page, site: str, tmp_path: Path) -> Non
     page.screenshot(path=tmp_path / "search.png")
     page.get_by_role("button", name="in #History").first.click()
     expect(page.locator("#topic-title")).to_have_text("# History")
+
+
+def test_an_action_without_a_trace_shows_no_link_and_no_stray_text(page: Page) -> None:
+    # No OpenTelemetry bundle (the page then runs untraced) and no traceresponse header on the
+    # answers: the action has no trace id, so its status line has no trace link.
+    page.route("**/static/js/vendor/*", lambda route: route.fulfill(status=404, body=""))
+
+    def untraced(route: Route) -> None:
+        response = route.fetch()
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "traceresponse"}
+        route.fulfill(response=response, headers=headers)
+
+    page.route("**/api/v1/**", untraced)
+    page.goto("/")
+    sign_in(page, "alice", "alice123")
+    status = page.locator("#status")
+    expect(status).to_have_text(re.compile(r"^Sign in \u2713 \u00b7 \d+ ms$"))
+    expect(status.get_by_role("link")).to_have_count(0)

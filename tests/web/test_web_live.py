@@ -13,7 +13,9 @@ import httpx
 import pytest
 from conftest import NewPage
 from playwright.sync_api import Expect, Page, Request, Response, Route
-from web_support import TIMEOUT_MS, basic, screenshot_dir
+from web_support import basic, screenshot_dir
+
+from tests.browser import TIMEOUT_MS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("web-browser")]
 expect = Expect()

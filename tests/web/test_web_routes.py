@@ -8,6 +8,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from onehub.collector.web.assets import load_assets
 from onehub.web import web_routes
 from onehub.web.routes import STATIC_DIR
 
@@ -70,10 +71,22 @@ async def test_assets_are_served_with_their_types(path: str, kind: str) -> None:
     assert kind in response.headers["content-type"]
 
 
-def test_every_module_the_page_imports_exists() -> None:
-    for module in (STATIC_DIR / "js").glob("*.js"):
-        for imported in re.findall(r'from "\./([\w.]+)"', module.read_text()):
-            assert (STATIC_DIR / "js" / imported).is_file(), f"{module.name} imports {imported}"
+async def test_every_module_the_page_imports_is_served() -> None:
+    async with client() as http:
+        for module in (STATIC_DIR / "js").glob("*.js"):
+            for imported in re.findall(r'from "\./([\w.]+)"', module.read_text()):
+                response = await http.get(f"/static/js/{imported}")
+                assert response.status_code == 200, f"{module.name} imports {imported}"
+                assert "javascript" in response.headers["content-type"]
+
+
+async def test_the_page_builds_its_elements_with_the_viewers_h_module() -> None:
+    # One file for both pages: what the chat app serves is the viewer's h.js, byte for byte.
+    async with client() as http:
+        response = await http.get("/static/js/h.js")
+    assert response.status_code == 200
+    assert response.content == load_assets().assets["js/h.js"].body
+    assert 'import { h } from "./h.js";' in (STATIC_DIR / "js" / "dom.js").read_text()
 
 
 async def test_unknown_asset_and_path_traversal_are_404() -> None:

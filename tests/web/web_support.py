@@ -1,4 +1,5 @@
-"""Helpers for the web front end's tests: Debian's Chromium, and `onehub serve` on free ports."""
+"""Helpers for the web front end's tests: `onehub serve` on free ports, credentials, screenshots
+(the browser itself comes from tests/browser.py)."""
 
 from __future__ import annotations
 
@@ -15,21 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.debian_packages import require_program
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Set by conftest.py once a test's body has run: whether it failed.
 CALL_FAILED = pytest.StashKey[bool]()
-# Generous: the machine is shared, and a timeout only matters when something is really wrong.
-TIMEOUT_MS = 15_000
 
 
 def basic(user: str) -> dict[str, str]:
@@ -51,11 +39,6 @@ def screenshot_dir(tmp_path: Path) -> Path:
     path = Path(chosen)
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def require_chromium() -> Path:
-    """Return Debian's Chromium; the test fails if the machine lacks it."""
-    return require_program("chromium")
 
 
 def _free_port() -> int:

@@ -22,6 +22,10 @@ from starlette.staticfiles import StaticFiles
 from onehub.web.push import PushFeed, push_routes
 
 STATIC_DIR = Path(__file__).parent / "static"
+# The DOM builder both pages use, one file: the trace viewer's, served here too at
+# /static/js/h.js so the chat page and the viewer cannot drift apart. A data file of the same
+# distribution, read from disk; no Python of the collector is imported.
+SHARED_H_MODULE = STATIC_DIR.parent.parent / "collector" / "web" / "static" / "js" / "h.js"
 # The page carries this exact tag; `web_routes` fills in its content.
 VIEWER_META = '<meta name="onehub-trace-viewer" content="">'
 OTLP_META = '<meta name="onehub-otlp-traces" content="">'
@@ -71,8 +75,14 @@ def web_routes(
     async def index(request: Request) -> Response:
         return HTMLResponse(page, headers=headers)
 
+    shared_h = SHARED_H_MODULE.read_bytes()
+
+    async def h_module(request: Request) -> Response:
+        return Response(shared_h, media_type="text/javascript; charset=utf-8")
+
     routes: list[BaseRoute] = [
         Route("/", index, methods=["GET", "HEAD"], name="web_index"),
+        Route("/static/js/h.js", h_module, methods=["GET", "HEAD"], name="web_h_module"),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="web_static"),
     ]
     if push_feed is not None:

@@ -14,6 +14,10 @@ export const TOPIC_PAGE_SIZE = 50;
 export const MESSAGE_PAGE_SIZE = 30;
 
 export class ApiError extends Error {
+  /**
+   * @param {{operation: string, status: number, code?: number | null, message: string,
+   *   traceId?: string | null}} details
+   */
   constructor({ operation, status, code = null, message, traceId = null }) {
     super(message);
     this.name = "ApiError";
@@ -49,7 +53,13 @@ export class OneHubApi {
     return scoped;
   }
 
-  async call(operation, method, path, { query = {}, body } = {}) {
+  /**
+   * @param {string} operation
+   * @param {string} method
+   * @param {string} path
+   * @param {{query?: Record<string, any>, body?: any}} [options]
+   */
+  async call(operation, method, path, { query = {}, body = undefined } = {}) {
     const params = new URLSearchParams();
     for (const [name, value] of Object.entries(query)) {
       for (const item of [].concat(value)) {

@@ -9,7 +9,7 @@
 // visible, for messages posted through another server process.
 
 import { ApiError, OneHubApi } from "./api.js";
-import { $, avatar, formatTime, h, show } from "./dom.js";
+import { $, avatar, field, formatTime, h, show } from "./dom.js";
 import { clearErrors, describe, showError, traceUrl } from "./errors.js";
 import { PushStream } from "./push.js";
 import {
@@ -19,6 +19,25 @@ import { startAction, startTracing } from "./telemetry.js";
 
 const NARROW = matchMedia("(max-width: 640px)");
 
+/**
+ * @typedef {object} PageState
+ * @property {import("./api.js").OneHubApi | null} api
+ * @property {string} me
+ * @property {Map<string, any>} topics
+ * @property {string} topicsNextKey
+ * @property {any} topic
+ * @property {any[]} messages
+ * @property {string} olderKey
+ * @property {boolean} hasOlder
+ * @property {Map<string, any>} users
+ * @property {Map<string, number>} unread
+ * @property {number} openSeq
+ * @property {import("./push.js").PushStream | null} push
+ * @property {number | undefined} catchUpTimer
+ * @property {number} lastCatchUp
+ */
+
+/** @type {PageState} */
 const state = {
   api: null,
   me: "",
@@ -32,7 +51,7 @@ const state = {
   unread: new Map(), // topic id -> messages from others that came while it was not open
   openSeq: 0, // bumps on every topic switch, so late answers for an old topic are dropped
   push: null,
-  catchUpTimer: null,
+  catchUpTimer: undefined,
   lastCatchUp: 0,
 };
 
@@ -44,7 +63,7 @@ const state = {
 async function act(name, work, { quiet = false } = {}) {
   const action = startAction(name);
   try {
-    const result = await work(state.api.for(action));
+    const result = await work(/** @type {OneHubApi} */ (state.api).for(action));
     action.end();
     if (!quiet) showStatus(action, null);
     return result;
@@ -71,8 +90,8 @@ function showStatus(action, error) {
   line.replaceChildren(
     h("span", { class: error ? "status-text failed" : "status-text" }, text),
     h("span", { class: "muted" }, ` \u00b7 ${action.ms} ms`),
-    link ? " \u00b7 " : null,
-    link);
+    // replaceChildren would write a null out as the text "null": no link, nothing.
+    ...(link ? [" \u00b7 ", link] : []));
   show(line, true);
 }
 
@@ -89,7 +108,7 @@ function showLogin(message = "") {
 
 async function signIn(event) {
   event.preventDefault();
-  const credentials = { username: $("login-user").value.trim(), password: $("login-password").value };
+  const credentials = { username: field("login-user").value.trim(), password: field("login-password").value };
   const action = startAction("Sign in");
   const api = new OneHubApi(credentials).for(action);
   const button = event.submitter || $("login-form").querySelector("button");
@@ -108,7 +127,7 @@ async function signIn(event) {
     button.disabled = false;
   }
   saveCredentials(credentials);
-  $("login-password").value = "";
+  field("login-password").value = "";
   enter(new OneHubApi(credentials), reply, action);
 }
 
@@ -124,6 +143,11 @@ function signOut(message = "") {
 
 // `firstPage` and `action`: the topic list the sign-in already fetched, and that sign-in (whose
 // status and trace link the page then shows).
+/**
+ * @param {OneHubApi} api
+ * @param {any} [firstPage]
+ * @param {import("./telemetry.js").Action | null} [action]
+ */
 async function enter(api, firstPage = null, action = null) {
   state.api = api;
   state.me = api.credentials.username;
@@ -151,7 +175,7 @@ async function enter(api, firstPage = null, action = null) {
 
 function startLive() {
   stopLive();
-  state.push = new PushStream(state.api, {
+  state.push = new PushStream(/** @type {OneHubApi} */ (state.api), {
     onEvent: onPushed,
     onOpen: (reconnected, ready) => {
       scheduleCatchUp(Number(ready.catchUpSeconds) || 0);
@@ -168,14 +192,14 @@ function stopLive() {
   state.push?.stop();
   state.push = null;
   clearInterval(state.catchUpTimer);
-  state.catchUpTimer = null;
+  state.catchUpTimer = undefined;
 }
 
 // Messages posted through another server process reach us only by reading them: do so now and
 // then, only while the tab is visible and a topic is open.
 function scheduleCatchUp(seconds) {
   clearInterval(state.catchUpTimer);
-  state.catchUpTimer = null;
+  state.catchUpTimer = undefined;
   if (seconds <= 0) return;
   state.catchUpTimer = setInterval(() => {
     const due = Date.now() - state.lastCatchUp >= seconds * 1000;
@@ -281,7 +305,7 @@ function topicName(topic) {
 }
 
 function renderTopics() {
-  const filter = $("topic-filter").value.trim().toLowerCase();
+  const filter = field("topic-filter").value.trim().toLowerCase();
   const sorted = [...state.topics.values()].sort((a, b) => topicName(a).localeCompare(topicName(b)));
   const shown = sorted.filter((topic) => !filter || topicName(topic).toLowerCase().includes(filter)
     || topic.base.id.toLowerCase().includes(filter));
@@ -312,12 +336,12 @@ function renderTopics() {
 
 async function createTopic(event) {
   event.preventDefault();
-  const name = $("new-topic-name").value.trim();
+  const name = field("new-topic-name").value.trim();
   if (!name) return;
   await act("Create topic", async (api) => {
     const reply = await api.createTopic(name);
-    $("new-topic-name").value = "";
-    $("topic-filter").value = "";
+    field("new-topic-name").value = "";
+    field("topic-filter").value = "";
     state.topics.set(reply.topic.base.id, reply.topic);
     renderTopics();
     await openTopic(api, reply.topic.base.id);
@@ -379,7 +403,7 @@ function addNewMessages(messages) {
 
 async function sendMessage(event) {
   event?.preventDefault();
-  const box = $("composer-text");
+  const box = field("composer-text");
   const text = box.value.trim();
   if (!text || !state.topic) return;
   const seq = state.openSeq;
@@ -489,7 +513,7 @@ class NoSuchUser extends Error {
 
 async function addMember(event) {
   event.preventDefault();
-  const userId = $("add-member-id").value.trim();
+  const userId = field("add-member-id").value.trim();
   if (!userId || !state.topic) return;
   show($("add-member-error"), false);
   const added = await act("Add member", async (api) => {
@@ -503,7 +527,7 @@ async function addMember(event) {
     return true;
   });
   if (added) {
-    $("add-member-id").value = "";
+    field("add-member-id").value = "";
   } else if (!state.users.get(userId)) {
     $("add-member-error").textContent = `No user \u201c${userId}\u201d: check the id.`;
     show($("add-member-error"), true);
@@ -514,7 +538,7 @@ async function addMember(event) {
 
 async function search(event) {
   event.preventDefault();
-  const phrase = $("search-input").value.trim();
+  const phrase = field("search-input").value.trim();
   if (!phrase) return;
   await act("Search messages", async (api) => {
     const reply = await api.searchMessages(phrase);
@@ -546,7 +570,7 @@ function showView(view) {
 }
 
 function autoGrow() {
-  const box = $("composer-text");
+  const box = field("composer-text");
   box.style.height = "auto";
   box.style.height = `${Math.min(box.scrollHeight, 200)}px`;
 }

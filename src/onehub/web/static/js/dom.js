@@ -1,23 +1,28 @@
-// Small DOM helpers. Text always goes in as text nodes, never as HTML, so nothing a user typed
-// can turn into markup.
+// Small DOM helpers. h() is the trace viewer's own (h.js, which this app serves from the
+// collector's static folder): text always goes in as text nodes, never as HTML, so nothing a
+// user typed can turn into markup.
 
-export const $ = (id) => document.getElementById(id);
+import { h } from "./h.js";
 
-// h("li", {class: "x", onclick: fn}, "text", childNode, ...)
-export function h(tag, attributes = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
-    else if (name === "dataset") Object.assign(element.dataset, value);
-    else element.setAttribute(name, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === undefined || child === null || child === false) continue;
-    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
+export { h };
+
+/**
+ * The page's element with this id; throws if the page lacks it (index.html and this code
+ * drifted apart: better an error naming the id than a null a few lines later).
+ * @param {string} id
+ * @returns {HTMLElement}
+ */
+export function $(id) {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`the page has no element #${id}`);
   return element;
 }
+
+/**
+ * The form control (input, textarea, select) with this id.
+ * @param {string} id
+ */
+export const field = (id) => /** @type {HTMLInputElement} */ ($(id));
 
 export function show(element, visible) {
   element.hidden = !visible;
@@ -32,7 +37,7 @@ export function initials(name) {
 // A stable hue per user id, so each person keeps one colour everywhere.
 export function hueFor(text) {
   let hash = 0;
-  for (const char of String(text)) hash = (hash * 31 + char.codePointAt(0)) >>> 0;
+  for (const char of String(text)) hash = (hash * 31 + (char.codePointAt(0) ?? 0)) >>> 0;
   return hash % 360;
 }
 

@@ -7,7 +7,7 @@ const MAX_CARDS = 4;
 // The trace viewer's base URL: the page's <meta name="onehub-trace-viewer"> when the server set
 // it, else the embedded viewer's usual place on this host.
 export function traceViewerBase() {
-  const configured = document.querySelector('meta[name="onehub-trace-viewer"]')?.content?.trim();
+  const configured = document.querySelector('meta[name="onehub-trace-viewer"]')?.getAttribute("content")?.trim();
   if (configured) return configured.replace(/\/+$/, "");
   return `${location.protocol}//${location.hostname}:16686/jaeger`;
 }
@@ -39,7 +39,7 @@ export function showError(error) {
     traceLine);
   close.addEventListener("click", () => card.remove());
   stack.prepend(card);
-  while (stack.children.length > MAX_CARDS) stack.lastElementChild.remove();
+  while (stack.children.length > MAX_CARDS) stack.lastElementChild?.remove();
 }
 
 export function clearErrors() {

@@ -6,7 +6,13 @@ const MIN_RETRY_MS = 1000;
 const MAX_RETRY_MS = 30000;
 
 export class PushStream {
-  constructor(api, { onEvent, onOpen, onRefused, onLive = () => {} }) {
+  /**
+   * @param {import("./api.js").OneHubApi} api
+   * @param {{onEvent: (name: string, payload: any) => void,
+   *   onOpen: (reconnected: boolean, payload: any) => void,
+   *   onRefused: () => void, onLive?: (connected: boolean) => void}} handlers
+   */
+  constructor(api, { onEvent, onOpen, onRefused, onLive = (_connected) => {} }) {
     this.api = api;
     this.onEvent = onEvent;
     this.onOpen = onOpen;

@@ -27,7 +27,7 @@ async function getData(path, params) {
   } catch (error) {
     throw new ApiError(`Cannot reach the query API (${error.message})`, 0);
   }
-  let body = null;
+  let body;
   try {
     body = await response.json();
   } catch {

@@ -3,7 +3,8 @@
 // the n-th; what only B has is added, what only A has is removed, and matched spans that took
 // noticeably longer or shorter in B are slower or faster.
 
-import { h, clear, formatDuration, formatTimestamp, plural } from "./util.js";
+import { h } from "./h.js";
+import { clear, formatDuration, formatTimestamp, plural } from "./util.js";
 import { buildTrace } from "./model.js";
 
 // A matched span is slower or faster only when it changed by both this share and this much.
@@ -49,7 +50,7 @@ export function compareTraces(a, b) {
   const rows = [];
   const stack = roots.slice().reverse().map((key) => [key, 1]);
   while (stack.length) {
-    const [key, depth] = stack.pop();
+    const [key, depth] = /** @type {any[]} */ (stack.pop());
     const nodeA = byKeyA.get(key) || null;
     const nodeB = byKeyB.get(key) || null;
     let change = "same";

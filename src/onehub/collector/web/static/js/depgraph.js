@@ -1,7 +1,7 @@
 // Service dependency graph as SVG: services in columns by how far they are from a caller-less
 // service, edges labelled with their call counts. Cycles are tolerated.
 
-import { s } from "./util.js";
+import { s } from "./h.js";
 
 const NODE_H = 34;
 const COL_GAP = 90;

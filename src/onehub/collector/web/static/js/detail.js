@@ -1,7 +1,8 @@
 // The detail panel of one span: status, attributes, events, resource, references, its log
 // records and findings. Values are always set as text, never parsed as HTML.
 
-import { h, formatDuration, formatTimestamp, tagValueText } from "./util.js";
+import { h } from "./h.js";
+import { formatDuration, formatTimestamp, tagValueText } from "./util.js";
 
 const STATUS_KEYS = new Set(["otel.status_code", "otel.status_description", "error"]);
 

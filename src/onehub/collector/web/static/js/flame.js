@@ -2,7 +2,8 @@
 // lasted, placed where it ran) and the span statistics (per service and operation: how many,
 // how long in total and on average, the extremes, and the self time no child accounts for).
 
-import { h, s, clear, formatDuration } from "./util.js";
+import { h, s } from "./h.js";
+import { clear, formatDuration } from "./util.js";
 
 const FLAME_ROW = 22;
 const FLAME_WIDTH = 1200;

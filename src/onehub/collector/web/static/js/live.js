@@ -1,6 +1,7 @@
 // The Live tab: traces as they arrive, from the collector's server-sent event stream.
 
-import { h, clear, formatDuration, formatClock, plural } from "./util.js";
+import { h } from "./h.js";
+import { clear, formatDuration, formatClock, plural } from "./util.js";
 import { api } from "./api.js";
 
 const MAX_LIVE_ROWS = 200;
@@ -72,7 +73,7 @@ export function renderLivePage(root, { traceHref }) {
     );
     row.hidden = !matches(text, filter.value);
     tbody.prepend(row);
-    while (tbody.rows.length > MAX_LIVE_ROWS) tbody.lastChild.remove();
+    while (tbody.rows.length > MAX_LIVE_ROWS) tbody.rows[tbody.rows.length - 1].remove();
   });
   return () => source.close();
 }

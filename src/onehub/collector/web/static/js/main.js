@@ -1,7 +1,8 @@
 // Entry point: the top bar, the router (URL <-> view, with the history API), trace upload, and
 // the offline mode of an exported page, where the trace comes embedded in the document.
 
-import { h, clear } from "./util.js";
+import { h } from "./h.js";
+import { clear } from "./util.js";
 import { api } from "./api.js";
 import { tracesFromUpload } from "./model.js";
 import { renderSearchPage, searchToParams } from "./search.js";
@@ -38,14 +39,15 @@ function navigate(path) {
   route();
 }
 
+/** @returns {HTMLElement} the shell's alert line (index.html) */
 function alertBox() {
-  return document.getElementById("global-alert");
+  return /** @type {HTMLElement} */ (document.getElementById("global-alert"));
 }
 
 function buildTopBar() {
   const upload = h("input", { type: "file", id: "upload-input", accept: ".json,application/json", class: "visually-hidden" });
   upload.addEventListener("change", async () => {
-    const file = upload.files[0];
+    const file = upload.files?.[0];
     upload.value = "";
     if (!file) return;
     try {
@@ -75,7 +77,7 @@ function buildTopBar() {
 }
 
 function markTab(name) {
-  for (const link of document.querySelectorAll(".nav-link")) {
+  for (const link of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll(".nav-link"))) {
     if (link.dataset.tab === name) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
@@ -132,7 +134,7 @@ async function loadTrace(traceID) {
     if (!trace) throw new Error("the server returned no trace");
     return trace;
   } catch (error) {
-    throw new Error(error.status === 404 ? `Trace ${traceID} was not found.` : `Could not load trace ${traceID}: ${error.message}`);
+    throw new Error(error.status === 404 ? `Trace ${traceID} was not found.` : `Could not load trace ${traceID}: ${error.message}`, { cause: error });
   }
 }
 
@@ -159,7 +161,7 @@ async function route() {
     teardown();
     teardown = null;
   }
-  const app = document.getElementById("app");
+  const app = /** @type {HTMLElement} */ (document.getElementById("app"));
   const path = window.location.pathname.slice(basePath().length).replace(/\/+$/, "") || "/";
   const params = new URLSearchParams(window.location.search);
   try {
@@ -205,7 +207,7 @@ function interceptLinks(event) {
 }
 
 function startEmbedded(script) {
-  const app = document.getElementById("app");
+  const app = /** @type {HTMLElement} */ (document.getElementById("app"));
   try {
     const payload = JSON.parse(script.textContent);
     renderTraceView(app, { trace: payload.trace, logs: payload.logs || [], findings: payload.findings || [], notice: "Exported trace, viewed offline." });

@@ -1,7 +1,8 @@
 // The minimap above a trace's timeline: every span as a thin line in tree order, and a window
 // the user drags out with the mouse to zoom the timeline to that stretch of time.
 
-import { h, s, formatDuration } from "./util.js";
+import { h, s } from "./h.js";
+import { formatDuration } from "./util.js";
 
 const MINIMAP_HEIGHT = 56;
 const MINIMAP_WIDTH = 1000;

@@ -76,9 +76,10 @@ export function buildTrace(trace) {
   const ordered = [];
   let depth = 0;
   // Iterative depth-first walk: a 10,000-level chain must not overflow the stack.
+  /** @type {Array<[any, number]>} */
   const stack = roots.slice().reverse().map((node) => [node, 1]);
   while (stack.length) {
-    const [node, level] = stack.pop();
+    const [node, level] = /** @type {[any, number]} */ (stack.pop());
     node.depth = level;
     node.index = ordered.length;
     ordered.push(node);
@@ -131,7 +132,7 @@ export function criticalPath(model) {
   const root = model.roots.reduce((a, b) => (b.end - b.start > a.end - a.start ? b : a));
   const work = [[root, root.end]];
   while (work.length) {
-    const [node, limit] = work.pop();
+    const [node, limit] = /** @type {any[]} */ (work.pop());
     let cursor = Math.min(node.end, limit);
     const children = node.children
       .map((child) => ({ child, start: Math.max(child.start, node.start), end: Math.min(child.end, node.end) }))

@@ -2,7 +2,8 @@
 // p50/p95/p99 latency over time, per service and, for one service, per operation. The
 // collector computes the buckets from the SERVER spans it stores; the charts are plain SVG.
 
-import { h, s, clear, formatDuration, formatRate, formatPercent, formatClock, plural, LOOKBACKS, lookbackMs } from "./util.js";
+import { h, s } from "./h.js";
+import { clear, formatDuration, formatRate, formatPercent, formatClock, plural, LOOKBACKS, lookbackMs } from "./util.js";
 import { api } from "./api.js";
 
 const CHART_W = 360;

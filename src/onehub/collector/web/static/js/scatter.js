@@ -1,12 +1,18 @@
 // Duration-over-time scatter plot of search results, as SVG. Each dot is a link to its trace.
 
-import { s, formatDuration, formatClock } from "./util.js";
+import { s } from "./h.js";
+import { formatDuration, formatClock } from "./util.js";
 
 const WIDTH = 900;
 const HEIGHT = 180;
 const MARGIN = { left: 64, right: 16, top: 12, bottom: 28 };
 
-/** Plot `summaries` (from summarizeTrace); `hrefFor(summary)` gives each dot's link. */
+/**
+ * Plot `summaries` (from summarizeTrace); `hrefFor(summary)` gives each dot's link.
+ * @param {any[]} summaries
+ * @param {(summary: any) => string} hrefFor
+ * @returns {SVGSVGElement}
+ */
 export function renderScatter(summaries, hrefFor) {
   const innerW = WIDTH - MARGIN.left - MARGIN.right;
   const innerH = HEIGHT - MARGIN.top - MARGIN.bottom;

@@ -1,7 +1,8 @@
 // The search page: the form (whose state lives in the URL, so every search is a deep link), the
 // scatter plot and the sortable result list.
 
-import { h, clear, formatDuration, formatTimestamp, formatAge, plural, LOOKBACKS, lookbackMs, isGoDuration, parseLogfmt, formatLogfmt, tagsFromParam } from "./util.js";
+import { h } from "./h.js";
+import { clear, formatDuration, formatTimestamp, formatAge, plural, LOOKBACKS, lookbackMs, isGoDuration, parseLogfmt, formatLogfmt, tagsFromParam } from "./util.js";
 import { api } from "./api.js";
 import { summarizeTrace } from "./model.js";
 import { renderScatter } from "./scatter.js";
@@ -65,6 +66,9 @@ export function searchToParams(search) {
 /**
  * Render the search page for `params` into `root`. `navigate(path)` moves to another view;
  * `traceHref(id)` builds a trace link. `uploaded` ({name, traces}) shows a file's traces instead.
+ * @param {HTMLElement} root
+ * @param {{params: URLSearchParams, navigate: (path: string) => void,
+ *   traceHref: (id: string) => string, uploaded?: {name: string, traces: any[]} | null}} options
  */
 export async function renderSearchPage(root, { params, navigate, traceHref, uploaded = null }) {
   const status = h("p", { class: "status-line", role: "status", "aria-live": "polite" });
@@ -139,12 +143,14 @@ export async function renderSearchPage(root, { params, navigate, traceHref, uplo
     }
     for (const input of [minInput, maxInput]) {
       if (input.value.trim() && !isGoDuration(input.value.trim())) {
-        errorBox.textContent = `${input.labels[0].textContent} must be a duration such as 250ms or 1.5s`;
+        errorBox.textContent = `${input.labels?.[0]?.textContent} must be a duration such as 250ms or 1.5s`;
         input.focus();
         return;
       }
     }
+    /** @type {number | string | null} */
     let start = "";
+    /** @type {number | string | null} */
     let end = "";
     if (lookbackSelect.value === "custom") {
       start = microsFromInput(rangeStart.value);
@@ -210,7 +216,7 @@ export async function renderSearchPage(root, { params, navigate, traceHref, uplo
       if (!checked && at >= 0) picked.splice(at, 1);
       while (picked.length > 2) {
         const dropped = picked.shift();
-        const box = list.querySelector(`input[data-trace-id="${dropped}"]`);
+        const box = /** @type {HTMLInputElement | null} */ (list.querySelector(`input[data-trace-id="${dropped}"]`));
         if (box) box.checked = false;
       }
       compareButton.disabled = picked.length !== 2;
@@ -227,7 +233,8 @@ export async function renderSearchPage(root, { params, navigate, traceHref, uplo
     fill();
     clear(results).append(
       h("div", { class: "results-head" }, h("h2", {}, heading), summaries.length > 1 ? compareButton : null, h("label", { for: "results-sort" }, "Sort "), sortSelect),
-      summaries.length ? renderScatter(summaries, (t) => traceHref(t.traceID)) : null,
+      // append() would write a null out as the text "null": no traces, no chart.
+      ...(summaries.length ? [renderScatter(summaries, (t) => traceHref(t.traceID))] : []),
       summaries.length ? list : h("p", { class: "muted" }, "No traces match. Widen the lookback or remove a filter."),
     );
   }

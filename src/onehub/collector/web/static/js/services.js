@@ -1,7 +1,8 @@
 // The Services tab: per-operation rate, errors and latency percentiles, and the dependency
 // graph, all computed by the collector from stored spans.
 
-import { h, clear, formatDuration, formatRate, formatPercent, LOOKBACKS, lookbackMs } from "./util.js";
+import { h } from "./h.js";
+import { clear, formatDuration, formatRate, formatPercent, LOOKBACKS, lookbackMs } from "./util.js";
 import { api } from "./api.js";
 import { renderDependencyGraph, dependencyList } from "./depgraph.js";
 
@@ -61,16 +62,16 @@ export async function renderServicesPage(root, { params, navigate, searchHref })
   const problems = [services, stats, deps].filter((r) => r.status === "rejected").map((r) => r.reason.message);
   errorBox.textContent = problems.join("; ");
 
-  if (stats.status === "fulfilled") statsSection.replaceChildren(statsSection.firstChild, statsTable(stats.value || [], searchHref, lookback));
-  else statsSection.replaceChildren(statsSection.firstChild, h("p", { class: "muted" }, "Statistics are unavailable."));
+  if (stats.status === "fulfilled") statsSection.replaceChildren(/** @type {Node} */ (statsSection.firstChild), statsTable(stats.value || [], searchHref, lookback));
+  else statsSection.replaceChildren(/** @type {Node} */ (statsSection.firstChild), h("p", { class: "muted" }, "Statistics are unavailable."));
   if (deps.status === "fulfilled") {
     const edges = deps.value || [];
     // replaceChildren() would print a null as the text "null": pass only nodes.
     const parts = edges.length
       ? [h("div", { class: "graph-scroll" }, renderDependencyGraph(edges)), h("details", {}, h("summary", {}, "As a list"), h("ul", {}, dependencyList(edges).map((line) => h("li", {}, line))))]
       : [h("p", { class: "muted" }, "No calls between services in this window.")];
-    depSection.replaceChildren(depSection.firstChild, ...parts);
-  } else depSection.replaceChildren(depSection.firstChild, h("p", { class: "muted" }, "The dependency graph is unavailable."));
+    depSection.replaceChildren(/** @type {Node} */ (depSection.firstChild), ...parts);
+  } else depSection.replaceChildren(/** @type {Node} */ (depSection.firstChild), h("p", { class: "muted" }, "The dependency graph is unavailable."));
 }
 
 function statsTable(rows, searchHref, lookback) {

@@ -2,7 +2,8 @@
 // thousands of spans costs only the few dozen rows on screen. Follows the WAI-ARIA tree pattern
 // with aria-activedescendant, so keyboard and screen-reader users can walk it.
 
-import { h, clear, formatDuration } from "./util.js";
+import { h } from "./h.js";
+import { clear, formatDuration } from "./util.js";
 
 const ROW_HEIGHT = 28;
 const OVERSCAN = 10;
@@ -220,12 +221,13 @@ export function createTimeline(model, options) {
 
   body.addEventListener("scroll", schedule, { passive: true });
   body.addEventListener("click", (event) => {
-    const toggleEl = event.target.closest("[data-toggle]");
+    const target = /** @type {Element} */ (event.target);
+    const toggleEl = /** @type {HTMLElement | null} */ (target.closest("[data-toggle]"));
     if (toggleEl) {
       toggle(toggleEl.dataset.toggle);
       return;
     }
-    const row = event.target.closest(".span-row");
+    const row = /** @type {HTMLElement | null} */ (target.closest(".span-row"));
     if (row) select(row.dataset.spanId);
   });
   body.addEventListener("keydown", (event) => {

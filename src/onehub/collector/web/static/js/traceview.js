@@ -3,7 +3,8 @@
 // span statistics. Works the same for a trace from the server, an uploaded file and an
 // exported offline page.
 
-import { h, clear, formatDuration, formatTimestamp, downloadBlob, plural, tagValueText } from "./util.js";
+import { h } from "./h.js";
+import { clear, formatDuration, formatTimestamp, downloadBlob, plural, tagValueText } from "./util.js";
 import { buildTrace, criticalPath } from "./model.js";
 import { createTimeline } from "./timeline.js";
 import { renderSpanDetail, severityClass, findingTitle } from "./detail.js";
@@ -37,6 +38,11 @@ function fact(label, value, name) {
  * view ("timeline", "flame" or "stats") and onViewChanged(view) likewise, and onCompare(id)
  * to open the comparison with another trace (no compare form without it).
  * Throws if the trace has no spans.
+ * @param {HTMLElement} root
+ * @param {{trace: any, logs?: any[], findings?: any[], exportUrl?: string | null,
+ *   selectedSpan?: string | null, onSpanSelected?: ((id: string) => void) | null,
+ *   notice?: string | null, view?: string, onViewChanged?: ((view: string) => void) | null,
+ *   onCompare?: ((id: string) => void) | null}} options
  */
 export function renderTraceView(root, { trace, logs = [], findings = [], exportUrl = null, selectedSpan = null, onSpanSelected = null, notice = null, view = "timeline", onViewChanged = null, onCompare = null }) {
   const model = buildTrace(trace);
@@ -225,7 +231,7 @@ export function renderTraceView(root, { trace, logs = [], findings = [], exportU
     ),
   );
   showView(view, false);
-  header.querySelector("h1").id = "trace-title";
+  /** @type {HTMLElement} */ (header.querySelector("h1")).id = "trace-title";
   const initial = selectedSpan && model.byId.has(selectedSpan) ? selectedSpan : rootSpan.id;
   timeline.select(initial, { notify: true });
   initializing = false;

@@ -1,43 +1,13 @@
-// Small DOM, formatting and colour helpers shared by every view. No dependencies.
+// Small DOM, formatting and colour helpers shared by every view.
 
-const SVG_NS = "http://www.w3.org/2000/svg";
+import { h } from "./h.js";
 
-function applyAttrs(el, attrs) {
-  for (const [key, value] of Object.entries(attrs || {})) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "class") el.setAttribute("class", value);
-    else if (key === "text") el.textContent = String(value);
-    else if (key === "style") Object.assign(el.style, value);
-    else if (key === "dataset") Object.assign(el.dataset, value);
-    else if (key.startsWith("on") && typeof value === "function") {
-      el.addEventListener(key.slice(2).toLowerCase(), value);
-    } else el.setAttribute(key, value === true ? "" : String(value));
-  }
-}
-
-function appendChildren(el, children) {
-  for (const child of children.flat(Infinity)) {
-    if (child === undefined || child === null || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-}
-
-/** Build an HTML element: h("a", {href: "/x", class: "link"}, "text", childNode). */
-export function h(tag, attrs, ...children) {
-  const el = document.createElement(tag);
-  applyAttrs(el, attrs);
-  appendChildren(el, children);
-  return el;
-}
-
-/** Build an SVG element; inline styles go through `style` objects (CSP forbids style attributes). */
-export function s(tag, attrs, ...children) {
-  const el = document.createElementNS(SVG_NS, tag);
-  applyAttrs(el, attrs);
-  appendChildren(el, children);
-  return el;
-}
-
+/**
+ * Remove every child of `el`; return it.
+ * @template {Element} E
+ * @param {E} el
+ * @returns {E}
+ */
 export function clear(el) {
   while (el.firstChild) el.firstChild.remove();
   return el;
@@ -108,6 +78,7 @@ export function isGoDuration(text) {
 }
 
 // Lookback choices as Jaeger's UI spells them, with their length in milliseconds.
+/** @type {Array<[string, number]>} */
 export const LOOKBACKS = [
   ["5m", 5 * 60e3],
   ["15m", 15 * 60e3],
