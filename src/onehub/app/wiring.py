@@ -8,7 +8,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import grpc
@@ -26,6 +26,7 @@ from onehub.app.embedded_collector import (
 )
 from onehub.app.web_push import HubPushFeed
 from onehub.collector.host_check import with_host_check
+from onehub.collector.uvicorn_compat import SignalFreeServer
 from onehub.config import ConfigError, Settings, StartupError, split_host_port
 from onehub.domain.errors import InvalidArgument
 from onehub.gen.onehub.v1 import messages_pb2, topics_pb2, users_pb2
@@ -354,14 +355,6 @@ class _AsgiEndpoint:
         await self._app(scope, receive, send)
 
 
-class _EmbeddedUvicorn(uvicorn.Server):
-    """uvicorn without its own signal handling: the composition root owns the signals."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 def _gateway_socket(settings: Settings) -> socket.socket:
     host, port = split_host_port(settings.gw_addr, "--gw-addr")
     try:
@@ -389,7 +382,7 @@ async def _start_gateway(
         # FORWARDED_ALLOW_IPS (uvicorn would otherwise believe any local process).
         proxy_headers=FORWARDED_ALLOW_IPS in os.environ,
     )
-    server = _EmbeddedUvicorn(config)
+    server = SignalFreeServer(config)  # the composition root owns the signals
     task = asyncio.create_task(server.serve(sockets=[sock]), name="onehub-gateway")
     while not server.started:
         if task.done():

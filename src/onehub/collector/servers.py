@@ -8,13 +8,13 @@ import contextlib
 import os
 import socket
 import ssl
-from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
 
 from onehub.collector.config import CollectorStartError, ServerTls
+from onehub.collector.uvicorn_compat import SignalFreeServer
 
 
 def split_address(address: str) -> tuple[str, int]:
@@ -49,14 +49,6 @@ def display_address(address: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-class _QuietServer(uvicorn.Server):
-    """A uvicorn server that leaves signals to its owner (one Ctrl-C stops everything)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 class HttpServer:
     """A uvicorn server on an already bound socket."""
 
@@ -75,7 +67,7 @@ class HttpServer:
             server_header=False,
             **({} if tls is None else _ssl_options(tls)),
         )
-        self._server = _QuietServer(config)
+        self._server = SignalFreeServer(config)  # one Ctrl-C stops everything
         self._task: asyncio.Task[None] | None = None
         self._name = name
 
