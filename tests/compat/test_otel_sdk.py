@@ -78,21 +78,29 @@ def test_span_fields_are_where_the_encoder_reads_them() -> None:
         )
 
 
-def test_span_attributes_have_a_plain_dict_to_iterate() -> None:
+def test_attributes_have_a_plain_dict_to_iterate() -> None:
     span = finished_span()
-    stored = span_fields(span)[6]  # what the encoder hands to plain_attributes
-    assert stored is not None
-
-    plain = plain_attributes(stored)
+    pieces = {
+        "span": span_fields(span)[6],
+        "event": plain_attributes(span.events[0].attributes or {}),
+        "link": plain_attributes(span.links[0].attributes or {}),
+    }
 
     # Without BoundedAttributes._dict the encoder still works, only slower: say so.
+    for what, plain in pieces.items():
+        check(
+            type(plain) is dict,
+            API,
+            COMPAT,
+            f"BoundedAttributes to keep a {what}'s attributes in a plain dict `_dict`,"
+            f" got {type(plain)}",
+        )
     check(
-        type(plain) is dict,
+        pieces["span"] == dict(span.attributes or {}),
         API,
         COMPAT,
-        f"BoundedAttributes to keep its attributes in a plain dict `_dict`, got {type(plain)}",
+        "_dict to hold the attributes",
     )
-    check(plain == dict(span.attributes or {}), API, COMPAT, "_dict to hold the attributes")
 
 
 def test_the_synchronous_gauge_is_metrics_private_gauge() -> None:

@@ -144,13 +144,13 @@ class SpanEncoder:
         return encoded
 
     def _attribute_list(self, tag: bytes, attributes: Mapping[str, Any] | None) -> bytes:
+        """`attributes` as `plain_attributes` gives them (iterating the SDK's BoundedAttributes
+        as a Mapping costs more)."""
         if not attributes:
             return b""
-        # A BoundedAttributes' plain dict, when it has one (iterating the Mapping costs more).
-        plain = plain_attributes(attributes)
         cache = self._attributes
         parts = []
-        for key, value in plain.items():
+        for key, value in attributes.items():
             cache_key: tuple[bytes, str, type, Any] | None = (tag, key, type(value), value)
             try:
                 encoded = cache.get(cache_key)  # type: ignore[arg-type]  # not None here
@@ -213,7 +213,8 @@ class SpanEncoder:
         parts = [b"\x09" + _PACK_FIXED64(event.timestamp)]
         if event.name:
             parts.append(_string_field(b"\x12", event.name))
-        parts.append(self._attribute_list(b"\x1a", event.attributes))
+        if event.attributes:
+            parts.append(self._attribute_list(b"\x1a", plain_attributes(event.attributes)))
         if event.dropped_attributes:
             parts.append(b"\x20" + _varint(event.dropped_attributes))
         return b"".join(parts)
@@ -223,8 +224,9 @@ class SpanEncoder:
         parts = [
             b"\x0a\x10" + context.trace_id.to_bytes(16, "big"),
             b"\x12\x08" + context.span_id.to_bytes(8, "big"),
-            self._attribute_list(b"\x22", link.attributes),
         ]
+        if link.attributes:
+            parts.append(self._attribute_list(b"\x22", plain_attributes(link.attributes)))
         if link.dropped_attributes:
             parts.append(b"\x28" + _varint(link.dropped_attributes))
         parts.append(b"\x35" + _PACK_FIXED32(0x300 if context.is_remote else 0x100))

@@ -7,18 +7,19 @@ when any of these changes shape.
 Touched here, and nowhere else:
 - `opentelemetry.sdk.trace.ReadableSpan`'s fields `_context`, `_parent`, `_name`, `_kind`,
   `_start_time`, `_end_time`, `_attributes`, `_events`, `_links` and `_status` (read by
-  `span_fields`). The public properties copy: attributes into a MappingProxyType, events and
-  links into fresh tuples under the span's lock; the span encoder reads every finished span.
-- `opentelemetry.attributes.BoundedAttributes._dict`, the plain dict behind a span's attributes
-  (`plain_attributes`): iterating it costs less than iterating the Mapping.
+  `span_fields`, one call per span). The public properties copy: attributes into a
+  MappingProxyType, events and links into fresh tuples under the span's lock; the span encoder
+  reads every finished span.
+- `opentelemetry.attributes.BoundedAttributes._dict`, the plain dict behind the attributes of a
+  span, event or link (`span_fields`, `plain_attributes`): iterating it costs less than
+  iterating the Mapping.
 - `opentelemetry.metrics._Gauge` (`Gauge`), the synchronous gauge the API exports under a
   private name while the specification calls it in development; `Meter.create_gauge` returns one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from operator import attrgetter
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from opentelemetry import metrics
@@ -42,19 +43,23 @@ SpanFields = tuple[
     Status,  # status
 ]
 
-#: A finished span's fields as they are stored, without the copies its properties make.
-span_fields: Final[Callable[[ReadableSpan], SpanFields]] = attrgetter(
-    "_context",
-    "_parent",
-    "_name",
-    "_kind",
-    "_start_time",
-    "_end_time",
-    "_attributes",
-    "_events",
-    "_links",
-    "_status",
-)
+
+def span_fields(span: ReadableSpan) -> SpanFields:
+    """A finished span's fields as they are stored, without the copies its properties make;
+    its attributes as `plain_attributes` gives them."""
+    attributes = span._attributes
+    return (
+        span._context,
+        span._parent,
+        span._name,
+        span._kind,
+        span._start_time,
+        span._end_time,
+        getattr(attributes, "_dict", attributes),
+        span._events,
+        span._links,
+        span._status,
+    )
 
 
 def plain_attributes(attributes: Mapping[str, Any]) -> Mapping[str, Any]:
