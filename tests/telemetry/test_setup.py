@@ -19,6 +19,7 @@ from onehub.telemetry import (
     setup_telemetry,
     telemetry_config_from_env,
 )
+from onehub.telemetry.compat.otlp_exporter import PreEncodedSpanExporter
 from onehub.telemetry.exporters import span_exporters
 from onehub.telemetry.testing import in_memory_telemetry
 
@@ -73,7 +74,9 @@ def test_exporters_follow_the_config() -> None:
 
     grpc_exporters = span_exporters(grpc_config)
     http_exporters = span_exporters(http_config)
-    assert [type(e) for e in grpc_exporters] == [GrpcSpanExporter, ConsoleSpanExporter]
+    # The SDK's OTLP/gRPC exporter, subclassed to send pre-encoded batches.
+    assert [type(e) for e in grpc_exporters] == [PreEncodedSpanExporter, ConsoleSpanExporter]
+    assert isinstance(grpc_exporters[0], GrpcSpanExporter)
     assert [type(e) for e in http_exporters] == [HttpSpanExporter]
     assert span_exporters(none_config) == []
     for exporter in (*grpc_exporters, *http_exporters):

@@ -9,7 +9,6 @@ import logging
 import os
 import socket
 import ssl
-from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
@@ -17,6 +16,7 @@ from starlette.types import ASGIApp
 
 from onehub import netaddr
 from onehub.collector.config import CollectorStartError, ServerTls
+from onehub.collector.uvicorn_compat import SignalFreeServer
 
 
 def split_address(address: str, what: str = "address") -> tuple[str, int]:
@@ -65,14 +65,6 @@ def display_address(address: str, port: int) -> str:
     return netaddr.join_host_port(host, port)
 
 
-class _QuietServer(uvicorn.Server):
-    """A uvicorn server that leaves signals to its owner (one Ctrl-C stops everything)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 class HttpServer:
     """A uvicorn server on an already bound socket, for the collector and for OneHub's gateway:
     no signal handlers of its own (its owner stops it), no lifespan, no access log, no Server
@@ -103,7 +95,7 @@ class HttpServer:
             proxy_headers=proxy_headers,
             **({} if tls is None else _ssl_options(tls)),
         )
-        self._server = _QuietServer(config)
+        self._server = SignalFreeServer(config)  # one Ctrl-C stops everything
         self._task: asyncio.Task[None] | None = None
         self._name = name
 

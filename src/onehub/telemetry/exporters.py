@@ -10,7 +10,7 @@ connect on first export, so start-up never waits on a collector.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import grpc
 import requests
@@ -20,9 +20,6 @@ from opentelemetry.exporter.otlp.proto.grpc._log_exporter import (
 )
 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
     OTLPMetricExporter as GrpcMetricExporter,
-)
-from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
-    OTLPSpanExporter as GrpcSpanExporter,
 )
 from opentelemetry.exporter.otlp.proto.http import Compression as HttpCompression
 from opentelemetry.exporter.otlp.proto.http._log_exporter import (
@@ -34,11 +31,11 @@ from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
     OTLPSpanExporter as HttpSpanExporter,
 )
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter, LogRecordExporter
 from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, MetricExporter
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
+from onehub.telemetry.compat.otlp_exporter import PreEncodedSpanExporter
 from onehub.telemetry.config import (
     Exporter,
     OtlpTarget,
@@ -47,46 +44,6 @@ from onehub.telemetry.config import (
     TelemetryConfigError,
 )
 from onehub.telemetry.span_encoding import SpanEncoder
-
-_TRACE_EXPORT_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
-
-
-class _PreEncodedTraceStub:
-    """TraceService's Export taking the request as already-serialised bytes."""
-
-    def __init__(self, channel: grpc.Channel) -> None:
-        self.Export: grpc.UnaryUnaryMultiCallable[bytes, ExportTraceServiceResponse]
-        self.Export = channel.unary_unary(
-            _TRACE_EXPORT_METHOD,
-            request_serializer=None,  # bytes go out as they are
-            response_deserializer=ExportTraceServiceResponse.FromString,
-        )
-
-
-def encode_spans_directly(exporter: GrpcSpanExporter) -> GrpcSpanExporter:
-    """Make the SDK's OTLP/gRPC span exporter encode each batch with `SpanEncoder`, straight
-    to wire bytes, instead of through protobuf message objects: the same request for about a
-    sixth of the CPU, which the export thread spends holding the GIL. Retries, reconnection,
-    deadlines and compression stay the SDK's.
-
-    Configured on the instance (the exporter stays the SDK's class): `_translate_data` is the
-    SDK's hook for encoding, and the stub (re-made on every reconnection) takes bytes as is.
-    """
-    encoder = SpanEncoder()
-    make_channel_and_stub = exporter._initialize_channel_and_stub
-
-    def use_pre_encoded_stub() -> None:
-        channel = cast(grpc.Channel, exporter._channel)  # made by the exporter already
-        exporter._client = _PreEncodedTraceStub(channel)  # type: ignore[assignment]  # SDK says None
-
-    def make_channel_and_pre_encoded_stub() -> None:
-        make_channel_and_stub()  # type: ignore[no-untyped-call]  # SDK unannotated
-        use_pre_encoded_stub()
-
-    exporter._translate_data = encoder.encode  # type: ignore[method-assign,assignment]
-    exporter._initialize_channel_and_stub = make_channel_and_pre_encoded_stub  # type: ignore[method-assign]
-    use_pre_encoded_stub()
-    return exporter
 
 
 def span_exporters(config: TelemetryConfig) -> list[SpanExporter]:
@@ -158,7 +115,10 @@ def _span_exporter(config: TelemetryConfig, choice: Exporter) -> SpanExporter:
     target = config.otlp_target("traces")
     options = exporter_options(target, span_export_timeout_s(config))
     if target.protocol == "grpc":
-        return encode_spans_directly(GrpcSpanExporter(**options))
+        # Each batch encoded by SpanEncoder, straight to wire bytes, rather than through
+        # protobuf message objects: the same request for about a sixth of the CPU, which the
+        # export thread spends holding the GIL.
+        return PreEncodedSpanExporter(SpanEncoder().encode, **options)
     return HttpSpanExporter(**options)
 
 

@@ -22,6 +22,8 @@ from opentelemetry.metrics import CallbackT
 from opentelemetry.trace import Link, Span, SpanKind
 from opentelemetry.util.types import Attributes
 
+from onehub.telemetry.compat.otel_sdk import Gauge
+
 # Re-entrant: installing calls the API, whose proxies call back into get_meter/get_tracer.
 _lock = threading.RLock()
 
@@ -191,7 +193,7 @@ class _Histogram(_Rebindable[metrics.Histogram], metrics.Histogram):
         self._real.record(amount, attributes, context)
 
 
-class _Gauge(_Rebindable[metrics._Gauge], metrics._Gauge):
+class _Gauge(_Rebindable[Gauge], Gauge):
     def set(
         self, amount: int | float, attributes: Attributes = None, context: Context | None = None
     ) -> None:
@@ -270,8 +272,8 @@ class _SwitchingMeter(metrics.Meter):
 
         return self._keep(_Histogram, make)
 
-    def create_gauge(self, name: str, unit: str = "", description: str = "") -> metrics._Gauge:
-        def make(meter: metrics.Meter) -> metrics._Gauge:
+    def create_gauge(self, name: str, unit: str = "", description: str = "") -> Gauge:
+        def make(meter: metrics.Meter) -> Gauge:
             return meter.create_gauge(name, unit, description)
 
         return self._keep(_Gauge, make)

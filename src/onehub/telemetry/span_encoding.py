@@ -14,18 +14,20 @@ the scalar types (sequences, mappings) fall back to the SDK's own encoding of th
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from opentelemetry.exporter.otlp.proto.common._internal import (
-    _encode_instrumentation_scope,
-    _encode_key_value,
-    _encode_resource,
-)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status
+
+from onehub.telemetry.compat.otel_sdk import plain_attributes, span_fields
+from onehub.telemetry.compat.otlp_exporter import (
+    encoded_key_value,
+    encoded_resource,
+    encoded_scope,
+)
 
 _PACK_FIXED64: Final = struct.Struct("<Q").pack
 _PACK_FIXED32: Final = struct.Struct("<I").pack
@@ -117,7 +119,7 @@ class SpanEncoder:
     def _resource(self, resource: Resource) -> bytes:
         cached = self._resources.get(id(resource))
         if cached is None:
-            body = _encode_resource(resource).SerializeToString()
+            body = encoded_resource(resource)
             if len(self._resources) >= _MAX_CACHED_RESOURCES:
                 self._resources.clear()
             cached = self._resources[id(resource)] = (resource, _len_field(b"\x0a", body))
@@ -127,7 +129,7 @@ class SpanEncoder:
         cached = self._scopes.get(id(scope))
         if cached is None:
             # The SDK encodes a missing scope as an empty one, which is still sent.
-            body = _encode_instrumentation_scope(scope).SerializeToString()  # type: ignore[arg-type]  # None is handled
+            body = encoded_scope(scope)
             if len(self._scopes) >= _MAX_CACHED_RESOURCES:
                 self._scopes.clear()
             cached = self._scopes[id(scope)] = (scope, _len_field(b"\x0a", body))
@@ -142,13 +144,13 @@ class SpanEncoder:
         return encoded
 
     def _attribute_list(self, tag: bytes, attributes: Mapping[str, Any] | None) -> bytes:
+        """`attributes` as `plain_attributes` gives them (iterating the SDK's BoundedAttributes
+        as a Mapping costs more)."""
         if not attributes:
             return b""
-        # A BoundedAttributes' plain dict, when it has one (iterating the Mapping costs more).
-        plain: Mapping[str, Any] = getattr(attributes, "_dict", attributes)
         cache = self._attributes
         parts = []
-        for key, value in plain.items():
+        for key, value in attributes.items():
             cache_key: tuple[bytes, str, type, Any] | None = (tag, key, type(value), value)
             try:
                 encoded = cache.get(cache_key)  # type: ignore[arg-type]  # not None here
@@ -170,9 +172,10 @@ class SpanEncoder:
     def _span(self, span: ReadableSpan) -> bytes:
         # The SDK's fields rather than its properties, which copy: attributes into a
         # MappingProxyType over a Mapping mixin, events and links into fresh tuples (under a lock).
-        context = span._context
+        (context, parent, name, kind, start, end, attributes, events, links, status) = span_fields(
+            span
+        )
         assert context is not None  # a finished SDK span always has its context
-        parent = span._parent
         parts = [
             b"\x0a\x10" + context.trace_id.to_bytes(16, "big"),
             b"\x12\x08" + context.span_id.to_bytes(8, "big"),
@@ -184,26 +187,25 @@ class SpanEncoder:
             )
         if parent is not None:
             parts.append(b"\x22\x08" + parent.span_id.to_bytes(8, "big"))
-        parts.append(self._name(span._name))
-        parts.append(_KINDS[span._kind])
-        parts.append(b"\x39" + _PACK_FIXED64(span._start_time or 0))
-        parts.append(b"\x41" + _PACK_FIXED64(span._end_time or 0))
-        attributes = span._attributes
+        parts.append(self._name(name))
+        parts.append(_KINDS[kind])
+        parts.append(b"\x39" + _PACK_FIXED64(start or 0))
+        parts.append(b"\x41" + _PACK_FIXED64(end or 0))
         if attributes:
             parts.append(self._attribute_list(b"\x4a", attributes))
             if span.dropped_attributes:
                 parts.append(b"\x50" + _varint(span.dropped_attributes))
-        if span._events:
+        if events:
             for event in span.events:
                 parts.append(_len_field(b"\x5a", self._event(event)))
             if span.dropped_events:
                 parts.append(b"\x60" + _varint(span.dropped_events))
-        if span._links:
+        if links:
             for link in span.links:
                 parts.append(_len_field(b"\x6a", self._link(link)))
             if span.dropped_links:
                 parts.append(b"\x70" + _varint(span.dropped_links))
-        parts.append(_status(span._status))
+        parts.append(_status(status))
         parts.append(_FLAGS_REMOTE if parent is not None and parent.is_remote else _FLAGS_LOCAL)
         return b"".join(parts)
 
@@ -211,7 +213,8 @@ class SpanEncoder:
         parts = [b"\x09" + _PACK_FIXED64(event.timestamp)]
         if event.name:
             parts.append(_string_field(b"\x12", event.name))
-        parts.append(self._attribute_list(b"\x1a", event.attributes))
+        if event.attributes:
+            parts.append(self._attribute_list(b"\x1a", plain_attributes(event.attributes)))
         if event.dropped_attributes:
             parts.append(b"\x20" + _varint(event.dropped_attributes))
         return b"".join(parts)
@@ -221,8 +224,9 @@ class SpanEncoder:
         parts = [
             b"\x0a\x10" + context.trace_id.to_bytes(16, "big"),
             b"\x12\x08" + context.span_id.to_bytes(8, "big"),
-            self._attribute_list(b"\x22", link.attributes),
         ]
+        if link.attributes:
+            parts.append(self._attribute_list(b"\x22", plain_attributes(link.attributes)))
         if link.dropped_attributes:
             parts.append(b"\x28" + _varint(link.dropped_attributes))
         parts.append(b"\x35" + _PACK_FIXED32(0x300 if context.is_remote else 0x100))
@@ -261,15 +265,12 @@ def _any_value(value: object) -> bytes | None:
     return None
 
 
-_encode_other: Callable[[str, Any], Any] = _encode_key_value
-
-
 def _key_value(key: str, value: object) -> bytes | None:
     """KeyValue bytes; None when the SDK's encoder would drop the attribute too."""
     any_value = _any_value(value)
     if any_value is None:
         try:
-            return bytes(_encode_other(key, value).SerializeToString())
+            return encoded_key_value(key, value)
         except Exception:  # the SDK logs and skips an attribute it cannot encode
             return None
     return _string_field(b"\x0a", key) + _len_field(b"\x12", any_value)

@@ -17,25 +17,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from opentelemetry import metrics, trace
-from opentelemetry.instrumentation._semconv import (
-    _set_db_operation,
-    _set_db_statement,
-    _set_db_system,
-    _StabilityMode,
-)
-from opentelemetry.instrumentation.sqlalchemy.engine import (
-    EngineTracer,
-    _get_attributes_from_cursor_or_conn,
-    _get_attributes_from_url,
-    _get_db_name_from_cursor_or_conn,
-)
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.semconv.attributes import db_attributes, error_attributes
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlalchemy.engine.interfaces import DBAPICursor, ExecutionContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from onehub.telemetry.compat.sqlalchemy_instrumentation import engine_tracer
 from onehub.telemetry.metrics import DB_CLIENT_OPERATION_DURATION, DB_DURATION_BUCKETS
 
 SCOPE: Final = "onehub.telemetry.sql"
@@ -50,67 +38,7 @@ _OPERATIONS: Final = frozenset(
     | {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "SET", "SHOW", "TRUNCATE"}
 )
 
-_POOL_EVENTS: Final = frozenset({"connect", "close", "checkin", "checkout"})
-
 _instrumented: weakref.WeakSet[Engine] = weakref.WeakSet()
-
-
-class _EngineTracer(EngineTracer):
-    """Contrib's tracer, but naming SQLite statement spans after the database file's name
-    (`SELECT onehub.db`) rather than its full path, which floods span names and leaks paths;
-    and doing less per statement for the same span (see `_before_cur_exec`)."""
-
-    @classmethod
-    def _register_event_listener(
-        cls, target: Any, identifier: str, func: Any, *args: Any, **kw: Any
-    ) -> None:
-        # The pool listeners only feed db.client.connection.count, which we do not record (it
-        # is a no-op counter here): without them, no work at all on checkout and checkin.
-        if identifier in _POOL_EVENTS:
-            return
-        super()._register_event_listener(target, identifier, func, *args, **kw)  # type: ignore[no-untyped-call]  # contrib is unannotated
-
-    def _operation_name(self, db_name: object, statement: object) -> str:
-        if isinstance(db_name, str) and "/" in db_name:
-            db_name = db_name.rsplit("/", 1)[1]
-        name: str = super()._operation_name(db_name, statement)  # type: ignore[no-untyped-call]  # contrib is unannotated
-        return name
-
-    def _before_cur_exec(
-        self,
-        conn: Connection,
-        cursor: DBAPICursor,
-        statement: str,
-        params: Any,
-        context: ExecutionContext,
-        executemany: bool,
-    ) -> tuple[str, Any]:
-        """Contrib's span with contrib's name and attributes, started with its attributes
-        rather than made current and then given them one `set_attribute` at a time, and with
-        the operation name worked out once. Without sqlcommenter (our case) nothing reads the
-        current span in between, so the span is the same; with it, contrib's own path runs."""
-        if self.enable_commenter:
-            result: tuple[str, Any] = super()._before_cur_exec(  # type: ignore[no-untyped-call]  # contrib is unannotated
-                conn, cursor, statement, params, context, executemany
-            )
-            return result
-        if not is_instrumentation_enabled():
-            return statement, params
-        db_mode, http_mode = self._sem_conv_opt_in_mode_db, self._sem_conv_opt_in_mode_http
-        attributes, found = _get_attributes_from_url(conn.engine.url, db_mode, http_mode)  # type: ignore[no-untyped-call]
-        if not found:
-            attributes = _get_attributes_from_cursor_or_conn(  # type: ignore[no-untyped-call]
-                self.vendor, conn, cursor, attributes, db_mode, http_mode
-            )
-        db_name = _get_db_name_from_cursor_or_conn(self.vendor, conn, cursor)  # type: ignore[no-untyped-call]
-        name = self._operation_name(db_name, statement)
-        span_attributes = dict(attributes)
-        _set_db_statement(span_attributes, statement, db_mode)
-        _set_db_system(span_attributes, self.vendor, db_mode)
-        _set_db_operation(span_attributes, name, db_mode)
-        span = self.tracer.start_span(name, kind=trace.SpanKind.CLIENT, attributes=span_attributes)
-        context._otel_span = span  # type: ignore[attr-defined]  # where contrib's after hook looks
-        return statement, params
 
 
 def instrument_sqlalchemy(engines: Sequence[AsyncEngine]) -> None:
@@ -125,12 +53,10 @@ def instrument_sqlalchemy(engines: Sequence[AsyncEngine]) -> None:
         engine = async_engine.sync_engine
         if engine in _instrumented:
             continue
-        engine_tracer = _EngineTracer(tracer, engine, connections)  # type: ignore[no-untyped-call]  # contrib/SDK leave it unannotated
-        # The stable database conventions (db.query.text, db.system.name) are opt-in through a
-        # process-wide variable read once by whoever initialises contrib first; ask for them on
-        # our engines unless the user chose a mode (e.g. database/dup) themselves.
-        if engine_tracer._sem_conv_opt_in_mode_db is _StabilityMode.DEFAULT:
-            engine_tracer._sem_conv_opt_in_mode_db = _StabilityMode.DATABASE
+        # Contrib's tracer, naming SQLite spans after the file rather than its path, with the
+        # stable database conventions (db.query.text, db.system.name) unless the user chose a
+        # mode (e.g. database/dup) themselves.
+        engine_tracer(tracer, engine, connections)
         recorder.attach(engine)
         _instrumented.add(engine)
 

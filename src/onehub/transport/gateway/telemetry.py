@@ -13,7 +13,7 @@ the same span, without the grpc.aio interceptor machinery on every request.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -28,6 +28,11 @@ from opentelemetry.semconv.attributes import (
 )
 from opentelemetry.semconv.metrics import http_metrics
 from opentelemetry.trace import Span, SpanContext, SpanKind, Status, StatusCode
+
+from onehub.transport.gateway.grpc_aio_compat import (
+    client_interceptors,
+    replace_client_interceptors,
+)
 
 _KNOWN_METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
@@ -50,11 +55,11 @@ def take_over_client_tracing(
     has no such interceptor, or this grpc version keeps interceptors where we do not look.
 
     grpc.aio has no public way to skip an interceptor for one method, so this replaces the
-    multicallable's private interceptor list (never the channel's own list, which other
-    multicallables share); an unexpected shape leaves the interceptor in place.
+    multicallable's own interceptor list (`grpc_aio_compat`); an unexpected shape leaves the
+    interceptor in place.
     """
-    interceptors: object = getattr(call, "_interceptors", None)
-    if not isinstance(interceptors, Sequence):
+    interceptors = client_interceptors(call)
+    if interceptors is None:
         return None
     tracing: ClientCallTracing | None = None
     rest: list[object] = []
@@ -65,7 +70,7 @@ def take_over_client_tracing(
         else:
             rest.append(interceptor)
     if tracing is not None:
-        call._interceptors = rest  # type: ignore[attr-defined]
+        replace_client_interceptors(call, rest)
     return tracing
 
 
