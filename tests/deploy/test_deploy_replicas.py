@@ -34,7 +34,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from deploy_support import free_port, wait_for_port
+from deploy_support import NGINX_CONF, free_port, wait_for_port
 from topology_support import (
     Processes,
     fresh_database,
@@ -64,6 +64,19 @@ WRITE_ATTEMPTS = 5
 VICTIM_LATENCY_SECONDS = 1.5
 # The answers nginx gives when no replica could take a request: worth a client's retry.
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
+
+
+def _nginx_fail_timeout_s() -> float:
+    """How long nginx keeps a replica out of the rotation after a failed attempt."""
+    found = re.search(r"fail_timeout=(\d+)s", NGINX_CONF.read_text())
+    assert found, "nginx.conf names no fail_timeout"
+    return float(found.group(1))
+
+
+# nginx takes a failed replica back only fail_timeout after its failure, whatever its /healthz
+# says: a rolling restart waits that long after each replica is healthy before stopping the
+# next (as an orchestrator's minimum ready time does), or all could be out of the rotation.
+REJOIN_SECONDS = _nginx_fail_timeout_s()
 
 
 @pytest.fixture
@@ -347,6 +360,7 @@ def test_three_replicas_survive_a_kill_and_a_rolling_restart(
             # Started again at once: it stays down (and the load goes on) while it starts.
             launch(processes, victim, database, otlp_port, tmp_path)
             wait_healthy(victim, time.monotonic() + START_SECONDS)
+            time.sleep(REJOIN_SECONDS)
             rolling_at = time.monotonic()
             print(f"\nkilled replica down (kill to healthy) for {rolling_at - killed_at:.1f} s")
 
@@ -357,6 +371,7 @@ def test_three_replicas_survive_a_kill_and_a_rolling_restart(
                 assert sigterm_and_wait(replica.process, timeout=15) == 0, processes.logs()
                 launch(processes, replica, database, otlp_port, tmp_path)
                 wait_healthy(replica, time.monotonic() + START_SECONDS)
+                time.sleep(REJOIN_SECONDS)
                 print(
                     f"{replica.name} drained, started again and healthy in "
                     f"{time.monotonic() - stopped_at:.1f} s"
