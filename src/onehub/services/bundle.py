@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 
@@ -16,6 +17,9 @@ from onehub.services.paging import PageKeys, process_page_key_secret
 from onehub.services.ports import UnitOfWorkFactory
 from onehub.services.topics import TopicService
 from onehub.services.users import UserService
+
+# The services that publish what they commit to the event hub.
+_Publishing = TypeVar("_Publishing", TopicService, MessageService)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,25 +54,21 @@ def build_services(
     keys = PageKeys(page_key_secret or process_page_key_secret())
     switchboard = faults or FaultSwitchboard()
     hub = events or EventHub()
+
+    def publishing(kind: type[_Publishing]) -> _Publishing:
+        return kind(
+            uow_factory,
+            new_id=new_id,
+            clock=shared_clock,
+            instruments=shared,
+            page_keys=keys,
+            faults=switchboard,
+            events=hub,
+        )
+
     return Services(
-        topics=TopicService(
-            uow_factory,
-            new_id=new_id,
-            clock=shared_clock,
-            instruments=shared,
-            page_keys=keys,
-            faults=switchboard,
-            events=hub,
-        ),
-        messages=MessageService(
-            uow_factory,
-            new_id=new_id,
-            clock=shared_clock,
-            instruments=shared,
-            page_keys=keys,
-            faults=switchboard,
-            events=hub,
-        ),
+        topics=publishing(TopicService),
+        messages=publishing(MessageService),
         users=UserService(
             uow_factory,
             new_id=new_id,
