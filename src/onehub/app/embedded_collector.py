@@ -22,6 +22,7 @@ import codecs
 import contextlib
 import socket
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -91,17 +92,25 @@ class EmbeddedCollector:
         if self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self.process.terminate()
-            try:
-                await asyncio.wait_for(self.process.wait(), STOP_TIMEOUT_S)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    self.process.kill()
-                await self.process.wait()
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        for relay in self._relays:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(relay.task, 1.0)
+        await finish_child(self.process, self._relays, STOP_TIMEOUT_S)
+
+
+async def finish_child(
+    process: asyncio.subprocess.Process, relays: Sequence[OutputRelay], limit_s: float
+) -> None:
+    """Wait up to `limit_s` for a child told to stop, kill it past that, close the pipe it
+    watches and relay the rest of its output."""
+    try:
+        await asyncio.wait_for(process.wait(), limit_s)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+    if process.stdin is not None:
+        process.stdin.close()
+    for relay in relays:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(relay.task, 1.0)
 
 
 @dataclass(frozen=True)

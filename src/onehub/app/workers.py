@@ -36,6 +36,7 @@ from onehub.app.embedded_collector import (
     CollectorAddresses,
     EmbeddedCollector,
     OutputRelay,
+    finish_child,
     start_embedded_collector,
 )
 from onehub.app.wiring import open_database
@@ -291,17 +292,7 @@ async def _ready_fields(stdout: asyncio.StreamReader) -> dict[str, str] | None:
 
 
 async def _finish(worker: _Worker, limit: float) -> None:
-    try:
-        await asyncio.wait_for(worker.process.wait(), limit)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            worker.process.kill()
-        await worker.process.wait()
-    if worker.process.stdin is not None:
-        worker.process.stdin.close()
-    for relay in worker.relays:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(relay.task, 1.0)
+    await finish_child(worker.process, worker.relays, limit)
 
 
 def _start_error(index: int, status: int | None, stderr_lines: list[str]) -> StartupError:
