@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 
 import pytest
 
 from onehub.cli.main import main
+from tests.ports import free_port
 
 from .conftest import Cli
 
@@ -51,16 +51,10 @@ def test_server_from_the_environment(
     assert capsys.readouterr().out.strip() == "(none)"
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_a_server_that_is_down_gets_one_line_naming_it(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    address = f"127.0.0.1:{_closed_port()}"
+    address = f"127.0.0.1:{free_port()}"
 
     status = main(["--server", address, "--password", "s3cret-pw", "topics", "list"])
 

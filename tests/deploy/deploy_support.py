@@ -51,13 +51,6 @@ def docker_compose_binary() -> Path:
     return binary
 
 
-def free_port() -> int:
-    """A loopback port that was free a moment ago (bind port 0, read it, close)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_for_port(port: int, deadline: float, process: subprocess.Popen[bytes]) -> None:
     """Return once 127.0.0.1:port accepts a connection; fail if the process died or time ran out."""
     while time.monotonic() < deadline:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from deploy_support import NGINX_CONF, free_port, wait_for_port
+from deploy_support import NGINX_CONF, wait_for_port
 from topology_support import (
     Processes,
     fresh_database,
@@ -44,6 +44,8 @@ from topology_support import (
     start_prometheus,
     wait_until_healthy,
 )
+
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("deploy-topology")]
 

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from deploy_support import free_port
 from topology_support import (
     Processes,
     fresh_database,
@@ -28,6 +27,8 @@ from topology_support import (
     start_prometheus,
     wait_until_healthy,
 )
+
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("deploy-topology")]
 

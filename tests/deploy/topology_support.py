@@ -17,7 +17,6 @@ import asyncpg
 import httpx
 from deploy_support import (
     NGINX_CONF,
-    free_port,
     nginx_command,
     render_nginx_conf,
     render_prometheus_config,
@@ -25,6 +24,8 @@ from deploy_support import (
     stop_process,
     wait_for_port,
 )
+
+from tests.ports import free_port
 
 POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "database": "test"}
 

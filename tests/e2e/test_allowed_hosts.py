@@ -10,7 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .processes import free_port, running_serve
+from tests.ports import free_port
+
+from .processes import running_serve
 
 REFUSED = "This server does not answer for the host name this request was sent to."
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import httpx
 
 from onehub.app.wiring import IMPORT_MAX_BODY_BYTES
+from tests.ports import free_port
 
-from .processes import free_port, start_serve, stop, wait_healthy
+from .processes import start_serve, stop, wait_healthy
 
 # What the import may add to the server's peak, as a multiple of the body: the body and its text,
 # the request on both sides of the gRPC hop (message and wire bytes), the messages as domain

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import pytest
 
 from onehub.app import RunningOneHub
 from onehub.cli.main import main
+from tests.ports import free_port
 
 DEMO_TIMEOUT_S = 60
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,9 +157,7 @@ def test_demo_refuses_a_remote_server_before_any_traffic(
 
 
 def test_demo_without_a_server_says_how_to_start_one(capsys: pytest.CaptureFixture[str]) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = f"127.0.0.1:{probe.getsockname()[1]}"
+    closed = f"127.0.0.1:{free_port()}"
 
     assert main(["--server", closed, "--timeout", "5", "demo"]) == 1
     err = capsys.readouterr().err

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import httpx
 
-from .processes import STARTUP_TIMEOUT_S, free_port, start_serve, stop, wait_healthy
+from tests.ports import free_port
+
+from .processes import STARTUP_TIMEOUT_S, start_serve, stop, wait_healthy
 
 ADMIN = ("admin", "admin123")
 

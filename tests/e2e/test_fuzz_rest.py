@@ -15,7 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .processes import free_port, start_serve, stop, wait_healthy
+from tests.ports import free_port
+
+from .processes import start_serve, stop, wait_healthy
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 

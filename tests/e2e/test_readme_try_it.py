@@ -21,7 +21,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .processes import free_port, stop, wait_healthy
+from tests.ports import free_port
+
+from .processes import stop, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 ONEHUB = ROOT / ".venv" / "bin" / "onehub"

@@ -11,9 +11,10 @@ from pathlib import Path
 import httpx
 
 from onehub.storage.migrate import head_revision
+from tests.ports import free_port
 from tests.telemetry.receiver import otlp_receiver
 
-from .processes import free_port, start_serve, stop, wait_healthy
+from .processes import start_serve, stop, wait_healthy
 
 ADMIN = ("admin", "admin123")
 

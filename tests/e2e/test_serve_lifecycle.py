@@ -17,7 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .processes import STARTUP_TIMEOUT_S, free_port, wait_healthy
+from tests.ports import free_port
+
+from .processes import STARTUP_TIMEOUT_S, wait_healthy
 
 ROLES = ("--addr", "--gw-addr", "--otlp-grpc-addr", "--otlp-http-addr", "--ui-addr")
 

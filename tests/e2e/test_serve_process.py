@@ -10,7 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .processes import STARTUP_TIMEOUT_S, free_port, start_serve, wait_healthy
+from tests.ports import free_port
+
+from .processes import STARTUP_TIMEOUT_S, start_serve, wait_healthy
 
 
 @pytest.fixture

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from .processes import STARTUP_TIMEOUT_S, free_port
+from tests.ports import free_port
+
+from .processes import STARTUP_TIMEOUT_S
 
 ROLES = ("--addr", "--gw-addr", "--otlp-grpc-addr", "--otlp-http-addr", "--ui-addr")
 

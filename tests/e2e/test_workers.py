@@ -15,7 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .processes import free_port, start_serve, stop
+from tests.ports import free_port
+
+from .processes import start_serve, stop
 
 ADMIN = ("admin", "admin123")
 SPREAD_TIMEOUT_S = 20.0

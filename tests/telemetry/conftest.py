@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from onehub.gen.onehub.v1 import users_pb2_grpc
 from onehub.telemetry.testing import InMemoryTelemetry, in_memory_telemetry
+from tests.ports import free_port
 
 from .support import UserServer, start_user_server
 
@@ -30,8 +30,5 @@ async def user_server(memory: InMemoryTelemetry) -> AsyncIterator[UserServer]:
 
 @pytest.fixture
 def unused_port() -> int:
-    """A loopback port nobody listens on (bound, then closed)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+    """A loopback port nobody listens on."""
+    return free_port()

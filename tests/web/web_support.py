@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.ports import free_port
 
 # Set by conftest.py once a test's body has run: whether it failed.
 CALL_FAILED = pytest.StashKey[bool]()
@@ -41,25 +42,19 @@ def screenshot_dir(tmp_path: Path) -> Path:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def run_onehub(workdir: Path, start_seconds: float = 40) -> Iterator[str]:
     """`onehub serve` as a person runs it (SQLite under `workdir`, embedded collector and viewer,
     dev credentials), on free loopback ports; yield the gateway's base URL. Stopped with SIGTERM.
     """
-    gateway = f"127.0.0.1:{_free_port()}"
+    gateway = f"127.0.0.1:{free_port()}"
     args = [
         sys.executable, "-m", "onehub", "serve",
-        "--addr", f"127.0.0.1:{_free_port()}",
+        "--addr", f"127.0.0.1:{free_port()}",
         "--gw-addr", gateway,
-        "--otlp-grpc-addr", f"127.0.0.1:{_free_port()}",
-        "--otlp-http-addr", f"127.0.0.1:{_free_port()}",
-        "--ui-addr", f"127.0.0.1:{_free_port()}",
+        "--otlp-grpc-addr", f"127.0.0.1:{free_port()}",
+        "--otlp-http-addr", f"127.0.0.1:{free_port()}",
+        "--ui-addr", f"127.0.0.1:{free_port()}",
         "--auth", "dev",
         "--db-endpoint", f"sqlite:///{workdir / 'onehub.db'}",
     ]  # fmt: skip
