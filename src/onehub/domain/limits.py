@@ -10,15 +10,29 @@ where every nested object costs three message levels and every nested array two;
 decoder (upb) refuses more than 100 levels, counting the messages around the Struct (a batch-get
 response adds four). 32 nested objects is the most that still decodes there; `MAX_JSON_DEPTH`
 stays clearly below it.
+
+Profile data: a user's `profile_data` is measured like `content_data` (its `Struct` encoding)
+and may take at most `MAX_PROFILE_DATA_BYTES`.
+
+Membership: a topic may list at most `MAX_TOPIC_MEMBERS` members, whose ids together take at
+most `MAX_MEMBER_ID_BYTES` as UTF-8 (`member_ids_size`); ids alone may take 512 bytes each, so
+the count on its own would not bound a topic's size.
+
+Together with the name, id and avatar lengths (`onehub.services.ids`, `onehub.services.users`)
+these keep a page of the largest size (1,000 topics or users, listed or batch-got) at about
+43 MB at worst, below the 64 MiB gRPC message limit of both hops.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 MAX_CONTENT_BYTES = 32 * 1024
 MAX_JSON_DEPTH = 30
+MAX_PROFILE_DATA_BYTES = 32 * 1024
+MAX_TOPIC_MEMBERS = 1000
+MAX_MEMBER_ID_BYTES = 32 * 1024
 
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -118,3 +132,8 @@ def content_size(text: str, data: Mapping[str, Any] | None) -> int:
     """The bytes a message's content counts against MAX_CONTENT_BYTES (see the module)."""
     size = _utf8_size(text)
     return size if data is None else size + struct_size(data)
+
+
+def member_ids_size(user_ids: Iterable[str]) -> int:
+    """The UTF-8 bytes of a topic's member ids, counted against MAX_MEMBER_ID_BYTES."""
+    return sum([_utf8_size(user_id) for user_id in user_ids])

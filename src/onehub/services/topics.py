@@ -9,6 +9,7 @@ from onehub.domain.errors import InvalidArgument, NotFound
 from onehub.domain.models import Page, PageRequest, Principal, Topic
 from onehub.services.authz import require_owner_or_admin
 from onehub.services.base import ServiceBase
+from onehub.services.content import ReportOnce, check_members, readable_topic
 from onehub.services.ids import MAX_BATCH_SIZE, id_or_new, validate_id, validate_ids, validate_name
 from onehub.services.instrumentation import rpc_span
 from onehub.services.masks import apply_masks, resolve_masks
@@ -21,6 +22,31 @@ def _members(user_ids: Sequence[str] | frozenset[str]) -> frozenset[str]:
     if len(user_ids) > MAX_BATCH_SIZE:
         raise InvalidArgument(f"a topic may list at most {MAX_BATCH_SIZE} users at once")
     return frozenset(validate_id(user_id, "user id") for user_id in user_ids)
+
+
+_MAX_UNKNOWN_SHOWN = 5
+
+
+async def _require_known_users(
+    uow: UnitOfWork, principal: Principal, user_ids: frozenset[str]
+) -> None:
+    """Raise InvalidArgument naming the ids among `user_ids` that have no user record. The
+    caller counts as known: with `--auth dev` a signed-in caller (admin) may have no record."""
+    wanted = sorted(user_ids - {principal.user_id})
+    if not wanted:
+        return
+    found = await uow.users.get_many(wanted)
+    unknown = [user_id for user_id in wanted if user_id not in found]
+    if unknown:
+        shown = ", ".join(repr(user_id) for user_id in unknown[:_MAX_UNKNOWN_SHOWN])
+        more = f" and {len(unknown) - _MAX_UNKNOWN_SHOWN} more" if len(unknown) > _MAX_UNKNOWN_SHOWN else ""
+        raise InvalidArgument(
+            f"users: every member must be an existing user; no user has the id {shown}{more}"
+        )
+
+
+def _readable_page(page: Page[Topic], report: ReportOnce) -> Page[Topic]:
+    return dataclasses.replace(page, items=[readable_topic(t, report) for t in page.items])
 
 
 async def _existing_topic(uow: UnitOfWork, topic_id: str) -> Topic:
@@ -48,8 +74,9 @@ class TopicService(ServiceBase):
         """Create `topic` with the caller as creator and return it as stored.
 
         `topic.id` is kept when given, else a random id is assigned; `creator_id`, timestamps
-        and `version` of the argument are ignored. Raise InvalidArgument for a missing name or a
-        malformed id, AlreadyExists when the id is taken.
+        and `version` of the argument are ignored. Raise InvalidArgument for a missing name, a
+        malformed id, members over the limits or members that are not users (the caller
+        excepted), AlreadyExists when the id is taken; nothing is stored then.
         """
         now = self._clock()
         draft = Topic(
@@ -60,7 +87,9 @@ class TopicService(ServiceBase):
             created_at=now,
             updated_at=now,
         )
+        check_members(draft.users)
         async with self._uow_factory() as uow:
+            await _require_known_users(uow, principal, draft.users)
             created = await uow.topics.add(draft)
             await uow.commit()
         self._instruments.topics_created.add(1)
@@ -76,14 +105,14 @@ class TopicService(ServiceBase):
             listed = await uow.topics.list(request)
             if self._faults.n_plus_one():
                 listed = await _reload_each(uow, listed)
-        return self._page_keys.seal(listed)
+        return self._page_keys.seal(_readable_page(listed, self._report_cut))
 
     @rpc_span("GetTopic")
     async def get_topic(self, principal: Principal, topic_id: str) -> Topic:
         """Return the topic; NotFound if there is none with that id."""
         await self._faults.slow_downstream()
         async with self._uow_factory() as uow:
-            return await _existing_topic(uow, topic_id)
+            return readable_topic(await _existing_topic(uow, topic_id), self._report_cut)
 
     @rpc_span("GetTopics")
     async def get_topics(
@@ -94,7 +123,8 @@ class TopicService(ServiceBase):
         if not ids:
             return {}
         async with self._uow_factory() as uow:
-            return await uow.topics.get_many(ids)
+            found = await uow.topics.get_many(ids)
+        return {topic_id: readable_topic(t, self._report_cut) for topic_id, t in found.items()}
 
     @rpc_span("DeleteTopic")
     async def delete_topic(self, principal: Principal, topic_id: str) -> None:
@@ -121,8 +151,9 @@ class TopicService(ServiceBase):
 
         `update_mask` names the fields taken from `topic` ("name", "users"; "*" for both);
         then `add_users` join and `remove_users` leave the members. Raise InvalidArgument when
-        nothing is asked (no mask and no membership edit) or for an unknown path or bad value,
-        NotFound if the topic does not exist, PermissionDenied unless the caller created it or
+        nothing is asked (no mask and no membership edit), for an unknown path or bad value, for
+        joining ids that are not users (the caller excepted) and for members over the limits
+        (an update that only removes members is always accepted), NotFound if the topic does not exist, PermissionDenied unless the caller created it or
         is admin, Aborted if someone else updated it meanwhile (re-read and retry).
         """
         replaced, _ = resolve_masks("topic", update_mask, updatable=TOPIC_UPDATABLE_FIELDS)
@@ -140,7 +171,12 @@ class TopicService(ServiceBase):
                 users=(changed.users | joining) - leaving,
                 updated_at=self._clock(),
             )
+            # A topic stored over the limits (before they existed) may still shrink.
+            if not changed.users <= stored.users:
+                check_members(changed.users)
+                await _require_known_users(uow, principal, changed.users - stored.users)
             updated = await uow.topics.update(changed, expected_version=stored.version)
             await uow.commit()
-        self._events.topic_changed(updated)
-        return updated
+        served = readable_topic(updated, self._report_cut)
+        self._events.topic_changed(served)
+        return served

@@ -13,7 +13,7 @@ from onehub.domain.models import Page, PageRequest, Principal, User
 from onehub.services.authz import require_admin, require_owner_or_admin
 from onehub.services.base import ServiceBase
 from onehub.services.clock import Clock
-from onehub.services.content import check_json_depth, readable_user
+from onehub.services.content import check_profile_data, readable_user
 from onehub.services.faults import FaultSwitchboard
 from onehub.services.ids import (
     IdGenerator,
@@ -34,11 +34,15 @@ MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
 
 
-def _check_user(user: User) -> User:
-    validate_name(user.name, "user name")
-    if len(user.avatar) > MAX_AVATAR_LENGTH:
+def _check_user(user: User, fields: frozenset[str] = USER_UPDATABLE_FIELDS) -> User:
+    """Check the named fields of `user` (an update checks those it replaces, so a row stored
+    before a limit can still have its other fields changed)."""
+    if "name" in fields:
+        validate_name(user.name, "user name")
+    if "avatar" in fields and len(user.avatar) > MAX_AVATAR_LENGTH:
         raise InvalidArgument(f"avatar is longer than {MAX_AVATAR_LENGTH} characters")
-    check_json_depth("profile_data", user.profile_data)
+    if "profile_data" in fields:
+        check_profile_data(user.profile_data)
     return user
 
 
@@ -79,8 +83,9 @@ class UserService(ServiceBase):
         """Create `user` (admin only) and return it as stored.
 
         `user.id` is kept when given, else a random id is assigned; timestamps and version are
-        ignored. Raise PermissionDenied for anyone but admin, InvalidArgument for a missing name
-        or a malformed id, AlreadyExists when the id is taken.
+        ignored. Raise PermissionDenied for anyone but admin, InvalidArgument for a missing name,
+        a malformed id or a field over its limit (name 256 characters, avatar 2048, profile_data
+        32 KiB and 30 levels deep), AlreadyExists when the id is taken.
         """
         require_admin(principal, "create users")
         now = self._clock()
@@ -142,7 +147,8 @@ class UserService(ServiceBase):
         """Replace the fields of user `user.id` named by `update_mask` ("name", "avatar",
         "profile_data"; "*" for all) and return it as stored.
 
-        Raise InvalidArgument for an empty mask, an unknown path or a bad value, NotFound if the
+        Raise InvalidArgument for an empty mask, an unknown path or a replaced field that is bad
+        or over its limit (see create_user), NotFound if the
         user does not exist, PermissionDenied unless the caller is that user or admin, Aborted
         if someone else updated it meanwhile.
         """
@@ -152,11 +158,11 @@ class UserService(ServiceBase):
         async with self._uow_factory() as uow:
             stored = await _existing_user(uow, user.id)
             require_owner_or_admin(principal, stored.id, "update a user")
-            changed = _check_user(apply_masks(stored, user, replaced, ()))
+            changed = _check_user(apply_masks(stored, user, replaced, ()), replaced)
             changed = dataclasses.replace(changed, updated_at=self._clock())
             updated = await uow.users.update(changed, expected_version=stored.version)
             await uow.commit()
-        return updated
+        return readable_user(updated, self._report_cut)
 
     @rpc_span("SetPassword")
     async def set_password(self, principal: Principal, user_id: str, password: str) -> None:
