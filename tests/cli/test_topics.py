@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 
-from onehub.domain.models import Principal, Topic
+from onehub.domain.models import Principal, Topic, User
 
 from .conftest import Cli, RunningServer
 
 ADMIN = Principal("admin")
 
 
-def test_create_then_get_shows_the_topic_as_fields(cli: Cli) -> None:
+def people(server: RunningServer, *user_ids: str) -> None:
+    """Create the users a test names as members (members must be existing users)."""
+    for user_id in user_ids:
+        server.run(server.services.users.create_user(ADMIN, User(user_id, user_id.title())))
+
+
+def test_create_then_get_shows_the_topic_as_fields(cli: Cli, server: RunningServer) -> None:
+    people(server, "alice")
     created = cli("topics", "create", "Book club", "--id", "books", "--member", "alice")
     assert created.status == 0, created.err
     assert "id:      books" in created.out
@@ -29,7 +36,8 @@ def test_create_then_get_shows_the_topic_as_fields(cli: Cli) -> None:
     ]
 
 
-def test_list_prints_an_aligned_table_sorted_by_name(cli: Cli) -> None:
+def test_list_prints_an_aligned_table_sorted_by_name(cli: Cli, server: RunningServer) -> None:
+    people(server, "alice", "bob")
     cli("topics", "create", "Zebras", "--id", "z1")
     cli("topics", "create", "Apples", "--id", "a1", "--member", "bob", "--member", "alice")
 
@@ -89,7 +97,8 @@ def test_paging_one_page_points_at_the_next_and_all_follows_every_cursor(
     assert as_json["pagination"]["nextPageKey"] == ""
 
 
-def test_update_renames_and_changes_members(cli: Cli) -> None:
+def test_update_renames_and_changes_members(cli: Cli, server: RunningServer) -> None:
+    people(server, "bob", "carol")
     cli("topics", "create", "Old", "--id", "t1", "--member", "bob")
 
     renamed = cli("topics", "update", "t1", "--name", "New", "--add-user", "carol")

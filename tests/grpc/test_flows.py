@@ -84,6 +84,9 @@ async def test_every_text_field_keeps_nasty_text(any_hub: Hub) -> None:
         users_pb2.CreateUserRequest(user=models_pb2.User(id="o'brien%_", name=NASTY, avatar=NASTY)),
         metadata=ADMIN,
     )
+    await hub.users.CreateUser(
+        users_pb2.CreateUserRequest(user=models_pb2.User(id="日本", name=NASTY)), metadata=ADMIN
+    )
     user.user.profile_data.update({NASTY: NASTY})
     updated_user = await hub.users.UpdateUser(
         users_pb2.UpdateUserRequest(user=user.user, update_mask=FieldMask(paths=["profile_data"])),

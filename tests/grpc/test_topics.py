@@ -8,6 +8,7 @@ from google.protobuf.field_mask_pb2 import FieldMask
 
 from onehub.gen.onehub.v1 import models_pb2
 from onehub.gen.onehub.v1 import topics_pb2 as pb
+from onehub.gen.onehub.v1 import users_pb2
 
 from ..services.racing import RacingUowFactory
 from .conftest import ADMIN, ALICE, BOB, Hub
@@ -21,6 +22,13 @@ async def create(
     return reply.topic
 
 
+async def people(hub: Hub, *user_ids: str) -> None:
+    """Create the users a test names as members (members must be existing users)."""
+    for user_id in user_ids:
+        user = models_pb2.User(id=user_id, name=user_id.title())
+        await hub.users.CreateUser(users_pb2.CreateUserRequest(user=user), metadata=ADMIN)
+
+
 async def status_of(call: object) -> tuple[grpc.StatusCode, str]:
     with pytest.raises(grpc.aio.AioRpcError) as failed:
         await call  # type: ignore[misc]
@@ -28,6 +36,7 @@ async def status_of(call: object) -> tuple[grpc.StatusCode, str]:
 
 
 async def test_create_get_and_batch_get(hub: Hub) -> None:
+    await people(hub, "alice")
     created = await create(hub, creator_id="someone-else")
     members = models_pb2.Topic(name="m", users={"alice": True, "bob": True, "gone": False})
     with_members = (
@@ -91,6 +100,7 @@ async def test_list_pages_and_absurd_page_sizes(hub: Hub) -> None:
 
 
 async def test_update_with_masks_and_membership(hub: Hub) -> None:
+    await people(hub, "bob", "carol")
     topic = await create(hub, "old")
     renamed = await hub.topics.UpdateTopic(
         pb.UpdateTopicRequest(

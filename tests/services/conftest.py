@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from onehub.domain.models import ADMIN_ID, Principal
+from onehub.domain.models import ADMIN_ID, Principal, User
 from onehub.services.bundle import Services, build_services
 from onehub.services.instrumentation import ServiceInstruments
 from onehub.storage.memory import InMemoryDatabase, memory_uow_factory
@@ -70,3 +70,9 @@ def services(racing_uow: RacingUowFactory, instruments: ServiceInstruments) -> S
 def plain_services(racing_uow: RacingUowFactory) -> Services:
     """The same store, through services whose writes are never raced (for competitors)."""
     return build_services(racing_uow.inner, password_hasher=cheap_hasher())
+
+
+async def add_people(services: Services, *user_ids: str) -> None:
+    """Create the users a test names as topic members (members must be existing users)."""
+    for user_id in user_ids:
+        await services.users.create_user(ADMIN, User(id=user_id, name=user_id.title()))

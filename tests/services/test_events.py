@@ -11,7 +11,7 @@ from onehub.domain.models import Message, Topic
 from onehub.services.bundle import Services
 from onehub.services.events import EventHub, Lagged, MessagesPosted, TopicChanged, TopicDeleted
 
-from .conftest import ALICE, BOB
+from .conftest import ALICE, BOB, add_people
 
 
 def text(body: str) -> Message:
@@ -31,6 +31,7 @@ async def test_posted_messages_reach_every_listener_as_stored(services: Services
 
 
 async def test_created_and_updated_topics_are_published(services: Services) -> None:
+    await add_people(services, "bob")
     listener = services.events.subscribe()
     topic = await services.topics.create_topic(ALICE, Topic(id="", creator_id="", name="t"))
     updated = await services.topics.update_topic(ALICE, topic, [], add_users=["bob"])

@@ -94,6 +94,8 @@ async def test_a_stale_update_is_aborted(uow_factory: UnitOfWorkFactory) -> None
 async def test_concurrent_updates_never_lose_a_write(uow_factory: UnitOfWorkFactory) -> None:
     services = build_services(uow_factory)
     topic = await services.topics.create_topic(ALICE, Topic(id="t", creator_id="", name="t"))
+    for n in range(8):
+        await services.users.create_user(ADMIN, User(id=f"u{n}", name=f"U{n}"))
 
     async def join(user_id: str) -> bool:
         try:

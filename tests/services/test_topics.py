@@ -10,7 +10,7 @@ from onehub.domain.errors import Aborted, AlreadyExists, InvalidArgument, NotFou
 from onehub.domain.models import Message, PageRequest, Topic
 from onehub.services.bundle import Services
 
-from .conftest import ADMIN, ALICE, BOB
+from .conftest import ADMIN, ALICE, BOB, add_people
 from .racing import RacingUowFactory
 
 
@@ -68,6 +68,7 @@ async def test_create_refuses_invalid_topics(
 
 async def test_unicode_and_sql_metacharacters_are_stored_verbatim(services: Services) -> None:
     name = 'Robert\'); DROP TABLE topics;-- 🚀 日本語 "quoted" % _ \\'
+    await add_people(services, "zoë", "李")
     topic = await services.topics.create_topic(
         ALICE, draft(name=name, topic_id="o'brien\";--%", users=frozenset({"zoë", "李"}))
     )
@@ -165,6 +166,7 @@ async def test_only_the_creator_or_admin_may_delete_or_update(services: Services
 
 
 async def test_update_replaces_only_the_masked_fields(services: Services) -> None:
+    await add_people(services, "carol")
     topic = await services.topics.create_topic(ALICE, draft(name="old", users=frozenset({"alice"})))
     change = draft(name="new", topic_id=topic.id, users=frozenset({"carol"}))
 
@@ -180,6 +182,7 @@ async def test_update_replaces_only_the_masked_fields(services: Services) -> Non
 
 
 async def test_membership_edits_need_no_mask(services: Services) -> None:
+    await add_people(services, "bob", "carol")
     topic = await services.topics.create_topic(ALICE, draft(users=frozenset({"alice", "bob"})))
     updated = await services.topics.update_topic(
         ALICE, draft(topic_id=topic.id, name=""), [], add_users=["carol"], remove_users=["bob"]
