@@ -90,7 +90,8 @@ async def test_unpopulated_fields_are_emitted(api: httpx.AsyncClient) -> None:
 async def test_update_delete_and_cascade(
     api: httpx.AsyncClient, as_user: Callable[[str], httpx.AsyncClient]
 ) -> None:
-    await api.post("/v1/users", json={"user": {"id": "carol", "name": "Carol"}})
+    for uid, name in [("carol", "Carol"), ("dave", "Dave")]:
+        await api.post("/v1/users", json={"user": {"id": uid, "name": name}})
     carol = as_user("carol")
     topic = (await carol.post("/v1/topics", json={"topic": {"name": "books"}})).json()["topic"]
     tid = topic["base"]["id"]

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 
 from onehub.domain.errors import InvalidArgument, NotFound
+from onehub.domain.limits import MAX_TOPIC_MEMBERS
 from onehub.domain.models import Page, PageRequest, Principal, Topic
 from onehub.services.authz import require_owner_or_admin
 from onehub.services.base import ServiceBase
@@ -18,9 +19,12 @@ from onehub.services.ports import UnitOfWork
 TOPIC_UPDATABLE_FIELDS = frozenset({"name", "users"})
 
 
-def _members(user_ids: Sequence[str] | frozenset[str]) -> frozenset[str]:
+def _members(user_ids: Sequence[str] | frozenset[str], field: str) -> frozenset[str]:
     if len(user_ids) > MAX_BATCH_SIZE:
-        raise InvalidArgument(f"a topic may list at most {MAX_BATCH_SIZE} users at once")
+        raise InvalidArgument(
+            f"{field}: at most {MAX_BATCH_SIZE} user ids may be given at once (a topic may "
+            f"have at most {MAX_TOPIC_MEMBERS} members)"
+        )
     return frozenset(validate_id(user_id, "user id") for user_id in user_ids)
 
 
@@ -83,7 +87,7 @@ class TopicService(ServiceBase):
             id=id_or_new(topic.id, "topic id", self._new_id),
             creator_id=principal.user_id,
             name=validate_name(topic.name, "topic name"),
-            users=_members(topic.users),
+            users=_members(topic.users, "users"),
             created_at=now,
             updated_at=now,
         )
@@ -159,8 +163,9 @@ class TopicService(ServiceBase):
         replaced, _ = resolve_masks("topic", update_mask, updatable=TOPIC_UPDATABLE_FIELDS)
         if not replaced and not add_users and not remove_users:
             raise InvalidArgument("update_mask, add_users or remove_users must name a change")
-        patch = dataclasses.replace(topic, users=_members(topic.users))
-        joining, leaving = _members(add_users), _members(remove_users)
+        patch = dataclasses.replace(topic, users=_members(topic.users, "users"))
+        joining = _members(add_users, "add_users")
+        leaving = _members(remove_users, "remove_users")
         async with self._uow_factory() as uow:
             stored = await _existing_topic(uow, topic.id)
             require_owner_or_admin(principal, stored.creator_id, "update a topic")
