@@ -14,7 +14,7 @@ from sqlalchemy import insert, update
 
 from onehub.app import RunningOneHub
 from onehub.storage.engine import create_engine
-from onehub.storage.tables import messages, users
+from onehub.storage.tables import messages, topics, users
 from onehub.transport.grpc.limits import GRPC_SIZE_OPTIONS
 from tests.conftest import _database_url
 
@@ -60,6 +60,18 @@ async def set_profile_row(database_url: str, user_id: str, profile: Mapping[str,
         async with engine.begin() as connection:
             await connection.execute(
                 update(users).where(users.c.id == user_id).values(profile_data=dict(profile))
+            )
+    finally:
+        await engine.dispose()
+
+
+async def set_topic_members_row(database_url: str, topic_id: str, members: list[str]) -> None:
+    """Overwrite a topic's stored member ids bypassing every check."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                update(topics).where(topics.c.id == topic_id).values(users=members)
             )
     finally:
         await engine.dispose()
