@@ -123,7 +123,12 @@ def test_schemas_follow_the_proto3_json_mapping(document: dict[str, Any]) -> Non
     assert topic["users"] == {
         "type": ["object", "null"],
         "additionalProperties": {"type": "boolean"},
+        "maxProperties": 1000,
+        "description": "members keyed by user id, each an existing user (or the caller); at "
+        "most 1000, their ids taking at most 32768 bytes of UTF-8 together",
     }
+    assert topic["name"] == {"type": ["string", "null"], "maxLength": 256}
+    assert (user["name"]["maxLength"], user["avatar"]["maxLength"]) == (256, 2048)
     assert topic["base"] == {
         "anyOf": [{"$ref": "#/components/schemas/onehub.v1.MessageBase"}, {"type": "null"}]
     }
@@ -131,7 +136,8 @@ def test_schemas_follow_the_proto3_json_mapping(document: dict[str, Any]) -> Non
     assert user["profileData"] == {
         "type": ["object", "null"],
         "additionalProperties": True,
-        "description": "any JSON object, at most 30 levels of objects and arrays deep",
+        "description": "any JSON object, at most 30 levels of objects and arrays deep, taking "
+        "at most 32768 bytes as a protobuf Struct",
     }
     assert schemas["onehub.v1.UpdateTopicRequest"]["properties"]["updateMask"]["type"] == [
         "string",

@@ -65,7 +65,9 @@ def _largest_topic(n: int) -> Topic:
 
 def _pagination() -> models_pb2.PaginationResponse:
     return models_pb2.PaginationResponse(
-        next_page_key="k" * MAX_PAGE_KEY_LENGTH, has_more_results=True, total_num_results=-1  # ten bytes
+        next_page_key="k" * MAX_PAGE_KEY_LENGTH,
+        has_more_results=True,
+        total_num_results=-1,  # ten bytes
     )
 
 

@@ -6,9 +6,8 @@ import grpc
 import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
 
-from onehub.gen.onehub.v1 import models_pb2
+from onehub.gen.onehub.v1 import models_pb2, users_pb2
 from onehub.gen.onehub.v1 import topics_pb2 as pb
-from onehub.gen.onehub.v1 import users_pb2
 
 from ..services.racing import RacingUowFactory
 from .conftest import ADMIN, ALICE, BOB, Hub

@@ -43,7 +43,11 @@ async def _require_known_users(
     unknown = [user_id for user_id in wanted if user_id not in found]
     if unknown:
         shown = ", ".join(repr(user_id) for user_id in unknown[:_MAX_UNKNOWN_SHOWN])
-        more = f" and {len(unknown) - _MAX_UNKNOWN_SHOWN} more" if len(unknown) > _MAX_UNKNOWN_SHOWN else ""
+        more = (
+            f" and {len(unknown) - _MAX_UNKNOWN_SHOWN} more"
+            if len(unknown) > _MAX_UNKNOWN_SHOWN
+            else ""
+        )
         raise InvalidArgument(
             f"users: every member must be an existing user; no user has the id {shown}{more}"
         )
@@ -157,7 +161,8 @@ class TopicService(ServiceBase):
         then `add_users` join and `remove_users` leave the members. Raise InvalidArgument when
         nothing is asked (no mask and no membership edit), for an unknown path or bad value, for
         joining ids that are not users (the caller excepted) and for members over the limits
-        (an update that only removes members is always accepted), NotFound if the topic does not exist, PermissionDenied unless the caller created it or
+        (unless the update only removes members: a topic stored before the limits may shrink),
+        NotFound if the topic does not exist, PermissionDenied unless the caller created it or
         is admin, Aborted if someone else updated it meanwhile (re-read and retry).
         """
         replaced, _ = resolve_masks("topic", update_mask, updatable=TOPIC_UPDATABLE_FIELDS)

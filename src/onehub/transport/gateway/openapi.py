@@ -13,7 +13,15 @@ from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-from onehub.domain.limits import MAX_CONTENT_BYTES, MAX_JSON_DEPTH
+from onehub.domain.limits import (
+    MAX_CONTENT_BYTES,
+    MAX_JSON_DEPTH,
+    MAX_MEMBER_ID_BYTES,
+    MAX_PROFILE_DATA_BYTES,
+    MAX_TOPIC_MEMBERS,
+)
+from onehub.services.ids import MAX_BATCH_SIZE, MAX_ID_LENGTH, MAX_NAME_LENGTH
+from onehub.services.users import MAX_AVATAR_LENGTH
 from onehub.transport.gateway.routes import Binding
 
 _FD = FieldDescriptor
@@ -97,11 +105,42 @@ _QUERY_MESSAGES = {
 }
 _MAX_QUERY_DEPTH = 4
 API_NOTES = (
-    f"Limits: a message's content (contentText as UTF-8 plus contentData as its protobuf Struct "
-    f"encoding) may take at most {MAX_CONTENT_BYTES} bytes; JSON objects (contentData, "
-    f"profileData) may nest at most {MAX_JSON_DEPTH} levels. Page keys (nextPageKey) are opaque "
-    "and signed: pass them back unchanged, to the same list; anything else is a 400."
+    f"Limits (a request over one is a 400 naming it, and nothing is stored): a message's content "
+    f"(contentText as UTF-8 plus contentData as its protobuf Struct encoding) may take at most "
+    f"{MAX_CONTENT_BYTES} bytes; a user's profileData at most {MAX_PROFILE_DATA_BYTES} bytes "
+    f"(Struct encoding); JSON objects (contentData, profileData) may nest at most "
+    f"{MAX_JSON_DEPTH} levels. A topic may have at most {MAX_TOPIC_MEMBERS} members, whose ids "
+    f"take at most {MAX_MEMBER_ID_BYTES} bytes of UTF-8 together, and every member must be an "
+    f"existing user (the caller excepted). Names and contentType take at most "
+    f"{MAX_NAME_LENGTH} characters, ids {MAX_ID_LENGTH}, an avatar {MAX_AVATAR_LENGTH}. Data "
+    "stored before a limit is served cut to it. Page keys (nextPageKey) are opaque and signed: "
+    "pass them back unchanged, to the same list; anything else is a 400."
 )
+_ID_NOTE = f"at most {MAX_ID_LENGTH} characters, no '/', whitespace or control characters"
+# Schema keywords stating the services' limits, by proto field.
+_FIELD_LIMITS: dict[str, dict[str, Any]] = {
+    "onehub.v1.MessageBase.id": {"maxLength": MAX_ID_LENGTH, "description": _ID_NOTE},
+    "onehub.v1.User.id": {"maxLength": MAX_ID_LENGTH, "description": _ID_NOTE},
+    "onehub.v1.User.name": {"maxLength": MAX_NAME_LENGTH},
+    "onehub.v1.User.avatar": {"maxLength": MAX_AVATAR_LENGTH},
+    "onehub.v1.User.profile_data": {
+        "description": f"any JSON object, {_DEPTH_NOTE}, taking at most "
+        f"{MAX_PROFILE_DATA_BYTES} bytes as a protobuf Struct"
+    },
+    "onehub.v1.Topic.name": {"maxLength": MAX_NAME_LENGTH},
+    "onehub.v1.Topic.users": {
+        "maxProperties": MAX_TOPIC_MEMBERS,
+        "description": f"members keyed by user id, each an existing user (or the caller); at "
+        f"most {MAX_TOPIC_MEMBERS}, their ids taking at most {MAX_MEMBER_ID_BYTES} bytes of "
+        "UTF-8 together",
+    },
+    "onehub.v1.UpdateTopicRequest.add_users": {
+        "maxItems": MAX_BATCH_SIZE,
+        "description": "ids of existing users to add (the topic's member limits still hold)",
+    },
+    "onehub.v1.UpdateTopicRequest.remove_users": {"maxItems": MAX_BATCH_SIZE},
+    "onehub.v1.ContentBase.content_type": {"maxLength": MAX_NAME_LENGTH},
+}
 _VARIABLE = re.compile(r"\{[^}]*\}")
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -337,10 +376,16 @@ def _message_schema(message: Descriptor, schemas: dict[str, Any]) -> dict[str, A
         schemas[name] = {
             "type": "object",
             "properties": {
-                f.json_name: _nullable(_field_schema(f, schemas)) for f in message.fields
+                f.json_name: _nullable(_limited(f, _field_schema(f, schemas)))
+                for f in message.fields
             },
         }
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _limited(field: FieldDescriptor, schema: dict[str, Any]) -> dict[str, Any]:
+    limits = _FIELD_LIMITS.get(field.full_name)
+    return {**schema, **limits} if limits else schema
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
