@@ -517,7 +517,7 @@ async function addMember(event) {
   if (!userId || !state.topic) return;
   show($("add-member-error"), false);
   const added = await act("Add member", async (api) => {
-    // The API keeps any id as a member; a person who mistyped a name should hear of it.
+    // The API refuses unknown ids too (a 400); asking first gives a mistyped id its own message.
     if (!state.users.get(userId)) {
       state.users.delete(userId);
       await lookUpUsers(api, [userId]);
