@@ -87,3 +87,31 @@ def test_the_project_points_at_no_document_outside_it() -> None:
                 if name not in documents
             ]
     assert offenders == [], "\n".join(offenders)
+
+
+def test_the_limits_documented_in_the_api_guide_are_the_codes() -> None:
+    from onehub.domain.limits import (
+        MAX_CONTENT_BYTES,
+        MAX_JSON_DEPTH,
+        MAX_MEMBER_ID_BYTES,
+        MAX_PROFILE_DATA_BYTES,
+        MAX_TOPIC_MEMBERS,
+    )
+    from onehub.services.ids import MAX_BATCH_SIZE, MAX_ID_LENGTH, MAX_NAME_LENGTH
+    from onehub.services.users import MAX_AVATAR_LENGTH
+
+    guide = (ROOT / "docs" / "api.md").read_text()
+    table = guide.split("## Limits")[1].split("\n\n")[2]
+    rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[1] for line in table.splitlines()}
+    assert rows["a message's content"].startswith(f"{MAX_CONTENT_BYTES // 1024} KiB")
+    assert rows["a user's `profile_data`"] == f"{MAX_PROFILE_DATA_BYTES // 1024} KiB"
+    assert rows["nesting of `content_data`, `profile_data`"] == f"{MAX_JSON_DEPTH} levels"
+    assert rows["a topic's members (`users`)"] == (
+        f"{MAX_TOPIC_MEMBERS:,} members, and {MAX_MEMBER_ID_BYTES // 1024} KiB of ids"
+    )
+    assert rows["ids given at once (`add_users`, `remove_users`, `users`, `batchGet` ids)"] == (
+        f"{MAX_BATCH_SIZE:,}"
+    )
+    assert rows["user name, topic name, `content_type`"] == f"{MAX_NAME_LENGTH} characters"
+    assert rows["avatar"] == f"{MAX_AVATAR_LENGTH:,} characters"
+    assert rows["any id"] == f"{MAX_ID_LENGTH} characters"
