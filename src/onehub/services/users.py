@@ -148,17 +148,18 @@ class UserService(ServiceBase):
         "profile_data"; "*" for all) and return it as stored.
 
         Raise InvalidArgument for an empty mask, an unknown path or a replaced field that is bad
-        or over its limit (see create_user), NotFound if the
-        user does not exist, PermissionDenied unless the caller is that user or admin, Aborted
-        if someone else updated it meanwhile.
+        or over its limit (see create_user; fields the update does not replace are not judged),
+        NotFound if the user does not exist, PermissionDenied unless the caller is that user or
+        admin, Aborted if someone else updated it meanwhile.
         """
         replaced, _ = resolve_masks("user", update_mask, updatable=USER_UPDATABLE_FIELDS)
         if not replaced:
             raise InvalidArgument("update_mask must name a field to change")
+        _check_user(user, replaced)  # the replaced fields are the request's own
         async with self._uow_factory() as uow:
             stored = await _existing_user(uow, user.id)
             require_owner_or_admin(principal, stored.id, "update a user")
-            changed = _check_user(apply_masks(stored, user, replaced, ()), replaced)
+            changed = apply_masks(stored, user, replaced, ())
             changed = dataclasses.replace(changed, updated_at=self._clock())
             updated = await uow.users.update(changed, expected_version=stored.version)
             await uow.commit()
