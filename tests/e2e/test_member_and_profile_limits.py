@@ -51,7 +51,8 @@ def serve(database_url: str, tmp_path: Path) -> Iterator[Serve]:
         wait_healthy(running.url, process)
         yield running
     finally:
-        stop(process)
+        if process.returncode is None:  # not stopped by the test to read its log
+            stop(process)
 
 
 def _client(serve: Serve, user: str = "admin") -> httpx.Client:
