@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from opentelemetry import metrics, trace
 from opentelemetry.context import Context
@@ -28,22 +28,55 @@ from onehub.telemetry.compat.otel_sdk import Gauge
 _lock = threading.RLock()
 
 
+_Key = tuple[str, str | None, str | None]  # (name, version, schema URL)
+_P = TypeVar("_P")
+_P_contra = TypeVar("_P_contra", contravariant=True)
+_H = TypeVar("_H", bound="_Bindable[Any]")
+
+
+class _Bindable(Protocol[_P_contra]):
+    def bind(self, provider: _P_contra) -> None: ...
+
+
+class _Switch(Generic[_P, _H]):
+    """The provider switched in last, and every tracer or meter handed out (one per key), each
+    re-bound to the new provider on a switch."""
+
+    def __init__(self, initial: _P, make: Callable[[_Key, Attributes], _H]) -> None:
+        self.target = initial
+        self._make = make
+        self._handles: dict[_Key, _H] = {}
+
+    def switch_to(self, target: _P) -> None:
+        with _lock:
+            self.target = target
+            for handle in self._handles.values():
+                handle.bind(target)
+
+    def handle(self, key: _Key, attributes: Attributes) -> _H:
+        with _lock:
+            handle = self._handles.get(key)
+            if handle is None:
+                handle = self._make(key, attributes)
+                handle.bind(self.target)
+                self._handles[key] = handle
+            return handle
+
+
 class SwitchingTracerProvider(trace.TracerProvider):
     """A TracerProvider whose tracers delegate to whichever provider was switched in last."""
 
     def __init__(self) -> None:
-        self._target: trace.TracerProvider = trace.NoOpTracerProvider()
-        self._tracers: dict[tuple[str, str | None, str | None], _SwitchingTracer] = {}
+        self._switch: _Switch[trace.TracerProvider, _SwitchingTracer] = _Switch(
+            trace.NoOpTracerProvider(), _SwitchingTracer
+        )
 
     def switch_to(self, target: trace.TracerProvider) -> None:
-        with _lock:
-            self._target = target
-            for tracer in self._tracers.values():
-                tracer.bind(target)
+        self._switch.switch_to(target)
 
     @property
     def target(self) -> trace.TracerProvider:
-        return self._target
+        return self._switch.target
 
     def get_tracer(
         self,
@@ -53,17 +86,11 @@ class SwitchingTracerProvider(trace.TracerProvider):
         attributes: Attributes = None,
     ) -> trace.Tracer:
         key = (instrumenting_module_name, instrumenting_library_version, schema_url)
-        with _lock:
-            tracer = self._tracers.get(key)
-            if tracer is None:
-                tracer = _SwitchingTracer(key, attributes)
-                tracer.bind(self._target)
-                self._tracers[key] = tracer
-            return tracer
+        return self._switch.handle(key, attributes)
 
 
 class _SwitchingTracer(trace.Tracer):
-    def __init__(self, key: tuple[str, str | None, str | None], attributes: Attributes) -> None:
+    def __init__(self, key: _Key, attributes: Attributes) -> None:
         self._key = key
         self._attributes = attributes
         self._real: trace.Tracer = trace.NoOpTracer()
@@ -127,18 +154,16 @@ class SwitchingMeterProvider(metrics.MeterProvider):
     """A MeterProvider whose instruments record into whichever provider was switched in last."""
 
     def __init__(self) -> None:
-        self._target: metrics.MeterProvider = metrics.NoOpMeterProvider()
-        self._meters: dict[tuple[str, str | None, str | None], _SwitchingMeter] = {}
+        self._switch: _Switch[metrics.MeterProvider, _SwitchingMeter] = _Switch(
+            metrics.NoOpMeterProvider(), _SwitchingMeter
+        )
 
     def switch_to(self, target: metrics.MeterProvider) -> None:
-        with _lock:
-            self._target = target
-            for meter in self._meters.values():
-                meter.bind(target)
+        self._switch.switch_to(target)
 
     @property
     def target(self) -> metrics.MeterProvider:
-        return self._target
+        return self._switch.target
 
     def get_meter(
         self,
@@ -147,14 +172,7 @@ class SwitchingMeterProvider(metrics.MeterProvider):
         schema_url: str | None = None,
         attributes: Attributes = None,
     ) -> metrics.Meter:
-        key = (name, version, schema_url)
-        with _lock:
-            meter = self._meters.get(key)
-            if meter is None:
-                meter = _SwitchingMeter(key, attributes)
-                meter.bind(self._target)
-                self._meters[key] = meter
-            return meter
+        return self._switch.handle((name, version, schema_url), attributes)
 
 
 _I = TypeVar("_I")
@@ -217,7 +235,7 @@ class _ObservableGauge(_Observable, metrics.ObservableGauge):
 
 
 class _SwitchingMeter(metrics.Meter):
-    def __init__(self, key: tuple[str, str | None, str | None], attributes: Attributes) -> None:
+    def __init__(self, key: _Key, attributes: Attributes) -> None:
         super().__init__(*key)
         self._key = key
         self._attributes = attributes
