@@ -38,55 +38,33 @@ class _Bindable(Protocol[_P_contra]):
     def bind(self, provider: _P_contra) -> None: ...
 
 
-class _Switch(Generic[_P, _H]):
-    """The provider switched in last, and every tracer or meter handed out (one per key), each
-    re-bound to the new provider on a switch."""
+class _Switching(Generic[_P, _H]):
+    """A provider's switch: the provider switched in last, and every tracer or meter handed out
+    (one per key), each re-bound to the new provider on a switch."""
 
     def __init__(self, initial: _P, make: Callable[[_Key, Attributes], _H]) -> None:
-        self.target = initial
+        self._target = initial
         self._make = make
         self._handles: dict[_Key, _H] = {}
 
+    @property
+    def target(self) -> _P:
+        return self._target
+
     def switch_to(self, target: _P) -> None:
         with _lock:
-            self.target = target
+            self._target = target
             for handle in self._handles.values():
                 handle.bind(target)
 
-    def handle(self, key: _Key, attributes: Attributes) -> _H:
+    def _handle(self, key: _Key, attributes: Attributes) -> _H:
         with _lock:
             handle = self._handles.get(key)
             if handle is None:
                 handle = self._make(key, attributes)
-                handle.bind(self.target)
+                handle.bind(self._target)
                 self._handles[key] = handle
             return handle
-
-
-class SwitchingTracerProvider(trace.TracerProvider):
-    """A TracerProvider whose tracers delegate to whichever provider was switched in last."""
-
-    def __init__(self) -> None:
-        self._switch: _Switch[trace.TracerProvider, _SwitchingTracer] = _Switch(
-            trace.NoOpTracerProvider(), _SwitchingTracer
-        )
-
-    def switch_to(self, target: trace.TracerProvider) -> None:
-        self._switch.switch_to(target)
-
-    @property
-    def target(self) -> trace.TracerProvider:
-        return self._switch.target
-
-    def get_tracer(
-        self,
-        instrumenting_module_name: str,
-        instrumenting_library_version: str | None = None,
-        schema_url: str | None = None,
-        attributes: Attributes = None,
-    ) -> trace.Tracer:
-        key = (instrumenting_module_name, instrumenting_library_version, schema_url)
-        return self._switch.handle(key, attributes)
 
 
 class _SwitchingTracer(trace.Tracer):
@@ -150,29 +128,23 @@ class _SwitchingTracer(trace.Tracer):
         )
 
 
-class SwitchingMeterProvider(metrics.MeterProvider):
-    """A MeterProvider whose instruments record into whichever provider was switched in last."""
+class SwitchingTracerProvider(
+    _Switching[trace.TracerProvider, _SwitchingTracer], trace.TracerProvider
+):
+    """A TracerProvider whose tracers delegate to whichever provider was switched in last."""
 
     def __init__(self) -> None:
-        self._switch: _Switch[metrics.MeterProvider, _SwitchingMeter] = _Switch(
-            metrics.NoOpMeterProvider(), _SwitchingMeter
-        )
+        super().__init__(trace.NoOpTracerProvider(), _SwitchingTracer)
 
-    def switch_to(self, target: metrics.MeterProvider) -> None:
-        self._switch.switch_to(target)
-
-    @property
-    def target(self) -> metrics.MeterProvider:
-        return self._switch.target
-
-    def get_meter(
+    def get_tracer(
         self,
-        name: str,
-        version: str | None = None,
+        instrumenting_module_name: str,
+        instrumenting_library_version: str | None = None,
         schema_url: str | None = None,
         attributes: Attributes = None,
-    ) -> metrics.Meter:
-        return self._switch.handle((name, version, schema_url), attributes)
+    ) -> trace.Tracer:
+        key = (instrumenting_module_name, instrumenting_library_version, schema_url)
+        return self._handle(key, attributes)
 
 
 _I = TypeVar("_I")
@@ -331,6 +303,24 @@ class _SwitchingMeter(metrics.Meter):
             return meter.create_observable_gauge(name, callbacks, unit, description)
 
         return self._keep(_ObservableGauge, make)
+
+
+class SwitchingMeterProvider(
+    _Switching[metrics.MeterProvider, _SwitchingMeter], metrics.MeterProvider
+):
+    """A MeterProvider whose instruments record into whichever provider was switched in last."""
+
+    def __init__(self) -> None:
+        super().__init__(metrics.NoOpMeterProvider(), _SwitchingMeter)
+
+    def get_meter(
+        self,
+        name: str,
+        version: str | None = None,
+        schema_url: str | None = None,
+        attributes: Attributes = None,
+    ) -> metrics.Meter:
+        return self._handle((name, version, schema_url), attributes)
 
 
 TRACER_PROVIDER = SwitchingTracerProvider()
