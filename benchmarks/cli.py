@@ -8,6 +8,7 @@ start (its reason is printed and the others still run) or saw failed calls; 2 fo
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import os
 import platform
@@ -15,11 +16,12 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
 
 from benchmarks.import_bench import import_report, run_import_benchmark
 from benchmarks.load import LoadError, LoadPool
-from benchmarks.runs import QUICK, RunSettings
+from benchmarks.runs import QUICK, RunSettings, Summary
 from benchmarks.scale_bench import (
     QUICK_SAMPLES,
     QUICK_SIZES,
@@ -115,14 +117,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     with LoadPool(settings.processes) as pool:
         for backend in (name for name in SERVICE_NAMES if name in selected):
             _section(f"REST vs gRPC on {backend}")
-            try:
-                rows = run_service_benchmark(backend, settings, pool)
-            except (BenchSetupError, LoadError) as error:
-                print(f"{backend}: could not run: {error}", flush=True)
-                ok = False
-                continue
-            print(service_report(rows), flush=True)
-            ok = ok and not any(row.summary.failures for row in rows)
+            ok = (
+                _print_report(
+                    backend,
+                    functools.partial(run_service_benchmark, backend, settings, pool),
+                    service_report,
+                )
+                and ok
+            )
         if "import" in selected:
             _section("Bulk import over REST: POST /v1/messages:import, one batch at a time")
             ok = _run_import_benchmarks(settings) and ok
@@ -154,15 +156,36 @@ def _run_workers_benchmarks(settings: RunSettings, pool: LoadPool) -> bool:
     ok = True
     for backend in SERVICE_NAMES:
         _section(f"Workers on {backend}: 1 vs 2 (onehub serve --workers), REST, side by side")
-        try:
-            rows = run_workers_benchmark(backend, settings, pool)
-        except (BenchSetupError, LoadError) as error:
-            print(f"workers on {backend}: could not run: {error}", flush=True)
-            ok = False
-            continue
-        print(workers_report(rows), flush=True)
-        ok = ok and not any(row.summary.failures for row in rows)
+        ok = (
+            _print_report(
+                f"workers on {backend}",
+                functools.partial(run_workers_benchmark, backend, settings, pool),
+                workers_report,
+            )
+            and ok
+        )
     return ok
+
+
+class _SummaryRow(Protocol):
+    @property
+    def summary(self) -> Summary: ...
+
+
+_Row = TypeVar("_Row", bound=_SummaryRow)
+
+
+def _print_report(
+    name: str, run: Callable[[], list[_Row]], report: Callable[[Sequence[_Row]], str]
+) -> bool:
+    """Run one load benchmark and print its report; False if it could not run or a call failed."""
+    try:
+        rows = run()
+    except (BenchSetupError, LoadError) as error:
+        print(f"{name}: could not run: {error}", flush=True)
+        return False
+    print(report(rows), flush=True)
+    return not any(row.summary.failures for row in rows)
 
 
 def _run_import_benchmarks(settings: RunSettings) -> bool:

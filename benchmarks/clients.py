@@ -1,9 +1,10 @@
 """The two ways a benchmark client calls OneHub: REST through the gateway, and direct gRPC.
 
-Each `Call` makes one request and raises `CallFailedError` for anything but success, so the load
-loop only times and counts. The REST caller speaks HTTP/1.1 keep-alive on a raw asyncio
-stream with pre-built request bytes: a Python HTTP client library would cost more CPU than the
-server's own HTTP parsing, and on a two-core machine that CPU is taken from the server.
+Each `Call` makes one request and raises `OperationError` for anything but success, so the load
+engine (`onehub.cli.load_engine`, the one `onehub loadgen` runs on) only times and counts. The
+REST caller speaks HTTP/1.1 keep-alive on a raw asyncio stream with pre-built request bytes: a
+Python HTTP client library would cost more CPU than the server's own HTTP parsing, and on a
+two-core machine that CPU is taken from the server.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import asyncio
 import base64
 import contextlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Literal
 
 import grpc
 
+from onehub.cli.load_engine import Call, OperationError
 from onehub.gen.onehub.v1 import (
     messages_pb2,
     messages_pb2_grpc,
@@ -41,13 +43,8 @@ PASSWORD = "admin123"
 GRPC_METADATA = (("onehubusername", USER), ("onehubpassword", PASSWORD))
 MESSAGE_TEXT = "benchmark message: the quick brown fox jumps over the lazy dog"
 _MAX_HEADER_BYTES = 64 * 1024
-
-
-class CallFailedError(Exception):
-    """One request did not succeed; the message says how (status, gRPC code or socket error)."""
-
-
-Call = Callable[[], Awaitable[None]]
+#: The code of a failure whose response could not be read as HTTP/1.1.
+_UNFRAMED = "BAD_RESPONSE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,16 +90,16 @@ class RestConnection:
         return cls(reader, writer)
 
     async def send(self, request: bytes) -> None:
-        """Send `request` and read the whole response; raise CallFailedError unless it is a 200."""
+        """Send `request` and read the whole response; raise OperationError unless it is a 200."""
         self._writer.write(request)
         try:
             head = await self._reader.readuntil(b"\r\n\r\n")
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError) as error:
-            raise CallFailedError(f"connection: {type(error).__name__}") from None
+            raise OperationError("UNAVAILABLE", f"connection: {type(error).__name__}") from None
         status, length = _parse_head(head)
         body = await self._reader.readexactly(length) if length else b""
         if status != 200:
-            raise CallFailedError(f"HTTP {status}: {body[:200].decode(errors='replace')}")
+            raise OperationError(f"HTTP_{status}", body[:200].decode(errors="replace"))
 
     async def close(self) -> None:
         self._writer.close()
@@ -111,19 +108,48 @@ class RestConnection:
             await self._writer.wait_closed()
 
 
+class RestCaller:
+    """One caller's `Call` over its own keep-alive connection, opened on first use and opened
+    again after a failure (the stream may then be mid-response). `close` when done."""
+
+    def __init__(self, address: str, request: bytes) -> None:
+        self._address = address
+        self._request = request
+        self._connection: RestConnection | None = None
+
+    async def __call__(self, _index: int) -> None:
+        if self._connection is None:
+            try:
+                self._connection = await RestConnection.open(self._address)
+            except OSError as error:
+                raise OperationError("UNAVAILABLE", f"connect: {error}") from None
+        try:
+            await self._connection.send(self._request)
+        except OperationError:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            await connection.close()
+
+
 def _parse_head(head: bytes) -> tuple[int, int]:
-    """(status, content length) of a response head; CallFailedError if we cannot frame it."""
+    """(status, content length) of a response head; OperationError if we cannot frame it."""
     if len(head) > _MAX_HEADER_BYTES:
-        raise CallFailedError("response head too large")
+        raise OperationError(_UNFRAMED, "response head too large")
     status_line, *headers = head.decode("latin-1").split("\r\n")
     parts = status_line.split(" ", 2)
     if len(parts) < 2 or not parts[1].isdigit():
-        raise CallFailedError(f"not an HTTP response: {status_line[:80]!r}")
+        raise OperationError(_UNFRAMED, f"not an HTTP response: {status_line[:80]!r}")
     for header in headers:
         name, _, value = header.partition(":")
         if name.strip().lower() == "content-length":
             return int(parts[1]), int(value.strip())
-    raise CallFailedError("response without Content-Length (chunked responses are not expected)")
+    raise OperationError(
+        _UNFRAMED, "response without Content-Length (chunked responses are not expected)"
+    )
 
 
 def grpc_call(channel: grpc.aio.Channel, target: Target, operation: Operation) -> Call:
@@ -132,7 +158,7 @@ def grpc_call(channel: grpc.aio.Channel, target: Target, operation: Operation) -
         topics = topics_pb2_grpc.TopicServiceStub(channel)
         get_request = topics_pb2.GetTopicRequest(id=target.topic_id)
 
-        async def get_topic() -> None:
+        async def get_topic(_index: int) -> None:
             await _checked(topics.GetTopic(get_request, metadata=GRPC_METADATA))
 
         return get_topic
@@ -144,7 +170,7 @@ def grpc_call(channel: grpc.aio.Channel, target: Target, operation: Operation) -
         messages=[models_pb2.Message(topic_id=target.topic_id, content_base=content)],
     )
 
-    async def post_message() -> None:
+    async def post_message(_index: int) -> None:
         await _checked(messages.CreateMessages(post_request, metadata=GRPC_METADATA))
 
     return post_message
@@ -154,7 +180,7 @@ async def _checked(call: Awaitable[object]) -> None:
     try:
         await call
     except grpc.aio.AioRpcError as error:
-        raise CallFailedError(f"gRPC {error.code().name}: {error.details()}") from None
+        raise OperationError(error.code().name, error.details() or "") from None
 
 
 async def create_topic(grpc_address: str, name: str) -> str:

@@ -14,7 +14,6 @@ import base64
 import functools
 import http.client
 import json
-import os
 import random
 import time
 from collections.abc import Sequence
@@ -28,6 +27,7 @@ from benchmarks.servers import (
     onehub_server,
     process_cpu_seconds,
     scratch_directory,
+    untraced_env,
 )
 from benchmarks.service_bench import Backend, database
 from benchmarks.stats import median, ratio, render_table
@@ -56,7 +56,7 @@ class ImportRow:
 def run_import_benchmark(backend: Backend, settings: RunSettings) -> list[ImportRow]:
     """Import batches of every size on a fresh `backend` database, `settings.repetitions` times
     (at least 3). Raise BenchSetupError when the database or the server cannot be started."""
-    env = {**os.environ, "OTEL_SDK_DISABLED": "true"}
+    env = untraced_env()
     repetitions = max(settings.repetitions, 3)
     rng = random.Random(20_000)
     with (

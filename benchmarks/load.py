@@ -1,6 +1,10 @@
 """Closed-loop load from worker processes: N callers each send a request, wait for the answer,
 send the next. A warm-up is run and thrown away, then every completed call in the measured window
-is counted and timed.
+is counted and timed. Each worker runs `onehub.cli.load_engine`, the engine of `onehub loadgen`
+(unpaced here, with a warm-up window), so both count and time calls the same way.
+
+The entry point is `LoadPool.run(job)` (worker processes, reused between jobs); `run_job(job)`
+runs one job in the calling process's event loop.
 
 `LoadPool` owns the worker processes (spawned, not forked: the parent may hold gRPC and asyncio
 state that must not be copied) and reuses them for every job, so a repetition costs no interpreter
@@ -11,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import multiprocessing
 import time
 from collections.abc import Sequence
@@ -22,17 +25,9 @@ from types import TracebackType
 
 import grpc
 
-from benchmarks.clients import (
-    Call,
-    CallFailedError,
-    Operation,
-    RestConnection,
-    Target,
-    Transport,
-    grpc_call,
-    rest_request,
-)
+from benchmarks.clients import Operation, RestCaller, Target, Transport, grpc_call, rest_request
 from onehub.cli.latency import LatencySummary
+from onehub.cli.load_engine import Call, Schedule, Tally, drive
 
 # Callers share gRPC channels (HTTP/2 multiplexes calls); a few channels spread them over more
 # than one connection, as several client hosts would.
@@ -190,99 +185,40 @@ def _worker_main(connection: Connection) -> None:
             connection.send(f"{type(error).__name__}: {error}")
 
 
-class _Window:
-    """Shared by a worker's callers: whether the measured window is open, and what it saw."""
-
-    def __init__(self) -> None:
-        self.measuring = False
-        self.stopped = False
-        self.warmup_completed = 0
-        self.latencies: list[float] = []
-        self.failures = 0
-        self.first_failure: str | None = None
-
-    def failed(self, error: CallFailedError) -> None:
-        self.failures += 1
-        if self.first_failure is None:
-            self.first_failure = str(error)
-
-
 async def run_job(job: LoadJob) -> WorkerSample:
-    """Run `job` in this process's event loop and return what it measured."""
+    """Run `job` in this process's event loop on the load engine and return what it measured.
+
+    This is one worker's share of a job; `LoadPool.run` splits a job over processes and merges.
+    """
     cpu_start = time.process_time()
-    window = _Window()
+    schedule = Schedule(clock=time.perf_counter, rate=0.0, duration_s=job.warmup_s + job.duration_s)
+    window_opens = schedule.start + job.warmup_s
+    tally = Tally(opens_at=window_opens, closes_at=schedule.deadline)
     channels: list[grpc.aio.Channel] = []
+    rest_callers: list[RestCaller] = []
+    callers: list[Call]
     try:
         if job.transport == "rest":
-            callers = [_rest_caller(job, window) for _ in range(job.concurrency)]
+            request = rest_request(job.target, job.operation)
+            rest_callers = [RestCaller(job.target.gateway, request) for _ in range(job.concurrency)]
+            callers = list(rest_callers)
         else:
             count = -(-job.concurrency // CALLERS_PER_CHANNEL)
             channels = [grpc.aio.insecure_channel(job.target.grpc) for _ in range(count)]
             calls = [grpc_call(channel, job.target, job.operation) for channel in channels]
-            callers = [
-                _grpc_caller(calls[index % count], window) for index in range(job.concurrency)
-            ]
-        tasks = [asyncio.create_task(caller) for caller in callers]
-        await asyncio.sleep(job.warmup_s)
-        window.measuring = True
-        started = time.perf_counter()
-        await asyncio.sleep(job.duration_s)
-        window.measuring = False
-        elapsed = time.perf_counter() - started
-        window.stopped = True
-        await asyncio.gather(*tasks)
+            callers = [calls[index % count] for index in range(job.concurrency)]
+        await drive(schedule, callers, tally, pause_after_failure_s=_PAUSE_AFTER_FAILURE_S)
     finally:
+        for caller in rest_callers:
+            await caller.close()
         for channel in channels:
             await channel.close(None)
     return WorkerSample(
-        completed=len(window.latencies),
-        warmup_completed=window.warmup_completed,
-        failures=window.failures,
-        first_failure=window.first_failure,
-        latencies=window.latencies,
-        window_s=elapsed,
+        completed=len(tally.latencies),
+        warmup_completed=tally.warmup_ok,
+        failures=tally.failures,
+        first_failure=None if tally.first_error is None else str(tally.first_error),
+        latencies=tally.latencies,
+        window_s=tally.window_s,
         cpu_s=time.process_time() - cpu_start,
     )
-
-
-async def _timed(call: Call, window: _Window) -> bool:
-    """Make one call and book it; False if it failed."""
-    started = time.perf_counter()
-    try:
-        await call()
-    except CallFailedError as error:
-        window.failed(error)
-        return False
-    if window.measuring:
-        window.latencies.append(time.perf_counter() - started)
-    elif not window.stopped:
-        window.warmup_completed += 1
-    return True
-
-
-async def _grpc_caller(call: Call, window: _Window) -> None:
-    while not window.stopped:
-        if not await _timed(call, window):
-            await asyncio.sleep(_PAUSE_AFTER_FAILURE_S)
-
-
-async def _rest_caller(job: LoadJob, window: _Window) -> None:
-    request = rest_request(job.target, job.operation)
-    connection: RestConnection | None = None
-    call: Call | None = None
-    while not window.stopped:
-        if connection is None or call is None:
-            try:
-                connection = await RestConnection.open(job.target.gateway)
-            except OSError as error:
-                window.failed(CallFailedError(f"connect: {error}"))
-                await asyncio.sleep(_PAUSE_AFTER_FAILURE_S)
-                continue
-            call = functools.partial(connection.send, request)
-        if not await _timed(call, window):
-            # After a failure the stream may be mid-response: start a clean connection.
-            await connection.close()
-            connection = None
-            await asyncio.sleep(_PAUSE_AFTER_FAILURE_S)
-    if connection is not None:
-        await connection.close()

@@ -16,8 +16,6 @@ py-spy must be able to ptrace the server (root, or `kernel.yama.ptrace_scope=0`)
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
 import shutil
 import subprocess
 import sys
@@ -28,8 +26,9 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.clients import OPERATIONS, Operation, Target, create_topic
+from benchmarks.clients import OPERATIONS, Operation
 from benchmarks.load import LoadJob, LoadPool
+from benchmarks.runs import server_target
 from benchmarks.servers import (
     BenchSetupError,
     Server,
@@ -37,6 +36,8 @@ from benchmarks.servers import (
     onehub_server,
     scratch_directory,
     sqlite_database,
+    traced_env,
+    untraced_env,
 )
 from benchmarks.stats import render_table
 
@@ -186,13 +187,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     output = args.out.resolve() / f"{args.scenario}-{args.operation}-{int(time.time())}.txt"
     with LoadPool(1) as pool, scratch_directory() as workdir, ExitStack() as stack:
         url = stack.enter_context(sqlite_database(workdir))
-        env = {**os.environ, "OTEL_SDK_DISABLED": "true"}
+        env = untraced_env()
         if args.scenario == "traced":
             (workdir / "collector").mkdir()
             collector = stack.enter_context(onehub_collector(workdir / "collector", env))
-            traced_env = {k: v for k, v in os.environ.items() if k != "OTEL_SDK_DISABLED"}
+            env_traced = traced_env()
             server = stack.enter_context(
-                onehub_server(url, workdir, env=traced_env, collector=collector.otlp_grpc)
+                onehub_server(url, workdir, env=env_traced, collector=collector.otlp_grpc)
             )
         else:
             server = stack.enter_context(onehub_server(url, workdir, env=env))
@@ -205,14 +206,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _profile_under_load(
     pool: LoadPool, server: Server, args: argparse.Namespace, output: Path
 ) -> None:
-    topic_id = asyncio.run(create_topic(server.grpc, "profile"))
+    target = server_target(server, "profile")
     operation: Operation = args.operation
 
     def job(seconds: float) -> LoadJob:
         return LoadJob(
             transport="grpc" if args.scenario == "grpc" else "rest",
             operation=operation,
-            target=Target(gateway=server.gateway, grpc=server.grpc, topic_id=topic_id),
+            target=target,
             concurrency=args.concurrency,
             warmup_s=0.2,
             duration_s=seconds,

@@ -3,11 +3,13 @@ watched process, such as the collector) spent on it; repetitions are summarised 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from benchmarks.clients import Operation, Target, Transport, create_topic
 from benchmarks.load import LoadJob, LoadPool, LoadResult
-from benchmarks.servers import ONEHUB_COMMAND, process_cpu_seconds
+from benchmarks.servers import ONEHUB_COMMAND, Server, process_cpu_seconds
 from benchmarks.stats import median
 
 
@@ -22,6 +24,26 @@ class RunSettings:
     processes: int = 1
     #: How to start `onehub` (`--server-command`), to compare a patched build.
     server_command: tuple[str, ...] = ONEHUB_COMMAND
+
+
+def server_target(server: Server, topic_name: str = "benchmark") -> Target:
+    """Create a topic on `server` (as admin, over gRPC) and return where to send its load."""
+    topic_id = asyncio.run(create_topic(server.grpc, topic_name))
+    return Target(gateway=server.gateway, grpc=server.grpc, topic_id=topic_id)
+
+
+def load_job(
+    settings: RunSettings, transport: Transport, operation: Operation, target: Target
+) -> LoadJob:
+    """One repetition of a scenario, driven as hard and as long as `settings` say."""
+    return LoadJob(
+        transport=transport,
+        operation=operation,
+        target=target,
+        concurrency=settings.concurrency,
+        warmup_s=settings.warmup_s,
+        duration_s=settings.duration_s,
+    )
 
 
 QUICK = RunSettings(duration_s=0.5, warmup_s=0.3, repetitions=1, concurrency=8, processes=1)
@@ -75,3 +97,26 @@ def summarise(repetitions: Sequence[Repetition], wall_s: float) -> Summary:
         failures=sum(load.failures for load in loads),
         first_failure=next((load.first_failure for load in loads if load.first_failure), None),
     )
+
+
+#: The columns of a `Summary` in a report table, after the columns naming the scenario.
+SUMMARY_HEADERS = ("req/s", "p50 ms", "p99 ms", "server CPU ms/req", "client CPU", "failed")
+
+
+def summary_cells(summary: Summary) -> list[str]:
+    """A `Summary` as the cells under SUMMARY_HEADERS."""
+    return [
+        f"{summary.throughput:.0f}",
+        f"{summary.p50_ms:.2f}",
+        f"{summary.p99_ms:.2f}",
+        f"{summary.cpu_ms_per_call['server']:.3f}",
+        f"{summary.client_cpu_share:.0%}",
+        str(summary.failures),
+    ]
+
+
+def failure_line(scenario: str, summary: Summary) -> str | None:
+    """The line that reports a scenario's failed calls, or None if it had none."""
+    if not summary.failures:
+        return None
+    return f"FAILED calls in {scenario}: {summary.failures}, first: {summary.first_failure}"

@@ -18,7 +18,6 @@ import asyncio
 import base64
 import http.client
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -30,7 +29,13 @@ import asyncpg
 
 from benchmarks.clients import PASSWORD, USER
 from benchmarks.runs import RunSettings
-from benchmarks.servers import POSTGRES_URL, BenchSetupError, onehub_server, scratch_directory
+from benchmarks.servers import (
+    POSTGRES_URL,
+    BenchSetupError,
+    onehub_server,
+    scratch_directory,
+    untraced_env,
+)
 from benchmarks.service_bench import Backend, database
 from benchmarks.stats import median, ratio, render_table
 from onehub.domain.models import Page
@@ -64,7 +69,7 @@ def run_scale_benchmark(
 ) -> list[ScaleRow]:
     """Load and measure every size on a fresh `backend` database; raise BenchSetupError when
     the database or the server cannot be started."""
-    env = {**os.environ, "OTEL_SDK_DISABLED": "true"}
+    env = untraced_env()
     rows = []
     for size in sizes:
         with (

@@ -59,6 +59,17 @@ class Collector:
     ui_url: str
 
 
+def untraced_env() -> dict[str, str]:
+    """This process's environment with the OpenTelemetry SDK off (`OTEL_SDK_DISABLED=true`):
+    for a server whose transports or storage are measured, not its telemetry."""
+    return {**os.environ, "OTEL_SDK_DISABLED": "true"}
+
+
+def traced_env() -> dict[str, str]:
+    """This process's environment with nothing turning the OpenTelemetry SDK off."""
+    return {k: v for k, v in os.environ.items() if k != "OTEL_SDK_DISABLED"}
+
+
 def process_cpu_seconds(pid: int) -> float:
     """User + system CPU time of process `pid` (every thread) and of its living children (the
     workers of `onehub serve --workers`) so far; Linux /proc only."""

@@ -8,8 +8,6 @@ scenarios (REST, gRPC, REST, ...) so that noise from other work on the machine f
 
 from __future__ import annotations
 
-import asyncio
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,17 +19,27 @@ from benchmarks.clients import (
     OPERATIONS,
     TRANSPORTS,
     Operation,
-    Target,
     Transport,
-    create_topic,
 )
-from benchmarks.load import LoadJob, LoadPool
-from benchmarks.runs import Repetition, RunSettings, Summary, measure, summarise
+from benchmarks.load import LoadPool
+from benchmarks.runs import (
+    SUMMARY_HEADERS,
+    Repetition,
+    RunSettings,
+    Summary,
+    failure_line,
+    load_job,
+    measure,
+    server_target,
+    summarise,
+    summary_cells,
+)
 from benchmarks.servers import (
     onehub_server,
     postgres_schema,
     scratch_directory,
     sqlite_database,
+    untraced_env,
 )
 from benchmarks.stats import ratio, render_table
 
@@ -55,26 +63,18 @@ def run_service_benchmark(
 
     Raise BenchSetupError when the database or the server cannot be started.
     """
-    env = {**os.environ, "OTEL_SDK_DISABLED": "true"}
+    env = untraced_env()
     with (
         scratch_directory() as workdir,
         database(backend, workdir) as url,
         onehub_server(url, workdir, env=env, command=settings.server_command) as server,
     ):
-        topic_id = asyncio.run(create_topic(server.grpc, "benchmark"))
-        target = Target(gateway=server.gateway, grpc=server.grpc, topic_id=topic_id)
+        target = server_target(server)
         runs: dict[tuple[Operation, Transport], list[Repetition]] = {}
         for _ in range(settings.repetitions):
             for operation in OPERATIONS:
                 for transport in TRANSPORTS:
-                    job = LoadJob(
-                        transport=transport,
-                        operation=operation,
-                        target=target,
-                        concurrency=settings.concurrency,
-                        warmup_s=settings.warmup_s,
-                        duration_s=settings.duration_s,
-                    )
+                    job = load_job(settings, transport, operation, target)
                     repetition = measure(pool, job, {"server": server.pid})
                     runs.setdefault((operation, transport), []).append(repetition)
     wall_s = settings.warmup_s + settings.duration_s
@@ -96,28 +96,13 @@ def database(backend: Backend, workdir: Path) -> Iterator[str]:
 
 def service_report(rows: Sequence[ServiceRow]) -> str:
     """The table of medians, then one REST/gRPC ratio line per backend and operation."""
-    headers = [
-        "backend",
-        "operation",
-        "transport",
-        "req/s",
-        "p50 ms",
-        "p99 ms",
-        "server CPU ms/req",
-        "client CPU",
-        "failed",
-    ]
+    headers = ["backend", "operation", "transport", *SUMMARY_HEADERS]
     table = [
         [
             row.backend,
             OPERATION_LABELS[row.operation],
             "REST" if row.transport == "rest" else "gRPC",
-            f"{row.summary.throughput:.0f}",
-            f"{row.summary.p50_ms:.2f}",
-            f"{row.summary.p99_ms:.2f}",
-            f"{row.summary.cpu_ms_per_call['server']:.3f}",
-            f"{row.summary.client_cpu_share:.0%}",
-            str(row.summary.failures),
+            *summary_cells(row.summary),
         ]
         for row in rows
     ]
@@ -137,10 +122,8 @@ def service_report(rows: Sequence[ServiceRow]) -> str:
                 f"throughput {throughput:.2f} (goal >= {REST_TO_GRPC_GOAL}: {verdict})  "
                 f"server CPU per request {cpu:.2f}x"
             )
-    failures = [row for row in rows if row.summary.failures]
-    for row in failures:
-        lines.append(
-            f"FAILED calls in {row.backend} {OPERATION_LABELS[row.operation]} "
-            f"{row.transport}: {row.summary.failures}, first: {row.summary.first_failure}"
-        )
+    for row in rows:
+        scenario = f"{row.backend} {OPERATION_LABELS[row.operation]} {row.transport}"
+        if (line := failure_line(scenario, row.summary)) is not None:
+            lines.append(line)
     return "\n".join(lines)

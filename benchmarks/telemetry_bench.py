@@ -9,8 +9,6 @@ with the server and the load for the same cores, as a collector on the same host
 
 from __future__ import annotations
 
-import asyncio
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,15 +16,24 @@ from typing import Literal
 
 import httpx
 
-from benchmarks.clients import Target, create_topic
-from benchmarks.load import LoadJob, LoadPool
-from benchmarks.runs import Repetition, RunSettings, Summary, measure, summarise
+from benchmarks.load import LoadPool
+from benchmarks.runs import (
+    Repetition,
+    RunSettings,
+    Summary,
+    load_job,
+    measure,
+    server_target,
+    summarise,
+)
 from benchmarks.servers import (
     Server,
     onehub_collector,
     onehub_server,
     scratch_directory,
     sqlite_database,
+    traced_env,
+    untraced_env,
 )
 from benchmarks.stats import ratio, render_table
 
@@ -51,40 +58,31 @@ def run_telemetry_benchmark(settings: RunSettings, pool: LoadPool) -> TelemetryR
 
     Raise BenchSetupError when the collector or a server cannot be started.
     """
-    traced_env = {k: v for k, v in os.environ.items() if k != "OTEL_SDK_DISABLED"}
-    untraced_env = {**os.environ, "OTEL_SDK_DISABLED": "true"}
     command = settings.server_command
     with scratch_directory() as workdir:
         for name in ("traced", "untraced", "collector"):
             (workdir / name).mkdir()
         with (
-            onehub_collector(workdir / "collector", untraced_env, command) as collector,
+            onehub_collector(workdir / "collector", untraced_env(), command) as collector,
             sqlite_database(workdir / "traced") as traced_url,
             sqlite_database(workdir / "untraced") as untraced_url,
             onehub_server(
                 traced_url,
                 workdir / "traced",
-                env=traced_env,
+                env=traced_env(),
                 collector=collector.otlp_grpc,
                 command=command,
             ) as traced,
             onehub_server(
-                untraced_url, workdir / "untraced", env=untraced_env, command=command
+                untraced_url, workdir / "untraced", env=untraced_env(), command=command
             ) as untraced,
         ):
             servers: dict[Mode, Server] = {"untraced": untraced, "traced": traced}
-            targets = {mode: _target(server) for mode, server in servers.items()}
+            targets = {mode: server_target(server) for mode, server in servers.items()}
             runs: dict[Mode, list[Repetition]] = {"untraced": [], "traced": []}
             for _ in range(settings.repetitions):
                 for mode in ("untraced", "traced"):
-                    job = LoadJob(
-                        transport="rest",
-                        operation="get_topic",
-                        target=targets[mode],
-                        concurrency=settings.concurrency,
-                        warmup_s=settings.warmup_s,
-                        duration_s=settings.duration_s,
-                    )
+                    job = load_job(settings, "rest", "get_topic", targets[mode])
                     watched = {"server": servers[mode].pid, "collector": collector.pid}
                     runs[mode].append(measure(pool, job, watched))
             time.sleep(_EXPORT_SETTLE_S)
@@ -103,11 +101,6 @@ def run_telemetry_benchmark(settings: RunSettings, pool: LoadPool) -> TelemetryR
         traced_calls=sum(repetition.load.total_calls for repetition in runs["traced"]),
         drop_warnings=drops,
     )
-
-
-def _target(server: Server) -> Target:
-    topic_id = asyncio.run(create_topic(server.grpc, "benchmark"))
-    return Target(gateway=server.gateway, grpc=server.grpc, topic_id=topic_id)
 
 
 def _spans_received(ui_url: str) -> int | None:

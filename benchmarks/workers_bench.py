@@ -11,16 +11,25 @@ costs more.
 
 from __future__ import annotations
 
-import asyncio
-import os
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-from benchmarks.clients import OPERATION_LABELS, OPERATIONS, Operation, Target, create_topic
-from benchmarks.load import LoadJob, LoadPool
-from benchmarks.runs import Repetition, RunSettings, Summary, measure, summarise
-from benchmarks.servers import onehub_server, scratch_directory
+from benchmarks.clients import OPERATION_LABELS, OPERATIONS, Operation, Target
+from benchmarks.load import LoadPool
+from benchmarks.runs import (
+    SUMMARY_HEADERS,
+    Repetition,
+    RunSettings,
+    Summary,
+    failure_line,
+    load_job,
+    measure,
+    server_target,
+    summarise,
+    summary_cells,
+)
+from benchmarks.servers import onehub_server, scratch_directory, untraced_env
 from benchmarks.service_bench import Backend, database
 from benchmarks.stats import ratio, render_table
 
@@ -45,7 +54,7 @@ def run_workers_benchmark(
 
     Raise BenchSetupError when a database or a server cannot be started.
     """
-    env = {**os.environ, "OTEL_SDK_DISABLED": "true"}
+    env = untraced_env()
     with ExitStack() as stack:
         targets: dict[int, tuple[Target, int]] = {}
         for workers in WORKER_COUNTS:
@@ -56,23 +65,12 @@ def run_workers_benchmark(
                     url, workdir, env=env, command=settings.server_command, workers=workers
                 )
             )
-            topic_id = asyncio.run(create_topic(server.grpc, "benchmark"))
-            targets[workers] = (
-                Target(gateway=server.gateway, grpc=server.grpc, topic_id=topic_id),
-                server.pid,
-            )
+            targets[workers] = (server_target(server), server.pid)
         runs: dict[tuple[Operation, int], list[Repetition]] = {}
         for _ in range(settings.repetitions):
             for operation in OPERATIONS:
                 for workers, (target, pid) in targets.items():
-                    job = LoadJob(
-                        transport="rest",
-                        operation=operation,
-                        target=target,
-                        concurrency=settings.concurrency,
-                        warmup_s=settings.warmup_s,
-                        duration_s=settings.duration_s,
-                    )
+                    job = load_job(settings, "rest", operation, target)
                     repetition = measure(pool, job, {"server": pid})
                     runs.setdefault((operation, workers), []).append(repetition)
     wall_s = settings.warmup_s + settings.duration_s
@@ -84,28 +82,13 @@ def run_workers_benchmark(
 
 def workers_report(rows: Sequence[WorkersRow]) -> str:
     """The table of medians, then one 2/1 ratio line per backend and operation."""
-    headers = [
-        "backend",
-        "operation",
-        "workers",
-        "req/s",
-        "p50 ms",
-        "p99 ms",
-        "server CPU ms/req",
-        "client CPU",
-        "failed",
-    ]
+    headers = ["backend", "operation", "workers", *SUMMARY_HEADERS]
     table = [
         [
             row.backend,
             OPERATION_LABELS[row.operation],
             str(row.workers),
-            f"{row.summary.throughput:.0f}",
-            f"{row.summary.p50_ms:.2f}",
-            f"{row.summary.p99_ms:.2f}",
-            f"{row.summary.cpu_ms_per_call['server']:.3f}",
-            f"{row.summary.client_cpu_share:.0%}",
-            str(row.summary.failures),
+            *summary_cells(row.summary),
         ]
         for row in rows
     ]
@@ -127,10 +110,7 @@ def workers_report(rows: Sequence[WorkersRow]) -> str:
                 f"server CPU per request {cpu:.2f}x"
             )
     for row in rows:
-        if row.summary.failures:
-            lines.append(
-                f"FAILED calls in {row.backend} {OPERATION_LABELS[row.operation]} "
-                f"{row.workers} worker(s): {row.summary.failures}, "
-                f"first: {row.summary.first_failure}"
-            )
+        scenario = f"{row.backend} {OPERATION_LABELS[row.operation]} {row.workers} worker(s)"
+        if (line := failure_line(scenario, row.summary)) is not None:
+            lines.append(line)
     return "\n".join(lines)

@@ -7,27 +7,16 @@ produced positive numbers, and that the ratios benchmarks/README.md describes ar
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.benchmarks.bench_process import run_benchmarks
+
 QUICK = ["--quick", "--duration", "0.3", "--warmup", "0.2", "--concurrency", "4"]
 
 
 def _bench(*args: str) -> str:
-    completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks", *QUICK, *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    return completed.stdout
+    return run_benchmarks(*QUICK, *args, timeout_s=90)
 
 
 def _numbers(line: str, skip: int) -> list[float]:

@@ -6,11 +6,13 @@ from collections import Counter
 
 import pytest
 
-from benchmarks.load import WorkerSample, merge
+from benchmarks.clients import Target, Transport
+from benchmarks.load import LoadJob, WorkerSample, merge, run_job
 from benchmarks.profile import area_of, parse_raw, short
 from benchmarks.stats import ratio, render_table
 from onehub.cli.latency import percentile
 from onehub.cli.loadgen import summarize
+from tests.ports import free_port
 
 
 @pytest.mark.parametrize(
@@ -90,3 +92,20 @@ def test_the_benchmarks_and_loadgen_report_the_same_numbers_for_the_same_calls()
     assert (merged.p50_ms, merged.p99_ms) == (report.p50_ms, report.p99_ms)
     assert merged.p50_ms == pytest.approx(19.0)
     assert merged.p99_ms == pytest.approx(37.0)
+
+
+@pytest.mark.parametrize("transport", ["rest", "grpc"])
+async def test_a_load_job_against_a_closed_port_counts_failures_not_calls(
+    transport: Transport,
+) -> None:
+    address = f"127.0.0.1:{free_port()}"  # nothing listens there
+    target = Target(gateway=address, grpc=address, topic_id="t")
+    job = LoadJob(transport, "get_topic", target, concurrency=2, warmup_s=0.05, duration_s=0.2)
+
+    sample = await run_job(job)
+
+    assert (sample.completed, sample.warmup_completed, sample.latencies) == (0, 0, [])
+    assert sample.failures > 0
+    assert sample.first_failure is not None
+    assert sample.first_failure.startswith("UNAVAILABLE")
+    assert sample.window_s == pytest.approx(0.2)

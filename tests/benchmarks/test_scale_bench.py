@@ -7,24 +7,12 @@ printed.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.benchmarks.bench_process import run_benchmarks
 
 
 def test_quick_scale_run_prints_every_size_and_the_ratio_on_both_databases() -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--only", "scale"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    lines = completed.stdout.splitlines()
+    output = run_benchmarks("--quick", "--only", "scale", timeout_s=120)
+    lines = output.splitlines()
     for backend in ("sqlite", "postgres"):
         for size in ("1,000", "10,000"):
             row = next(line for line in lines if line.split()[:2] == [backend, size])

@@ -57,6 +57,18 @@ def set_password(capsys: pytest.CaptureFixture[str], db_url: str, *args: str) ->
     return run(capsys, "users", "set-password", *args, "--db-endpoint", db_url)
 
 
+def set_password_from_stdin(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    db_url: str,
+    user: str,
+    typed: str = NEW_PASSWORD,
+) -> Result:
+    """`onehub users set-password USER --password-stdin` with `typed` and a newline on stdin."""
+    monkeypatch.setattr("sys.stdin", io.StringIO(typed + "\n"))
+    return set_password(capsys, db_url, user, "--password-stdin")
+
+
 def test_set_password_from_stdin_then_sign_in_with_it(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
@@ -66,8 +78,7 @@ def test_set_password_from_stdin_then_sign_in_with_it(
     before = as_alice(capsys, password_server, NEW_PASSWORD, "users", "get", "alice")
     assert before.err.strip() == "error: UNAUTHENTICATED: invalid username or password"
 
-    monkeypatch.setattr("sys.stdin", io.StringIO(NEW_PASSWORD + "\n"))
-    result = set_password(capsys, db_url, "alice", "--password-stdin")
+    result = set_password_from_stdin(capsys, monkeypatch, db_url, "alice")
 
     assert result.status == 0, result.err
     assert result.out.strip() == "password set for user alice"
@@ -114,12 +125,10 @@ def test_unknown_user_and_short_password_are_refused(
     password_server: RunningServer,
     db_url: str,
 ) -> None:
-    monkeypatch.setattr("sys.stdin", io.StringIO(NEW_PASSWORD + "\n"))
-    missing = set_password(capsys, db_url, "nobody", "--password-stdin")
+    missing = set_password_from_stdin(capsys, monkeypatch, db_url, "nobody")
     assert (missing.status, missing.err.strip()) == (1, "error: NOT_FOUND: user 'nobody' not found")
 
-    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
-    short = set_password(capsys, db_url, "alice", "--password-stdin")
+    short = set_password_from_stdin(capsys, monkeypatch, db_url, "alice", typed="short")
     assert short.status == 1
     assert short.err.startswith("error: INVALID_ARGUMENT: a password needs 8")
     assert "short" not in short.err.removeprefix("error: INVALID_ARGUMENT: ")
@@ -128,10 +137,9 @@ def test_unknown_user_and_short_password_are_refused(
 def test_a_missing_sqlite_file_is_not_created(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr("sys.stdin", io.StringIO(NEW_PASSWORD + "\n"))
     path = tmp_path / "elsewhere" / "nothing.db"
 
-    result = set_password(capsys, f"sqlite:///{path}", "alice", "--password-stdin")
+    result = set_password_from_stdin(capsys, monkeypatch, f"sqlite:///{path}", "alice")
 
     assert result.status == 2
     assert result.err.startswith(f"error: no SQLite database at {path}")
@@ -141,9 +149,7 @@ def test_a_missing_sqlite_file_is_not_created(
 def test_a_bad_database_url_is_one_line(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("sys.stdin", io.StringIO(NEW_PASSWORD + "\n"))
-
-    result = set_password(capsys, "mysql://x@h/db", "alice", "--password-stdin")
+    result = set_password_from_stdin(capsys, monkeypatch, "mysql://x@h/db", "alice")
 
     assert result.status == 2
     assert result.err.strip() == (
@@ -158,8 +164,7 @@ def test_the_first_admin_password_creates_the_admin_record(
     db_url: str,
 ) -> None:
     # A fresh `--auth password` deployment has no admin record; setting its password makes one.
-    monkeypatch.setattr("sys.stdin", io.StringIO(NEW_PASSWORD + "\n"))
-    result = set_password(capsys, db_url, "admin", "--password-stdin")
+    result = set_password_from_stdin(capsys, monkeypatch, db_url, "admin")
     assert result.status == 0, result.err
 
     admin = run(

@@ -28,7 +28,6 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +36,6 @@ import pytest
 from deploy_support import NGINX_CONF, wait_for_port
 from topology_support import (
     Processes,
-    fresh_database,
     onehub_target_health,
     sigterm_and_wait,
     start_nginx,
@@ -79,20 +77,6 @@ def _nginx_fail_timeout_s() -> float:
 # says: a rolling restart waits that long after each replica is healthy before stopping the
 # next (as an orchestrator's minimum ready time does), or all could be out of the rotation.
 REJOIN_SECONDS = _nginx_fail_timeout_s()
-
-
-@pytest.fixture
-def database() -> Iterator[str]:
-    yield from fresh_database()
-
-
-@pytest.fixture
-def processes(tmp_path: Path) -> Iterator[Processes]:
-    started = Processes(tmp_path)
-    try:
-        yield started
-    finally:
-        started.stop_all()
 
 
 @dataclass

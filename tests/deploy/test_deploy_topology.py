@@ -14,14 +14,12 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from topology_support import (
     Processes,
-    fresh_database,
     onehub_target_health,
     start_nginx,
     start_prometheus,
@@ -36,20 +34,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("d
 START_SECONDS = 25
 WAIT_SECONDS = 15
 ADMIN = ("admin", "admin123")  # the dev credential scheme; `serve` allows it on loopback
-
-
-@pytest.fixture
-def database() -> Iterator[str]:
-    yield from fresh_database()
-
-
-@pytest.fixture
-def processes(tmp_path: Path) -> Iterator[Processes]:
-    started = Processes(tmp_path)
-    try:
-        yield started
-    finally:
-        started.stop_all()
 
 
 def start_onehub(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -71,3 +72,25 @@ def running_serve(
         yield url, f"127.0.0.1:{grpc_port}"
     finally:
         stop(process)
+
+
+def request_across_signal(process: subprocess.Popen[str], gw_port: int, signum: int) -> bytes:
+    """Send half of a topic-creating request to the gateway at `gw_port`, send `signum` to
+    `process`, then send the rest; return the whole reply (a draining server answers it)."""
+    body = b'{"topic": {"name": "in flight"}}'
+    with socket.create_connection(("127.0.0.1", gw_port)) as conn:
+        conn.sendall(
+            b"POST /v1/topics HTTP/1.1\r\nHost: localhost\r\n"
+            b"Authorization: Basic YWRtaW46YWRtaW4xMjM=\r\n"
+            b"Content-Type: application/json\r\nConnection: close\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body[:10]
+        )
+        time.sleep(0.3)
+        process.send_signal(signum)
+        time.sleep(0.3)
+        conn.sendall(body[10:])
+        reply = b""
+        while chunk := conn.recv(65536):
+            reply += chunk
+    return reply

@@ -3,6 +3,7 @@ the database (as data from before a rule existed would be), and a second databas
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ import grpc
 from sqlalchemy import insert, update
 
 from onehub.app import RunningOneHub
+from onehub.config import Settings
 from onehub.storage.engine import create_engine
 from onehub.storage.tables import messages, topics, users
 from onehub.transport.grpc.limits import GRPC_SIZE_OPTIONS
@@ -100,3 +102,21 @@ def depth_of(value: Any) -> int:
         depth += 1
         value = value.get("a")
     return depth
+
+
+def embedded_collector_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings for a hub on loopback port 0 with every listener (gRPC, gateway, OTLP, viewer),
+    SQLite and the embedded collector's data under `tmp_path`, a one-second grace; `overrides`
+    replace any of them."""
+    settings = Settings(
+        addr="127.0.0.1:0",
+        gw_addr="127.0.0.1:0",
+        otlp_grpc_addr="127.0.0.1:0",
+        otlp_http_addr="127.0.0.1:0",
+        ui_addr="127.0.0.1:0",
+        db_endpoint=f"sqlite:///{tmp_path}/onehub.db",
+        collector_data_dir=str(tmp_path / "collector"),
+        collector="embedded",
+        grace_seconds=1.0,
+    )
+    return dataclasses.replace(settings, **overrides)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -17,6 +15,7 @@ import pytest
 
 from onehub.app import RunningOneHub
 from onehub.cli.main import main
+from tests.e2e import cli_process
 from tests.ports import free_port
 
 DEMO_TIMEOUT_S = 60
@@ -25,25 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 async def run_onehub(*args: str) -> tuple[int, str, str]:
     """`onehub ARGS` as a child process, so that the server keeps running on this loop."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEHUB_")}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "onehub",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        async with asyncio.timeout(DEMO_TIMEOUT_S):
-            out, err = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await cli_process.run_onehub(*args, timeout_s=DEMO_TIMEOUT_S)
 
 
 async def all_pages(api: httpx.AsyncClient, path: str, key: str) -> list[dict[str, Any]]:

@@ -12,22 +12,12 @@ import httpx
 import pytest
 
 from onehub.app import RunningOneHub, start_onehub
-from onehub.config import Settings
+from tests.e2e.support import embedded_collector_settings
 
 
 @pytest.fixture
 async def hub_with_collector(tmp_path: Path) -> AsyncIterator[RunningOneHub]:
-    settings = Settings(
-        addr="127.0.0.1:0",
-        gw_addr="127.0.0.1:0",
-        otlp_grpc_addr="127.0.0.1:0",
-        otlp_http_addr="127.0.0.1:0",
-        ui_addr="127.0.0.1:0",
-        db_endpoint=f"sqlite:///{tmp_path}/onehub.db",
-        collector_data_dir=str(tmp_path / "collector"),
-        collector="embedded",
-        grace_seconds=1.0,
-    )
+    settings = embedded_collector_settings(tmp_path)
     # Real telemetry, exported over OTLP/gRPC to the child; a short batch delay for the test.
     env = {"OTEL_BSP_SCHEDULE_DELAY": "100", "OTEL_SERVICE_NAME": "onehub-e2e"}
     running = await start_onehub(settings, env=env)

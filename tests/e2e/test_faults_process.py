@@ -8,7 +8,7 @@ import httpx
 
 from tests.ports import free_port
 
-from .processes import STARTUP_TIMEOUT_S, start_serve, stop, wait_healthy
+from .processes import STARTUP_TIMEOUT_S, running_serve, start_serve, stop, wait_healthy
 
 ADMIN = ("admin", "admin123")
 
@@ -44,24 +44,9 @@ def test_faults_from_the_environment_twin_are_on_from_the_start(tmp_path: Path) 
 
 
 def test_a_fault_flag_wins_over_the_twin(tmp_path: Path) -> None:
-    url, addr, gw_addr = _loopback()
-    process = start_serve(
-        tmp_path,
-        "--addr",
-        addr,
-        "--gw-addr",
-        gw_addr,
-        "--fault",
-        "db-latency=5ms",
-        "--fault",
-        "slow-downstream",
-        env={"ONEHUB_FAULT": "rpc-errors=GetTopic"},
-    )
-    try:
-        wait_healthy(url, process)
+    flags = ("--fault", "db-latency=5ms", "--fault", "slow-downstream")
+    with running_serve(tmp_path, *flags, env={"ONEHUB_FAULT": "rpc-errors=GetTopic"}) as (url, _):
         state = httpx.get(f"{url}/admin/faults", auth=ADMIN).json()
-    finally:
-        stop(process)
     assert state["faults"] == {"db-latency": "5ms", "slow-downstream": "1200ms"}
 
 

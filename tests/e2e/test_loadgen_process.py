@@ -8,12 +8,12 @@ import os
 import pty
 import re
 import signal
-import sys
 from typing import Any
 
 import httpx
 
 from onehub.app import RunningOneHub
+from tests.e2e.cli_process import onehub_process, run_onehub
 
 RUN_TIMEOUT_S = 60
 PROGRESS = re.compile(
@@ -22,28 +22,14 @@ PROGRESS = re.compile(
 
 
 async def run_loadgen(hub: RunningOneHub, *args: str, stderr: Any = None) -> tuple[int, str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEHUB_")}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "onehub",
+    return await run_onehub(
         "--server",
         hub.grpc_target,
         "loadgen",
         *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
+        timeout_s=RUN_TIMEOUT_S,
         stderr=asyncio.subprocess.PIPE if stderr is None else stderr,
     )
-    try:
-        async with asyncio.timeout(RUN_TIMEOUT_S):
-            out, err = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), (err or b"").decode()
 
 
 async def test_progress_lines_then_a_table_whose_rate_is_over_the_real_elapsed_time(
@@ -194,28 +180,9 @@ async def test_cleanup_removes_what_the_run_created_and_nothing_else(
 async def test_ctrl_c_stops_the_run_and_cleanup_still_removes_its_data(
     hub: RunningOneHub, api: httpx.AsyncClient
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEHUB_")}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "onehub",
-        "--server",
-        hub.grpc_target,
-        "loadgen",
-        "--rate",
-        "50",
-        "--duration",
-        "60",
-        "--users",
-        "2",
-        "--topics",
-        "2",
-        "--cleanup",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
+    command = ("--server", hub.grpc_target, "loadgen", "--rate", "50", "--duration", "60")
+    scope = ("--users", "2", "--topics", "2", "--cleanup")
+    async with onehub_process(*command, *scope) as process:
         assert process.stderr is not None
         async with asyncio.timeout(RUN_TIMEOUT_S):
             # Running, with messages sent: its first progress line is out.
@@ -223,10 +190,6 @@ async def test_ctrl_c_stops_the_run_and_cleanup_still_removes_its_data(
             assert PROGRESS.match(first.decode().rstrip("\n")), first
             process.send_signal(signal.SIGINT)
             rest, _ = await asyncio.gather(process.stderr.read(), process.wait())
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
     err = rest.decode()
     assert process.returncode == 130, err

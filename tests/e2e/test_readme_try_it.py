@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.e2e.cli_process import cli_env
 from tests.ports import free_port
 
 from .processes import stop, wait_healthy
@@ -87,11 +88,10 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 
 def run_block(block: str, server: Server) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEHUB_")}
     return subprocess.run(
         ["bash", "-e", "-c", server.rewrite(block)],
         cwd=ROOT,
-        env={**env, "ONEHUB_SERVER": server.grpc},
+        env={**cli_env(), "ONEHUB_SERVER": server.grpc},
         capture_output=True,
         text=True,
         timeout=BLOCK_TIMEOUT_S,

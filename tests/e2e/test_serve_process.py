@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import socket
-import time
 from pathlib import Path
 
 import httpx
@@ -12,7 +11,7 @@ import pytest
 
 from tests.ports import free_port
 
-from .processes import STARTUP_TIMEOUT_S, start_serve, wait_healthy
+from .processes import STARTUP_TIMEOUT_S, request_across_signal, start_serve, wait_healthy
 
 
 @pytest.fixture
@@ -35,22 +34,7 @@ def test_signal_drains_and_exits_zero(tmp_path: Path, ports: tuple[int, int], si
         assert created.status_code == 200
         # A request in flight when the signal arrives: headers and half the body sent, the rest
         # after the signal. Draining means it still completes.
-        body = b'{"topic": {"name": "in flight"}}'
-        with socket.create_connection(("127.0.0.1", gw_port)) as conn:
-            conn.sendall(
-                b"POST /v1/topics HTTP/1.1\r\nHost: localhost\r\n"
-                b"Authorization: Basic YWRtaW46YWRtaW4xMjM=\r\n"
-                b"Content-Type: application/json\r\nConnection: close\r\n"
-                + f"Content-Length: {len(body)}\r\n\r\n".encode()
-                + body[:10]
-            )
-            time.sleep(0.3)
-            process.send_signal(signum)
-            time.sleep(0.3)
-            conn.sendall(body[10:])
-            reply = b""
-            while chunk := conn.recv(65536):
-                reply += chunk
+        reply = request_across_signal(process, gw_port, signum)
         assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
         assert b"in flight" in reply
         out, err = process.communicate(timeout=20)

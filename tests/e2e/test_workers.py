@@ -17,7 +17,7 @@ import pytest
 
 from tests.ports import free_port
 
-from .processes import start_serve, stop
+from .processes import request_across_signal, start_serve, stop
 
 ADMIN = ("admin", "admin123")
 SPREAD_TIMEOUT_S = 20.0
@@ -32,22 +32,20 @@ def ports() -> tuple[int, int]:
     return free_port(), free_port()
 
 
+def _serve_two_workers(
+    cwd: Path, ports: tuple[int, int], *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """`onehub serve --workers 2` on `ports` (gRPC, gateway), started but not waited for."""
+    grpc_port, gw_port = ports
+    addresses = ("--addr", f"127.0.0.1:{grpc_port}", "--gw-addr", f"127.0.0.1:{gw_port}")
+    return start_serve(cwd, "--workers", "2", *addresses, *args, env=env)
+
+
 def _start_workers(
     cwd: Path, ports: tuple[int, int], *args: str, env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[str], str]:
-    grpc_port, gw_port = ports
-    process = start_serve(
-        cwd,
-        "--workers",
-        "2",
-        "--addr",
-        f"127.0.0.1:{grpc_port}",
-        "--gw-addr",
-        f"127.0.0.1:{gw_port}",
-        *args,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{gw_port}"
+    process = _serve_two_workers(cwd, ports, *args, env=env)
+    url = f"http://127.0.0.1:{ports[1]}"
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     # The supervisor prints its banner once every worker is ready; it ends with "Press Ctrl-C".
     assert process.stdout is not None
@@ -118,7 +116,8 @@ def test_two_workers_serve_with_their_own_ids_and_metrics_and_sigterm_drains_bot
             assert f'service_instance_id="{instance}"' in metrics
             scraped.add(instance)
         assert scraped == set(answering.values())
-        assert _in_flight_request_survives_sigterm(process, ports[1]).startswith(b"HTTP/1.1 200")
+        reply = request_across_signal(process, ports[1], signal.SIGTERM)
+        assert reply.startswith(b"HTTP/1.1 200")
         _, err = process.communicate(timeout=60)
     finally:
         stop(process)
@@ -126,27 +125,6 @@ def test_two_workers_serve_with_their_own_ids_and_metrics_and_sigterm_drains_bot
     assert "draining every worker" in err
     assert not any(_alive(pid) for pid in answering)
     assert not (tmp_path / ".data" / "metrics-targets.json").exists()
-
-
-def _in_flight_request_survives_sigterm(process: subprocess.Popen[str], gw_port: int) -> bytes:
-    """Send half a request, SIGTERM the supervisor, send the rest; return the reply."""
-    body = b'{"topic": {"name": "in flight"}}'
-    with socket.create_connection(("127.0.0.1", gw_port)) as conn:
-        conn.sendall(
-            b"POST /v1/topics HTTP/1.1\r\nHost: localhost\r\n"
-            b"Authorization: Basic YWRtaW46YWRtaW4xMjM=\r\n"
-            b"Content-Type: application/json\r\nConnection: close\r\n"
-            + f"Content-Length: {len(body)}\r\n\r\n".encode()
-            + body[:10]
-        )
-        time.sleep(0.3)
-        process.send_signal(signal.SIGTERM)
-        time.sleep(0.3)
-        conn.sendall(body[10:])
-        reply = b""
-        while chunk := conn.recv(65536):
-            reply += chunk
-    return reply
 
 
 def test_a_killed_worker_is_restarted_and_requests_keep_succeeding(
@@ -232,15 +210,7 @@ def test_a_port_in_use_is_one_line(tmp_path: Path, ports: tuple[int, int], taken
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", port))
         holder.listen()
-        process = start_serve(
-            tmp_path,
-            "--workers",
-            "2",
-            "--addr",
-            f"127.0.0.1:{grpc_port}",
-            "--gw-addr",
-            f"127.0.0.1:{gw_port}",
-        )
+        process = _serve_two_workers(tmp_path, ports)
         _, err = process.communicate(timeout=60)
     what = "the REST gateway" if taken == "gateway" else "the gRPC server"
     assert process.returncode == 1

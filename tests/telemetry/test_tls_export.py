@@ -10,9 +10,49 @@ import pytest
 from opentelemetry import trace
 
 from onehub.collector import start_collector
+from onehub.collector.collector import RunningCollector
 from onehub.telemetry import setup_telemetry, telemetry_config_from_env
 from tests.collector.conftest import loopback_config
 from tests.collector.tls_material import make_tls_material
+
+_TLS_TRACES_ONLY = """
+receivers:
+  otlp:
+    protocols:
+      grpc: {{endpoint: 127.0.0.1:0, tls: {tls}}}
+      http: {{endpoint: 127.0.0.1:0, tls: {tls}}}
+exporters:
+  onehub_store: {{}}
+service:
+  pipelines:
+    traces: {{receivers: [otlp], exporters: [onehub_store]}}
+"""
+
+
+async def tls_collector(directory: Path, tls_settings: str) -> RunningCollector:
+    """A collector taking traces over OTLP/gRPC and OTLP/HTTP, both with `tls_settings`."""
+    config = _TLS_TRACES_ONLY.format(tls=tls_settings)
+    return await start_collector(loopback_config(directory, config))
+
+
+async def assert_one_span_arrives(
+    collector: RunningCollector, env: dict[str, str], span_name: str
+) -> None:
+    """Send one span with telemetry configured from `env`; the collector (stopped afterwards)
+    must have received exactly it, and the exporter dropped nothing."""
+    telemetry = setup_telemetry(telemetry_config_from_env(env, collector=None))
+    try:
+        with trace.get_tracer("t").start_as_current_span(span_name):
+            pass
+    finally:
+        # Flushes the span; in a thread, since the collector serves on this event loop.
+        await asyncio.to_thread(telemetry.shutdown)
+    try:
+        await collector.flush()
+        assert collector.status()["received"]["traces"]["received_items"] == 1
+        assert telemetry.dropped_spans == 0
+    finally:
+        await collector.stop()
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
@@ -21,23 +61,7 @@ async def test_spans_reach_a_tls_collector(
 ) -> None:
     tls = make_tls_material(tmp_path / "tls")
     files = f"{{cert_file: '{tls.server_cert}', key_file: '{tls.server_key}'}}"
-    collector = await start_collector(
-        loopback_config(
-            tmp_path / "collector",
-            f"""
-receivers:
-  otlp:
-    protocols:
-      grpc: {{endpoint: 127.0.0.1:0, tls: {files}}}
-      http: {{endpoint: 127.0.0.1:0, tls: {files}}}
-exporters:
-  onehub_store: {{}}
-service:
-  pipelines:
-    traces: {{receivers: [otlp], exporters: [onehub_store]}}
-""",
-        )
-    )
+    collector = await tls_collector(tmp_path / "collector", files)
     # Only the mapping handed over counts: the process environment's CA variables (here the
     # system's roots, which do not know this CA) neither replace nor add to it.
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/ssl/certs/ca-certificates.crt")
@@ -50,20 +74,7 @@ service:
         "OTEL_METRICS_EXPORTER": "none",
         "OTEL_LOGS_EXPORTER": "none",
     }
-    telemetry = setup_telemetry(telemetry_config_from_env(env, collector=None))
-    try:
-        with trace.get_tracer("t").start_as_current_span("over-tls"):
-            pass
-    finally:
-        # Flushes the span; in a thread, since the collector serves on this event loop.
-        await asyncio.to_thread(telemetry.shutdown)
-    try:
-        await collector.flush()
-        received = collector.status()["received"]["traces"]["received_items"]
-        assert received == 1
-        assert telemetry.dropped_spans == 0
-    finally:
-        await collector.stop()
+    await assert_one_span_arrives(collector, env, "over-tls")
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
@@ -75,23 +86,7 @@ async def test_spans_reach_a_mutual_tls_collector_with_per_signal_files(
         f"{{cert_file: '{tls.server_cert}', key_file: '{tls.server_key}', "
         f"client_ca_file: '{tls.ca}'}}"
     )
-    collector = await start_collector(
-        loopback_config(
-            tmp_path / "collector",
-            f"""
-receivers:
-  otlp:
-    protocols:
-      grpc: {{endpoint: 127.0.0.1:0, tls: {files}}}
-      http: {{endpoint: 127.0.0.1:0, tls: {files}}}
-exporters:
-  onehub_store: {{}}
-service:
-  pipelines:
-    traces: {{receivers: [otlp], exporters: [onehub_store]}}
-""",
-        )
-    )
+    collector = await tls_collector(tmp_path / "collector", files)
     if protocol == "grpc":
         endpoint = f"https://localhost:{collector.otlp_grpc_port}"
     else:
@@ -106,15 +101,4 @@ service:
         "OTEL_METRICS_EXPORTER": "none",
         "OTEL_LOGS_EXPORTER": "none",
     }
-    telemetry = setup_telemetry(telemetry_config_from_env(env, collector=None))
-    try:
-        with trace.get_tracer("t").start_as_current_span("over-mutual-tls"):
-            pass
-    finally:
-        await asyncio.to_thread(telemetry.shutdown)
-    try:
-        await collector.flush()
-        assert collector.status()["received"]["traces"]["received_items"] == 1
-        assert telemetry.dropped_spans == 0
-    finally:
-        await collector.stop()
+    await assert_one_span_arrives(collector, env, "over-mutual-tls")

@@ -7,7 +7,8 @@ whichever is first. Everything it creates is named after its run id (`loadgen-<r
 its topics (their messages go with them) and its users afterwards.
 
 Operations start on a fixed schedule (operation k at start + k / rate) so the offered rate
-does not sag when the server slows down, with at most `concurrency` in flight. It
+does not sag when the server slows down, with at most `concurrency` in flight: the schedule,
+the callers and the booking are `load_engine`'s, the engine the benchmarks drive too. It
 always stops by itself: nothing starts after the deadline, and calls still running at
 deadline + `call_timeout` are cancelled.
 
@@ -20,7 +21,7 @@ import asyncio
 import contextlib
 import secrets
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -29,6 +30,11 @@ from urllib.parse import urlsplit
 from onehub.config import ConfigError, is_loopback
 
 from .latency import LatencySummary
+
+# OperationError is part of this module's interface (LoadClient raises it); it is defined with
+# the engine, which the benchmarks share.
+from .load_engine import OperationError as OperationError
+from .load_engine import Schedule, Tally, drive
 from .loadgen_progress import LatencyHistogram, Progress
 from .output import format_table
 
@@ -50,15 +56,6 @@ PROGRESS_EVERY_S = 1.0
 
 class LoadgenError(Exception):
     """The run cannot start or cannot go on; the message is one line for the user."""
-
-
-class OperationError(Exception):
-    """One call failed; `code` is a gRPC status name ("NOT_FOUND") or "HTTP_<status>"."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
 
 class LoadClient(Protocol):
@@ -242,95 +239,53 @@ def require_loopback(target: str, allow_remote: bool, *, purpose: str = "send lo
 
 
 class _Run:
-    """The shared state of one run: the schedule, the deadline and what was measured."""
+    """The shared state of one run: the schedule (its deadline and count) and one tally per
+    operation, plus the cumulative figures that progress lines show."""
 
     def __init__(self, plan: LoadPlan, clock: Callable[[], float]) -> None:
         self.plan = plan
-        self.clock = clock
-        self.start = clock()
-        self.deadline = self.start + plan.duration
-        self.issued = 0
-        self.latencies: dict[str, list[float]] = defaultdict(list)
-        self.errors: dict[str, Counter[str]] = defaultdict(Counter)
-        self.first_error: dict[str, OperationError] = {}
-        # Per operation: when its first call began and its last one ended, so that its
-        # throughput is measured over its own phase rather than the whole run.
-        self.first_began: dict[str, float] = {}
-        self.last_ended: dict[str, float] = {}
-        self.last_finish = self.start
+        self.schedule = Schedule(
+            clock=clock, rate=plan.rate, duration_s=plan.duration, count=plan.count
+        )
+        self.tallies = {name: Tally() for name in OPERATIONS}
         self.histogram = LatencyHistogram()
         self.failed = 0
+
+    def observe(self, latency: float | None) -> None:
+        if latency is None:
+            self.failed += 1
+        else:
+            self.histogram.add(latency)
 
     def progress(self) -> Progress:
         """The run so far, over the real time since it started."""
         return Progress(
-            elapsed_s=self.clock() - self.start,
+            elapsed_s=self.schedule.clock() - self.schedule.start,
             ok=self.histogram.count,
             failed=self.failed,
             p50_ms=self.histogram.percentile(50) * 1000,
             p99_ms=self.histogram.percentile(99) * 1000,
         )
 
-    def claim(self) -> float | None:
-        """Claim the next operation; return when it should start, or None if the run is over."""
-        if self.plan.count is not None and self.issued >= self.plan.count:
-            return None
-        due = self.start + (self.issued / self.plan.rate if self.plan.rate else 0.0)
-        if due >= self.deadline or self.clock() >= self.deadline:
-            return None
-        self.issued += 1
-        return due
-
-    def phase_seconds(self, name: str) -> float:
-        return self.last_ended.get(name, 0.0) - self.first_began.get(name, 0.0)
-
-    async def timed(self, name: str, call: Awaitable[None]) -> None:
-        began = self.clock()
-        self.first_began.setdefault(name, began)
-        try:
-            await call
-        except OperationError as failure:
-            self.errors[name][failure.code] += 1
-            self.first_error.setdefault(name, failure)
-            self.failed += 1
-        else:
-            latency = self.clock() - began
-            self.latencies[name].append(latency)
-            self.histogram.add(latency)
-        ended = self.clock()
-        self.last_ended[name] = max(self.last_ended.get(name, ended), ended)
-        self.last_finish = max(self.last_finish, ended)
+    def last_finish(self) -> float:
+        ends = [t.last_ended for t in self.tallies.values() if t.last_ended is not None]
+        return max(ends, default=self.schedule.start)
 
 
 async def _phase(
     run: _Run, name: str, limit: int | None, call: Callable[[int], Awaitable[None]]
 ) -> None:
     """Start `call(0)`, `call(1)`, ... on the run's schedule until `limit` or the run's end."""
-    next_index = 0
-
-    async def worker() -> None:
-        nonlocal next_index
-        while limit is None or next_index < limit:
-            due = run.claim()
-            if due is None:
-                return
-            index = next_index
-            next_index += 1
-            delay = due - run.clock()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            await run.timed(name, call(index))
-
     workers = run.plan.concurrency if limit is None else min(run.plan.concurrency, limit)
-    await asyncio.gather(*(worker() for _ in range(workers)))
+    await drive(run.schedule, [call] * workers, run.tallies[name], limit=limit, observe=run.observe)
 
 
 def _require_setup(run: _Run, name: str, needed: int) -> None:
     """Messages need every user and topic: stop with the first failure's reason otherwise."""
-    if name in run.first_error:
-        failure = run.first_error[name]
+    failure = run.tallies[name].first_error
+    if failure is not None:
         raise LoadgenError(f"{name} failed: {failure.code}: {failure.message}")
-    if len(run.latencies[name]) < needed:
+    if len(run.tallies[name].latencies) < needed:
         raise LoadgenError(
             f"the run ended before its {run.plan.users} users and {run.plan.topics} topics "
             "were created; give it a longer --duration or a higher --rate"
@@ -422,17 +377,18 @@ async def run_load(
             with contextlib.suppress(asyncio.CancelledError):
                 await reporter
     # Throughput is over the real time from the first call's start to the last one's end.
-    elapsed = max(run.last_finish - run.start, 1e-9)
+    elapsed = max(run.last_finish() - run.schedule.start, 1e-9)
+    tallies = run.tallies
     operations = [
-        summarize(name, run.latencies[name], run.errors[name], run.phase_seconds(name))
-        for name in OPERATIONS
-        if run.latencies[name] or run.errors[name]
+        summarize(name, tally.latencies, tally.errors, tally.phase_seconds())
+        for name, tally in tallies.items()
+        if tally.latencies or tally.errors
     ]
-    everything = [latency for name in OPERATIONS for latency in run.latencies[name]]
+    everything = [latency for tally in tallies.values() for latency in tally.latencies]
     all_errors: Counter[str] = Counter()
-    for name in OPERATIONS:
-        all_errors.update(run.errors[name])
-    count_reached = plan.count is not None and run.issued >= plan.count
+    for tally in tallies.values():
+        all_errors.update(tally.errors)
+    count_reached = run.schedule.count_reached
     return LoadReport(
         target=target,
         via=via,

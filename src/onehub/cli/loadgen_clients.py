@@ -12,7 +12,7 @@ import httpx
 from onehub.gen.onehub.v1 import messages_pb2, models_pb2, topics_pb2, users_pb2
 
 from .client import Hub
-from .loadgen import OperationError
+from .load_engine import OperationError
 
 
 class GrpcLoadClient:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from opentelemetry import metrics, trace
 from opentelemetry.context import Context
@@ -28,42 +28,47 @@ from onehub.telemetry.compat.otel_sdk import Gauge
 _lock = threading.RLock()
 
 
-class SwitchingTracerProvider(trace.TracerProvider):
-    """A TracerProvider whose tracers delegate to whichever provider was switched in last."""
+_Key = tuple[str, str | None, str | None]  # (name, version, schema URL)
+_P = TypeVar("_P")
+_P_contra = TypeVar("_P_contra", contravariant=True)
+_H = TypeVar("_H", bound="_Bindable[Any]")
 
-    def __init__(self) -> None:
-        self._target: trace.TracerProvider = trace.NoOpTracerProvider()
-        self._tracers: dict[tuple[str, str | None, str | None], _SwitchingTracer] = {}
 
-    def switch_to(self, target: trace.TracerProvider) -> None:
-        with _lock:
-            self._target = target
-            for tracer in self._tracers.values():
-                tracer.bind(target)
+class _Bindable(Protocol[_P_contra]):
+    def bind(self, provider: _P_contra) -> None: ...
+
+
+class _Switching(Generic[_P, _H]):
+    """A provider's switch: the provider switched in last, and every tracer or meter handed out
+    (one per key), each re-bound to the new provider on a switch."""
+
+    def __init__(self, initial: _P, make: Callable[[_Key, Attributes], _H]) -> None:
+        self._target = initial
+        self._make = make
+        self._handles: dict[_Key, _H] = {}
 
     @property
-    def target(self) -> trace.TracerProvider:
+    def target(self) -> _P:
         return self._target
 
-    def get_tracer(
-        self,
-        instrumenting_module_name: str,
-        instrumenting_library_version: str | None = None,
-        schema_url: str | None = None,
-        attributes: Attributes = None,
-    ) -> trace.Tracer:
-        key = (instrumenting_module_name, instrumenting_library_version, schema_url)
+    def switch_to(self, target: _P) -> None:
         with _lock:
-            tracer = self._tracers.get(key)
-            if tracer is None:
-                tracer = _SwitchingTracer(key, attributes)
-                tracer.bind(self._target)
-                self._tracers[key] = tracer
-            return tracer
+            self._target = target
+            for handle in self._handles.values():
+                handle.bind(target)
+
+    def _handle(self, key: _Key, attributes: Attributes) -> _H:
+        with _lock:
+            handle = self._handles.get(key)
+            if handle is None:
+                handle = self._make(key, attributes)
+                handle.bind(self._target)
+                self._handles[key] = handle
+            return handle
 
 
 class _SwitchingTracer(trace.Tracer):
-    def __init__(self, key: tuple[str, str | None, str | None], attributes: Attributes) -> None:
+    def __init__(self, key: _Key, attributes: Attributes) -> None:
         self._key = key
         self._attributes = attributes
         self._real: trace.Tracer = trace.NoOpTracer()
@@ -123,38 +128,23 @@ class _SwitchingTracer(trace.Tracer):
         )
 
 
-class SwitchingMeterProvider(metrics.MeterProvider):
-    """A MeterProvider whose instruments record into whichever provider was switched in last."""
+class SwitchingTracerProvider(
+    _Switching[trace.TracerProvider, _SwitchingTracer], trace.TracerProvider
+):
+    """A TracerProvider whose tracers delegate to whichever provider was switched in last."""
 
     def __init__(self) -> None:
-        self._target: metrics.MeterProvider = metrics.NoOpMeterProvider()
-        self._meters: dict[tuple[str, str | None, str | None], _SwitchingMeter] = {}
+        super().__init__(trace.NoOpTracerProvider(), _SwitchingTracer)
 
-    def switch_to(self, target: metrics.MeterProvider) -> None:
-        with _lock:
-            self._target = target
-            for meter in self._meters.values():
-                meter.bind(target)
-
-    @property
-    def target(self) -> metrics.MeterProvider:
-        return self._target
-
-    def get_meter(
+    def get_tracer(
         self,
-        name: str,
-        version: str | None = None,
+        instrumenting_module_name: str,
+        instrumenting_library_version: str | None = None,
         schema_url: str | None = None,
         attributes: Attributes = None,
-    ) -> metrics.Meter:
-        key = (name, version, schema_url)
-        with _lock:
-            meter = self._meters.get(key)
-            if meter is None:
-                meter = _SwitchingMeter(key, attributes)
-                meter.bind(self._target)
-                self._meters[key] = meter
-            return meter
+    ) -> trace.Tracer:
+        key = (instrumenting_module_name, instrumenting_library_version, schema_url)
+        return self._handle(key, attributes)
 
 
 _I = TypeVar("_I")
@@ -217,7 +207,7 @@ class _ObservableGauge(_Observable, metrics.ObservableGauge):
 
 
 class _SwitchingMeter(metrics.Meter):
-    def __init__(self, key: tuple[str, str | None, str | None], attributes: Attributes) -> None:
+    def __init__(self, key: _Key, attributes: Attributes) -> None:
         super().__init__(*key)
         self._key = key
         self._attributes = attributes
@@ -313,6 +303,24 @@ class _SwitchingMeter(metrics.Meter):
             return meter.create_observable_gauge(name, callbacks, unit, description)
 
         return self._keep(_ObservableGauge, make)
+
+
+class SwitchingMeterProvider(
+    _Switching[metrics.MeterProvider, _SwitchingMeter], metrics.MeterProvider
+):
+    """A MeterProvider whose instruments record into whichever provider was switched in last."""
+
+    def __init__(self) -> None:
+        super().__init__(metrics.NoOpMeterProvider(), _SwitchingMeter)
+
+    def get_meter(
+        self,
+        name: str,
+        version: str | None = None,
+        schema_url: str | None = None,
+        attributes: Attributes = None,
+    ) -> metrics.Meter:
+        return self._handle((name, version, schema_url), attributes)
 
 
 TRACER_PROVIDER = SwitchingTracerProvider()
