@@ -167,7 +167,7 @@ class SqlMessageStore:
             return []
         stored = [_as_stored(message) for message in messages]
         try:
-            async with self._tx.savepoint():
+            async with self._tx.atomic():
                 # Chunks bound the parameter rows held at once; the savepoint (and the unit of
                 # work's transaction) keeps the batch all or nothing.
                 for start in range(0, len(stored), INSERT_CHUNK_ROWS):
@@ -199,7 +199,7 @@ class SqlMessageStore:
             .returning(message_rows.c.created_at, message_rows.c.version)
         )
         try:
-            async with self._tx.savepoint():
+            async with self._tx.atomic():
                 row = (await self._tx.execute(statement, write=True)).first()
         except IntegrityError:
             # The only constraint an update can break: moving to a topic that does not exist.
@@ -256,16 +256,19 @@ class SqlMessageStore:
         """A phrase search on SQLite: newest first by walking the index when it can, else by
         sorting every match; the total counted from the index either way."""
         fts_query = _fts5_query(words)
-        total = await count_matches(self._tx, fts_query, filters, SEARCH_TOTAL_LIMIT)
-        if walks_the_index(self._tx.dialect, order):
-            found = await search_newest_first(self._tx, fts_query, filters, order, page, _message)
-            if found is not None:
-                return Page(*found, total)
+        async with self._tx.snapshot():  # the total counts the matches the page comes from
+            total = await count_matches(self._tx, fts_query, filters, SEARCH_TOTAL_LIMIT)
+            if walks_the_index(self._tx.dialect, order):
+                found = await search_newest_first(
+                    self._tx, fts_query, filters, order, page, _message
+                )
+                if found is not None:
+                    return Page(*found, total)
 
-        async def known_total() -> int:
-            return total
+            async def known_total() -> int:
+                return total
 
-        matching = [*filters, _matches_words(self._tx.dialect, words)]
-        return await fetch_page(
-            self._tx, message_rows, order, page, _message, matching, total=known_total
-        )
+            matching = [*filters, _matches_words(self._tx.dialect, words)]
+            return await fetch_page(
+                self._tx, message_rows, order, page, _message, matching, total=known_total
+            )

@@ -62,13 +62,14 @@ async def fetch_page(
             for c, key in zip(columns, order.keys, strict=True)
         )
     ).limit(limit + 1)
-    fetched = [to_domain(row) for row in (await tx.execute(statement)).all()]
+    async with tx.snapshot():  # the total counts the rows the page was cut from
+        fetched = [to_domain(row) for row in (await tx.execute(statement)).all()]
+        if total is None:
+            count = select(func.count()).select_from(table).where(*filters)
+            counted = (await tx.execute(count)).scalar_one()
+        else:
+            counted = await total()
     items, next_key, has_more = order.cut(fetched, limit, order.values_of)
-    if total is None:
-        count = select(func.count()).select_from(table).where(*filters)
-        counted = (await tx.execute(count)).scalar_one()
-    else:
-        counted = await total()
     return Page(items, next_key, has_more, int(counted))
 
 

@@ -73,7 +73,7 @@ class SqlTopicStore:
             version=1,
         )
         try:
-            async with self._tx.savepoint():
+            async with self._tx.atomic():
                 await self._tx.execute(statement, write=True)
         except IntegrityError:
             raise AlreadyExists(f"topic {topic.id!r} already exists") from None

@@ -76,7 +76,7 @@ class SqlUserStore:
             version=1,
         )
         try:
-            async with self._tx.savepoint():
+            async with self._tx.atomic():
                 await self._tx.execute(statement, write=True)
         except IntegrityError:
             raise AlreadyExists(f"user {user.id!r} already exists") from None
