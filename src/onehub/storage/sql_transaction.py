@@ -205,7 +205,9 @@ class SqlTransaction:
                 _raise_translated(error)
         finally:
             self._in_snapshot = False
-            if not self._is_sqlite and not connection.closed:
+            if self._is_sqlite:
+                await self._drop_pending_begin(connection)
+            elif not connection.closed:
                 await connection.execution_options(
                     isolation_level=_AUTOCOMMIT, postgresql_readonly=False
                 )
@@ -248,8 +250,15 @@ class SqlTransaction:
     async def _end_writing(self, connection: AsyncConnection) -> None:
         self._writing = False
         self._release_writer_lock()
-        if not self._is_sqlite and not connection.closed and not connection.invalidated:
+        if self._is_sqlite:
+            await self._drop_pending_begin(connection)
+        elif not connection.closed and not connection.invalidated:
             await connection.execution_options(isolation_level=_AUTOCOMMIT)
+
+    async def _drop_pending_begin(self, connection: AsyncConnection) -> None:
+        # A BEGIN that no statement carried (the block ran none) must not ride with a later one.
+        if not connection.closed and not connection.invalidated:
+            _sqlite_connection(await connection.get_raw_connection()).take_pending_begin()
 
     def _release_writer_lock(self) -> None:
         if self._process_lock is not None:
