@@ -16,8 +16,8 @@ def test_workers_together_open_no_more_than_one_process_did(workers: int) -> Non
     assert kept + overflow == max(2, POSTGRES_CONNECTIONS // workers)
 
 
-def test_one_worker_keeps_sqlalchemys_defaults_and_many_keep_two_each() -> None:
-    assert postgres_pool_limits(1) == (5, 10)
+def test_a_pool_keeps_every_connection_it_may_open() -> None:
+    assert postgres_pool_limits(1) == (POSTGRES_CONNECTIONS, 0)
     assert postgres_pool_limits(32) == (2, 0)
 
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from onehub.domain.errors import Aborted
+from onehub.domain.errors import Aborted, AlreadyExists
 from onehub.domain.models import PageRequest, User
 from onehub.services.ports import UnitOfWorkFactory
 from onehub.storage.memory import InMemoryDatabase, memory_uow_factory
@@ -179,7 +179,7 @@ async def test_sqlite_writers_of_one_engine_get_the_write_lock_in_arrival_order(
         assert len((await uow.users.list(PageRequest(page_size=100))).items) == 8
 
 
-async def test_a_write_opens_one_savepoint_and_releases_it(sql_engine: AsyncEngine) -> None:
+async def test_a_later_write_opens_one_savepoint_and_releases_it(sql_engine: AsyncEngine) -> None:
     statements: list[str] = []
 
     def note(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
@@ -190,9 +190,39 @@ async def test_a_write_opens_one_savepoint_and_releases_it(sql_engine: AsyncEngi
     sqlalchemy_event.listen(sql_engine.sync_engine, "before_cursor_execute", note)
     try:
         async with uow_factory() as uow:
+            await uow.users.add(User("u1", "Ann"))  # opens the transaction: no savepoint
             await uow.messages.add_many([message("m1", "t1")])
             await uow.commit()
     finally:
         sqlalchemy_event.remove(sql_engine.sync_engine, "before_cursor_execute", note)
-    assert statements.count("SAVEPOINT") == 1, statements
-    assert statements.count("RELEASE") == 1, statements
+    assert statements == ["INSERT", "SAVEPOINT", "INSERT", "RELEASE"], statements
+
+
+async def test_a_refused_write_keeps_the_earlier_writes(uow_factory: UnitOfWorkFactory) -> None:
+    await seed(uow_factory, topics=[topic("t1")], messages=[message("taken", "t1")])
+    async with uow_factory() as uow:
+        await uow.users.add(User("u1", "Ann"))
+        with pytest.raises(AlreadyExists, match="taken"):
+            await uow.messages.add_many([message("new", "t1"), message("taken", "t1")])
+        await uow.topics.add(topic("t2"))
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.users.get("u1") is not None
+        assert await uow.topics.get("t2") is not None
+        assert await uow.messages.get("new") is None
+
+
+async def test_a_refused_first_write_leaves_the_unit_writable(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await seed(uow_factory, users=[User("u1", "Ann")])
+    async with uow_factory() as uow:
+        with pytest.raises(AlreadyExists, match="u1"):
+            await uow.users.add(User("u1", "Again"))
+        await uow.users.add(User("u2", "Bob"))
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert [u.id for u in (await uow.users.list(PageRequest(page_size=5))).items] == [
+            "u1",
+            "u2",
+        ]

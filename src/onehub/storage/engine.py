@@ -12,8 +12,13 @@ password):
 
 With `workers` processes sharing one PostgreSQL server, each process's pool gets its share of
 the connections one process may open (`POSTGRES_CONNECTIONS`: SQLAlchemy's 5 kept + 10 overflow),
-but never fewer than 2: ``max(2, POSTGRES_CONNECTIONS // workers)``, of which up to 5 are kept
-open. One worker keeps SQLAlchemy's defaults.
+but never fewer than 2: ``max(2, POSTGRES_CONNECTIONS // workers)``.
+
+Pools keep what steady load needs (`SQLITE_POOL_SIZE` SQLite connections; every PostgreSQL
+connection a process may open), so concurrent requests reuse connections: with SQLAlchemy's 5
+kept and 10 overflow, 16 concurrent requests closed and reopened them all the time (16-22 new
+SQLite connections, each a thread, per second). SQLite statements go through
+`sqlite_driver.OneHopDbapi`: one hop to the connection's thread per statement.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from .errors import StorageConfigError
+from .sqlite_driver import OneHopDbapi
 from .sqlite_writer_lock import SqliteWriterLock
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -43,8 +49,13 @@ SQLITE_MANUAL_BEGIN = "onehub_sqlite_manual_begin"
 
 # What one process may open on PostgreSQL: SQLAlchemy's default pool (5) plus its overflow (10).
 POSTGRES_CONNECTIONS = 15
-_POSTGRES_KEPT = 5
 _POSTGRES_MIN_PER_WORKER = 2
+
+# SQLite connections a process keeps open (one thread each), and how many more it may open for a
+# burst (closed when returned). Reads never wait for one another, so more concurrent requests
+# than this wait for a connection only past SQLITE_POOL_SIZE + SQLITE_POOL_OVERFLOW.
+SQLITE_POOL_SIZE = 20
+SQLITE_POOL_OVERFLOW = 10
 
 _SQLITE_DRIVERS = frozenset({"", "aiosqlite", "pysqlite"})
 _POSTGRES_DRIVERS = frozenset({"", "asyncpg", "psycopg", "psycopg2"})
@@ -65,10 +76,9 @@ def create_engine(url: str, *, workers: int = 1) -> AsyncEngine:
 
 def postgres_pool_limits(workers: int) -> tuple[int, int]:
     """(pool_size, max_overflow) of each of `workers` processes: together they open at most
-    `POSTGRES_CONNECTIONS`, unless that would leave a process fewer than 2."""
-    per_worker = max(_POSTGRES_MIN_PER_WORKER, POSTGRES_CONNECTIONS // max(1, workers))
-    kept = min(_POSTGRES_KEPT, per_worker)
-    return kept, per_worker - kept
+    `POSTGRES_CONNECTIONS`, unless that would leave a process fewer than 2. Every one is kept
+    (no overflow): a connection closed after each burst costs a new backend process later."""
+    return max(_POSTGRES_MIN_PER_WORKER, POSTGRES_CONNECTIONS // max(1, workers)), 0
 
 
 def parse_database_url(url: str) -> URL:
@@ -124,7 +134,12 @@ def _sqlite_engine(url: URL, workers: int) -> AsyncEngine:
         raise StorageConfigError(
             f"cannot create the directory for SQLite database {str(path)!r}: {error.strerror}"
         ) from None
-    engine = create_async_engine(url)
+    engine = create_async_engine(
+        url,
+        module=OneHopDbapi(),
+        pool_size=SQLITE_POOL_SIZE,
+        max_overflow=SQLITE_POOL_OVERFLOW,
+    )
     if workers > 1:
         try:
             _writer_locks[engine.sync_engine] = SqliteWriterLock(f"{path}-writer.lock")

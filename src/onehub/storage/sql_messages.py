@@ -12,14 +12,12 @@ from sqlalchemy import (
     Select,
     Text,
     bindparam,
-    delete,
     func,
     insert,
     literal,
     literal_column,
     select,
     table,
-    update,
 )
 from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.exc import IntegrityError
@@ -29,13 +27,8 @@ from onehub.domain.models import Message, MessageQuery, Page, PageRequest
 
 from .clock import as_utc, stamp, utc_now
 from .keyset import KeysetOrder, topic_messages_order
-from .sql_paging import (
-    bounded_count,
-    existing_ids,
-    fetch_page,
-    raise_missing_or_stale,
-    rows_by_id,
-)
+from .sql_paging import bounded_count, fetch_page
+from .sql_rows import delete_by_id, existing_ids, row_by_id, rows_by_id, update_versioned
 from .sql_search import count_matches, search_newest_first, walks_the_index
 from .sql_transaction import SqlTransaction
 from .tables import messages as message_rows
@@ -138,9 +131,7 @@ class SqlMessageStore:
 
     @db_span("db.GetMessage")
     async def get(self, message_id: str) -> Message | None:
-        statement = select(message_rows).where(message_rows.c.id == message_id)
-        row = (await self._tx.execute(statement)).first()
-        return None if row is None else _message(row)
+        return await row_by_id(self._tx, message_rows, message_id, _message)
 
     @db_span("db.GetMessages")
     async def get_many(self, message_ids: Sequence[str]) -> Mapping[str, Message]:
@@ -167,7 +158,7 @@ class SqlMessageStore:
             return []
         stored = [_as_stored(message) for message in messages]
         try:
-            async with self._tx.savepoint():
+            async with self._tx.atomic():
                 # Chunks bound the parameter rows held at once; the savepoint (and the unit of
                 # work's transaction) keeps the batch all or nothing.
                 for start in range(0, len(stored), INSERT_CHUNK_ROWS):
@@ -192,22 +183,15 @@ class SqlMessageStore:
     async def update(self, message: Message, expected_version: int) -> Message:
         check_message(message)
         now = stamp(message.updated_at)
-        statement = (
-            update(message_rows)
-            .where(message_rows.c.id == message.id, message_rows.c.version == expected_version)
-            .values(**_content(message), updated_at=now, version=message_rows.c.version + 1)
-            .returning(message_rows.c.created_at, message_rows.c.version)
-        )
+        changes = {**_content(message), "updated_at": now}
         try:
-            async with self._tx.savepoint():
-                row = (await self._tx.execute(statement, write=True)).first()
+            async with self._tx.atomic():
+                row = await update_versioned(
+                    self._tx, message_rows, "message", message.id, expected_version, changes
+                )
         except IntegrityError:
             # The only constraint an update can break: moving to a topic that does not exist.
             raise NotFound(f"topic {message.topic_id!r} not found") from None
-        if row is None:
-            await raise_missing_or_stale(
-                self._tx, message_rows, "message", message.id, expected_version
-            )
         return Message(
             **{**_content(message), "id": message.id},
             created_at=row.created_at,
@@ -217,10 +201,7 @@ class SqlMessageStore:
 
     @db_span("db.DeleteMessage")
     async def delete(self, message_id: str) -> bool:
-        statement = (
-            delete(message_rows).where(message_rows.c.id == message_id).returning(message_rows.c.id)
-        )
-        return (await self._tx.execute(statement, write=True)).first() is not None
+        return await delete_by_id(self._tx, message_rows, message_id)
 
     @db_span("db.SearchMessages")
     async def search(self, query: MessageQuery, page: PageRequest) -> Page[Message]:
@@ -256,16 +237,19 @@ class SqlMessageStore:
         """A phrase search on SQLite: newest first by walking the index when it can, else by
         sorting every match; the total counted from the index either way."""
         fts_query = _fts5_query(words)
-        total = await count_matches(self._tx, fts_query, filters, SEARCH_TOTAL_LIMIT)
-        if walks_the_index(self._tx.dialect, order):
-            found = await search_newest_first(self._tx, fts_query, filters, order, page, _message)
-            if found is not None:
-                return Page(*found, total)
+        async with self._tx.snapshot():  # the total counts the matches the page comes from
+            total = await count_matches(self._tx, fts_query, filters, SEARCH_TOTAL_LIMIT)
+            if walks_the_index(self._tx.dialect, order):
+                found = await search_newest_first(
+                    self._tx, fts_query, filters, order, page, _message
+                )
+                if found is not None:
+                    return Page(*found, total)
 
-        async def known_total() -> int:
-            return total
+            async def known_total() -> int:
+                return total
 
-        matching = [*filters, _matches_words(self._tx.dialect, words)]
-        return await fetch_page(
-            self._tx, message_rows, order, page, _message, matching, total=known_total
-        )
+            matching = [*filters, _matches_words(self._tx.dialect, words)]
+            return await fetch_page(
+                self._tx, message_rows, order, page, _message, matching, total=known_total
+            )

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Row, Table, and_, false, func, literal, or_, select, tuple_
 
-from onehub.domain.errors import Aborted, NotFound
 from onehub.domain.models import Page, PageRequest
 
 from .keyset import CursorValue, KeysetOrder, page_limit
@@ -62,13 +61,14 @@ async def fetch_page(
             for c, key in zip(columns, order.keys, strict=True)
         )
     ).limit(limit + 1)
-    fetched = [to_domain(row) for row in (await tx.execute(statement)).all()]
+    async with tx.snapshot():  # the total counts the rows the page was cut from
+        fetched = [to_domain(row) for row in (await tx.execute(statement)).all()]
+        if total is None:
+            count = select(func.count()).select_from(table).where(*filters)
+            counted = (await tx.execute(count)).scalar_one()
+        else:
+            counted = await total()
     items, next_key, has_more = order.cut(fetched, limit, order.values_of)
-    if total is None:
-        count = select(func.count()).select_from(table).where(*filters)
-        counted = (await tx.execute(count)).scalar_one()
-    else:
-        counted = await total()
     return Page(items, next_key, has_more, int(counted))
 
 
@@ -81,47 +81,3 @@ async def bounded_count(
     """
     matching = select(literal(1)).select_from(table).where(*filters).limit(bound).subquery()
     return int((await tx.execute(select(func.count()).select_from(matching))).scalar_one())
-
-
-# Well below SQLite's and asyncpg's bound-parameter limits.
-_IDS_PER_QUERY = 500
-
-
-async def rows_by_id(
-    tx: SqlTransaction, table: Table, ids: Sequence[str], to_domain: Callable[[Row[Any]], T]
-) -> dict[str, T]:
-    """Return the rows among `ids` that exist, keyed by id (duplicates and misses ignored)."""
-    wanted = list(dict.fromkeys(ids))
-    found: dict[str, T] = {}
-    for start in range(0, len(wanted), _IDS_PER_QUERY):
-        chunk = wanted[start : start + _IDS_PER_QUERY]
-        result = await tx.execute(select(table).where(table.c.id.in_(chunk)))
-        for row in result.all():
-            found[row.id] = to_domain(row)
-    return found
-
-
-async def existing_ids(tx: SqlTransaction, table: Table, ids: Sequence[str]) -> set[str]:
-    """Return the ids among `ids` that have a row in `table`."""
-    wanted = list(dict.fromkeys(ids))
-    found: set[str] = set()
-    for start in range(0, len(wanted), _IDS_PER_QUERY):
-        chunk = wanted[start : start + _IDS_PER_QUERY]
-        result = await tx.execute(select(table.c.id).where(table.c.id.in_(chunk)))
-        found.update(result.scalars().all())
-    return found
-
-
-async def raise_missing_or_stale(
-    tx: SqlTransaction, table: Table, kind: str, entity_id: str, expected_version: int
-) -> NoReturn:
-    """After an update matched no row: raise NotFound if the row is gone, else Aborted."""
-    stored = (
-        await tx.execute(select(table.c.version).where(table.c.id == entity_id))
-    ).scalar_one_or_none()
-    if stored is None:
-        raise NotFound(f"{kind} {entity_id!r} not found")
-    raise Aborted(
-        f"{kind} {entity_id!r} was changed concurrently "
-        f"(version {stored}, expected {expected_version}); re-read and retry"
-    )

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from opentelemetry.trace import Tracer
-from sqlalchemy import Row, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Row
 
-from onehub.domain.errors import AlreadyExists
 from onehub.domain.models import Page, PageRequest, Topic
 
 from .clock import as_utc, stamp, utc_now
 from .keyset import TOPICS_ORDER
-from .sql_paging import fetch_page, raise_missing_or_stale, rows_by_id
+from .sql_paging import fetch_page
+from .sql_rows import delete_by_id, insert_new, row_by_id, rows_by_id, update_versioned
 from .sql_transaction import SqlTransaction
 from .tables import topics
 from .tracing import db_span
@@ -33,6 +33,16 @@ def _topic(row: Row[Any]) -> Topic:
     )
 
 
+def _content(topic: Topic) -> dict[str, Any]:
+    return {"creator_id": topic.creator_id, "name": topic.name, "users": sorted(topic.users)}
+
+
+def _stored(topic: Topic, created: datetime, updated: datetime, version: int) -> Topic:
+    return Topic(
+        topic.id, topic.creator_id, topic.name, frozenset(topic.users), created, updated, version
+    )
+
+
 def _check(topic: Topic) -> None:
     check_id("topic id", topic.id)
     check_text("creator_id", topic.creator_id)
@@ -48,8 +58,7 @@ class SqlTopicStore:
 
     @db_span("db.GetTopic")
     async def get(self, topic_id: str) -> Topic | None:
-        row = (await self._tx.execute(select(topics).where(topics.c.id == topic_id))).first()
-        return None if row is None else _topic(row)
+        return await row_by_id(self._tx, topics, topic_id, _topic)
 
     @db_span("db.GetTopics")
     async def get_many(self, topic_ids: Sequence[str]) -> Mapping[str, Topic]:
@@ -63,55 +72,19 @@ class SqlTopicStore:
     async def add(self, topic: Topic) -> Topic:
         _check(topic)
         created = as_utc(topic.created_at) if topic.created_at else utc_now()
-        statement = insert(topics).values(
-            id=topic.id,
-            creator_id=topic.creator_id,
-            name=topic.name,
-            users=sorted(topic.users),
-            created_at=created,
-            updated_at=created,
-            version=1,
-        )
-        try:
-            async with self._tx.savepoint():
-                await self._tx.execute(statement, write=True)
-        except IntegrityError:
-            raise AlreadyExists(f"topic {topic.id!r} already exists") from None
-        return Topic(
-            topic.id, topic.creator_id, topic.name, frozenset(topic.users), created, created, 1
-        )
+        values = {**_content(topic), "created_at": created, "updated_at": created, "version": 1}
+        await insert_new(self._tx, topics, "topic", {"id": topic.id, **values})
+        return _stored(topic, created, created, 1)
 
     @db_span("db.UpdateTopic")
     async def update(self, topic: Topic, expected_version: int) -> Topic:
         _check(topic)
         now = stamp(topic.updated_at)
-        statement = (
-            update(topics)
-            .where(topics.c.id == topic.id, topics.c.version == expected_version)
-            .values(
-                creator_id=topic.creator_id,
-                name=topic.name,
-                users=sorted(topic.users),
-                updated_at=now,
-                version=topics.c.version + 1,
-            )
-            .returning(topics.c.created_at, topics.c.version)
-        )
-        row = (await self._tx.execute(statement, write=True)).first()
-        if row is None:
-            await raise_missing_or_stale(self._tx, topics, "topic", topic.id, expected_version)
-        return Topic(
-            topic.id,
-            topic.creator_id,
-            topic.name,
-            frozenset(topic.users),
-            row.created_at,
-            now,
-            row.version,
-        )
+        changes = {**_content(topic), "updated_at": now}
+        row = await update_versioned(self._tx, topics, "topic", topic.id, expected_version, changes)
+        return _stored(topic, row.created_at, now, row.version)
 
     @db_span("db.DeleteTopic")
     async def delete(self, topic_id: str) -> bool:
         # The messages go with it: ON DELETE CASCADE (SQLite enforces it with foreign_keys=ON).
-        statement = delete(topics).where(topics.c.id == topic_id).returning(topics.c.id)
-        return (await self._tx.execute(statement, write=True)).first() is not None
+        return await delete_by_id(self._tx, topics, topic_id)

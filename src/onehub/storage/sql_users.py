@@ -6,15 +6,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opentelemetry.trace import Tracer
-from sqlalchemy import Row, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Row, select, update
 
-from onehub.domain.errors import AlreadyExists, NotFound
+from onehub.domain.errors import NotFound
 from onehub.domain.models import Page, PageRequest, User
 
 from .clock import as_utc, stamp, utc_now
 from .keyset import USERS_ORDER
-from .sql_paging import fetch_page, raise_missing_or_stale, rows_by_id
+from .sql_paging import fetch_page
+from .sql_rows import delete_by_id, insert_new, row_by_id, rows_by_id, update_versioned
 from .sql_transaction import SqlTransaction
 from .tables import users
 from .tracing import db_span
@@ -44,6 +44,10 @@ def _profile(user: User) -> dict[str, Any] | None:
     return None if user.profile_data is None else dict(user.profile_data)
 
 
+def _content(user: User) -> dict[str, Any]:
+    return {"name": user.name, "avatar": user.avatar, "profile_data": _profile(user)}
+
+
 class SqlUserStore:
     def __init__(self, tx: SqlTransaction, tracer: Tracer) -> None:
         self._tx = tx
@@ -51,8 +55,7 @@ class SqlUserStore:
 
     @db_span("db.GetUser")
     async def get(self, user_id: str) -> User | None:
-        row = (await self._tx.execute(select(users).where(users.c.id == user_id))).first()
-        return None if row is None else _user(row)
+        return await row_by_id(self._tx, users, user_id, _user)
 
     @db_span("db.GetUsers")
     async def get_many(self, user_ids: Sequence[str]) -> Mapping[str, User]:
@@ -66,49 +69,23 @@ class SqlUserStore:
     async def add(self, user: User) -> User:
         _check(user)
         created = as_utc(user.created_at) if user.created_at else utc_now()
-        statement = insert(users).values(
-            id=user.id,
-            name=user.name,
-            avatar=user.avatar,
-            profile_data=_profile(user),
-            created_at=created,
-            updated_at=created,
-            version=1,
-        )
-        try:
-            async with self._tx.savepoint():
-                await self._tx.execute(statement, write=True)
-        except IntegrityError:
-            raise AlreadyExists(f"user {user.id!r} already exists") from None
+        values = {**_content(user), "created_at": created, "updated_at": created, "version": 1}
+        await insert_new(self._tx, users, "user", {"id": user.id, **values})
         return User(user.id, user.name, user.avatar, _profile(user), created, created, version=1)
 
     @db_span("db.UpdateUser")
     async def update(self, user: User, expected_version: int) -> User:
         _check(user)
         now = stamp(user.updated_at)
-        statement = (
-            update(users)
-            .where(users.c.id == user.id, users.c.version == expected_version)
-            .values(
-                name=user.name,
-                avatar=user.avatar,
-                profile_data=_profile(user),
-                updated_at=now,
-                version=users.c.version + 1,
-            )
-            .returning(users.c.created_at, users.c.version)
-        )
-        row = (await self._tx.execute(statement, write=True)).first()
-        if row is None:
-            await raise_missing_or_stale(self._tx, users, "user", user.id, expected_version)
+        changes = {**_content(user), "updated_at": now}
+        row = await update_versioned(self._tx, users, "user", user.id, expected_version, changes)
         return User(
             user.id, user.name, user.avatar, _profile(user), row.created_at, now, row.version
         )
 
     @db_span("db.DeleteUser")
     async def delete(self, user_id: str) -> bool:
-        statement = delete(users).where(users.c.id == user_id).returning(users.c.id)
-        return (await self._tx.execute(statement, write=True)).first() is not None
+        return await delete_by_id(self._tx, users, user_id)
 
     @db_span("db.GetPasswordHash")
     async def get_password_hash(self, user_id: str) -> str | None:
