@@ -104,10 +104,10 @@ class LocalMethod:
         self._resolved = False
 
     async def __call__(
-        self, request: Message, metadata: Metadata, timeout: float, peer: str
+        self, request: Message, metadata: Metadata, time_limit: float, peer: str
     ) -> Message:
         """The response, or GatewayError with the status the servicer ended the call with
-        (DEADLINE_EXCEEDED past `timeout` seconds, UNIMPLEMENTED for an unknown method)."""
+        (DEADLINE_EXCEEDED past `time_limit` seconds, UNIMPLEMENTED for an unknown method)."""
         if not self._resolved:
             self._behavior = await self._server.resolve(self._path)
             self._resolved = True
@@ -117,9 +117,9 @@ class LocalMethod:
         carrier: dict[str, str] = {}
         # The servicer's span continues the gateway's, as it would from the client's metadata.
         propagate.inject(carrier)
-        context = LocalServicerContext((*metadata, *carrier.items()), peer, timeout)
+        context = LocalServicerContext((*metadata, *carrier.items()), peer, time_limit)
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(time_limit):
                 response: Message = await behavior(
                     request, cast("grpc.aio.ServicerContext[Any, Any]", context)
                 )

@@ -55,7 +55,11 @@ class _NetworkCall:
     interceptor offers to (no grpc.aio interceptor machinery on every request)."""
 
     def __init__(
-        self, channel: grpc.aio.Channel, binding: Binding, request_class: type[Message], timeout: float
+        self,
+        channel: grpc.aio.Channel,
+        binding: Binding,
+        request_class: type[Message],
+        timeout: float,
     ) -> None:
         response_class = GetMessageClass(binding.method.output_type)
         self._path = binding.rpc_path
@@ -104,7 +108,8 @@ class _LocalCall:
 
 
 class Transcoder:
-    """Serves the bindings over one upstream (channel or in-process server): route, decode, call, encode, all in one span.
+    """Serves the bindings on one upstream (a channel, or the server in-process): route,
+    decode, call, encode, all in one span.
 
     Every failure becomes the error body with the status from the one table; an unexpected
     exception is logged and answered 500 INTERNAL without detail.

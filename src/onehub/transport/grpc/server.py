@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import cast
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -79,9 +79,7 @@ class _HandlerRecorder:
     def __init__(self) -> None:
         self.handlers: list[grpc.GenericRpcHandler] = []
 
-    def add_generic_rpc_handlers(
-        self, handlers: Sequence[grpc.GenericRpcHandler]
-    ) -> None:
+    def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
         self.handlers.extend(handlers)
 
     def add_registered_method_handlers(self, name: str, handlers: object) -> None:
