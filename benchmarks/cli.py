@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
+from benchmarks.dispatch_bench import dispatch_report, run_dispatch_benchmark
 from benchmarks.import_bench import import_report, run_import_benchmark
 from benchmarks.load import LoadError, LoadPool
 from benchmarks.runs import QUICK, RunSettings, Summary
@@ -36,7 +37,7 @@ from benchmarks.telemetry_bench import run_telemetry_benchmark, telemetry_report
 from benchmarks.workers_bench import run_workers_benchmark, workers_report
 
 SERVICE_NAMES = BACKENDS
-NAMES = (*SERVICE_NAMES, "import", "telemetry", "workers", "scale", "collector")
+NAMES = (*SERVICE_NAMES, "import", "telemetry", "dispatch", "workers", "scale", "collector")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,13 +139,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 print(telemetry_report(result), flush=True)
                 ok = ok and not (result.traced.failures or result.untraced.failures)
+        if "dispatch" in selected:
+            _section("Gateway dispatch: GET topic on the bare chain and on OneHub (SQLite)")
+            try:
+                dispatch = run_dispatch_benchmark(settings, pool)
+            except (BenchSetupError, LoadError) as error:
+                print(f"dispatch: could not run: {error}", flush=True)
+                ok = False
+            else:
+                print(dispatch_report(dispatch), flush=True)
+                ok = ok and not any(s.failures for s in dispatch.summaries.values())
         if "workers" in selected:
             ok = _run_workers_benchmarks(settings, pool) and ok
     if "scale" in selected:
         _section("Cost against data size: one topic of 1k to 1M messages, via the gateway")
         ok = _run_scale_benchmarks(settings, quick=args.quick) and ok
     if any(
-        name in selected for name in (*SERVICE_NAMES, "import", "telemetry", "workers", "scale")
+        name in selected
+        for name in (*SERVICE_NAMES, "import", "telemetry", "dispatch", "workers", "scale")
     ):
         print(f"\nservice benchmarks took {time.monotonic() - started:.0f} s", flush=True)
     if "collector" in selected:

@@ -36,6 +36,8 @@ _GRPC_LINE = re.compile(r"^\s*gRPC\s+(\S+:\d+)\s*$", re.MULTILINE)
 _REST_LINE = re.compile(r"^\s*REST API\s+http://(\S+:\d+)/", re.MULTILINE)
 _SERVE_READY = "Press Ctrl-C to stop."
 _COLLECTOR_READY = re.compile(r"^onehub collector ready: (.*)$", re.MULTILINE)
+_BARE_READY = re.compile(r"^bare chain ready: http=(?P<http>\S+) topic=(?P<topic>\S+)$", re.M)
+_BENCH_ROOT = str(Path(__file__).resolve().parent.parent)
 
 
 class BenchSetupError(RuntimeError):
@@ -100,11 +102,12 @@ def onehub_server(
     collector: str = "none",
     command: Sequence[str] = ONEHUB_COMMAND,
     workers: int = 1,
+    extra_args: Sequence[str] = (),
 ) -> Iterator[Server]:
     """Run `onehub serve` on `db_endpoint` with environment `env` until the block ends.
 
     `command` is how `onehub` is invoked (another one lets a patched build be compared);
-    `workers` is its `--workers`.
+    `workers` is its `--workers`; `extra_args` are more `serve` flags.
     """
     args = [
         "serve",
@@ -114,6 +117,7 @@ def onehub_server(
         f"--collector={collector}",
         "--log-level=WARNING",
         f"--workers={workers}",
+        *extra_args,
     ]
     with _onehub_process([*command, *args], workdir, env, "serve") as (process, output):
         text = _wait_for(process, output, lambda seen: _SERVE_READY in seen, "onehub serve")
@@ -121,6 +125,30 @@ def onehub_server(
         if grpc_match is None or rest_match is None:
             raise BenchSetupError(f"onehub serve did not announce its addresses:\n{text}")
         yield Server(pid=process.pid, grpc=grpc_match[1], gateway=rest_match[1], log=output)
+
+
+@dataclass(frozen=True, slots=True)
+class BareChain:
+    """A running `benchmarks.bare_chain` server: its pid, HTTP address and the topic it serves."""
+
+    pid: int
+    http: str
+    topic_id: str
+
+
+@contextmanager
+def bare_chain_server(workdir: Path, env: Mapping[str, str]) -> Iterator[BareChain]:
+    """Run the bare chain (`python -m benchmarks.bare_chain`) in `workdir` until the block ends."""
+    args = [sys.executable, "-m", "benchmarks.bare_chain", str(workdir)]
+    # Started from the benchmarks' parent directory, so `benchmarks` is importable there.
+    with _onehub_process(args, workdir, {**env, "PYTHONPATH": _BENCH_ROOT}, "bare") as (
+        process,
+        output,
+    ):
+        text = _wait_for(process, output, _BARE_READY.search, "the bare chain")
+        ready = _BARE_READY.search(text)
+        assert ready is not None  # _wait_for returned because it matched
+        yield BareChain(pid=process.pid, http=ready["http"], topic_id=ready["topic"])
 
 
 @contextmanager

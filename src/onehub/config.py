@@ -36,6 +36,7 @@ ENV_MAX_BODY_BYTES = "ONEHUB_MAX_BODY_BYTES"
 ENV_GRACE_SECONDS = "ONEHUB_GRACE_SECONDS"
 ENV_LOG_LEVEL = "ONEHUB_LOG_LEVEL"
 ENV_WORKERS = "ONEHUB_WORKERS"
+ENV_GATEWAY_DISPATCH = "ONEHUB_GATEWAY_DISPATCH"
 # The original OneHub's variable: host:port of an OTLP/gRPC collector. Kept so its deployments
 # work unchanged; ONEHUB_COLLECTOR wins when both are set.
 ENV_ORIGINAL_COLLECTOR = "OTEL_COLLECTOR_ADDR"
@@ -59,6 +60,9 @@ DEFAULT_OTLP_HTTP_ADDR = "127.0.0.1:4318"
 DEFAULT_UI_ADDR = "127.0.0.1:16686"
 AUTH_SCHEMES = ("dev", "password")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# How the REST gateway reaches the services: over a gRPC channel to the server (the original
+# OneHub's hop), or by calling the server's handlers in this process (docs/api.md).
+GATEWAY_DISPATCHES = ("network", "in-process")
 DEFAULT_MAX_IN_FLIGHT = 1000
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
@@ -108,6 +112,8 @@ class Settings:
     # Serving processes sharing the gRPC and gateway ports (app/workers.py); 1 serves in this
     # process, as always.
     workers: int = 1
+    # "network" (a gRPC call over loopback) or "in-process" (GATEWAY_DISPATCHES).
+    gateway_dispatch: str = "network"
 
     @property
     def is_public(self) -> bool:
@@ -148,6 +154,11 @@ class Settings:
             raise ConfigError("--max-in-flight must be positive")
         if self.workers <= 0:
             raise ConfigError("--workers must be positive")
+        if self.gateway_dispatch not in GATEWAY_DISPATCHES:
+            raise ConfigError(
+                f"--gateway-dispatch must be one of {', '.join(GATEWAY_DISPATCHES)}, "
+                f"not {self.gateway_dispatch!r}"
+            )
         return self
 
 
@@ -255,6 +266,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         f"(env {ENV_WORKERS}; default 1)",
     )
     add(
+        "--gateway-dispatch",
+        choices=GATEWAY_DISPATCHES,
+        help="how the REST gateway calls the services: network (a gRPC call to the server, "
+        "as the original) or in-process (the server's handlers, same interceptors) "
+        f"(env {ENV_GATEWAY_DISPATCH}; default network)",
+    )
+    add(
         "--fault",
         action="append",
         metavar="NAME[=VALUE]",
@@ -320,6 +338,9 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
         faults=_faults(getattr(args, "fault", None), env.get(ENV_FAULT, "")),
         force_faults=_flag_or_boolean(args, "force_faults", env, ENV_FORCE_FAULTS),
         workers=_workers(*pick("workers", ENV_WORKERS, str(base.workers))),
+        gateway_dispatch=choice(
+            "gateway_dispatch", ENV_GATEWAY_DISPATCH, base.gateway_dispatch, GATEWAY_DISPATCHES
+        ),
     ).validate()
 
 

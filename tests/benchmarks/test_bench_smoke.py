@@ -71,3 +71,30 @@ def test_telemetry_run_exports_spans_to_the_collector_process() -> None:
     # service, datastore, SQL), all of which must reach the other process.
     assert requests > 0, output
     assert spans >= 5 * requests, output
+
+
+@pytest.mark.slow
+def test_dispatch_row_has_the_bare_chain_and_both_dispatches() -> None:
+    output = _bench("--only", "dispatch")
+
+    labels = {
+        "bare chain": 2,
+        "network untraced": 2,
+        "network traced": 2,
+        "in-process untraced": 2,
+        "in-process traced": 2,
+    }
+    lines = output.splitlines()
+    for label, words in labels.items():
+        line = next(line for line in lines if line.startswith(label + " "))
+        rate, p50, p99, server_cpu, failed = _numbers(line, skip=words)
+        assert min(rate, p50, server_cpu) > 0, line
+        assert p99 >= p50, line
+        assert failed == 0, line
+    assert re.search(
+        r"^network: untraced/bare [0-9.]+ \(goal >= 0.6: (met|NOT met)\), "
+        r"traced/untraced [0-9.]+ \(goal >= 0.8",
+        output,
+        re.MULTILINE,
+    )
+    assert re.search(r"^in-process: untraced/bare [0-9.]+, traced/untraced", output, re.MULTILINE)

@@ -42,6 +42,7 @@ SERVE_SAMPLES = {
     "--max-in-flight": "7",
     "--fault": "n-plus-one",
     "--workers": "2",
+    "--gateway-dispatch": "in-process",
 }
 COLLECTOR_SAMPLES = {
     "--otlp-grpc-addr": "127.0.0.1:14317",
@@ -181,6 +182,11 @@ def test_the_originals_collector_variable_still_names_the_collector() -> None:
         ("ONEHUB_UI_ADDR", "nowhere", "onehub: ui_addr: 'nowhere' is not host:port"),
         ("ONEHUB_WORKERS", "many", "onehub: ONEHUB_WORKERS: 'many' is not an integer or auto"),
         ("ONEHUB_WORKERS", "0", "onehub: --workers must be positive"),
+        (
+            "ONEHUB_GATEWAY_DISPATCH",
+            "carrier-pigeon",
+            "onehub: ONEHUB_GATEWAY_DISPATCH: 'carrier-pigeon' is not one of network, in-process",
+        ),
     ],
 )
 def test_a_bad_twin_is_one_line_and_exit_2(

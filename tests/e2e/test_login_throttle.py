@@ -38,6 +38,14 @@ def serve(tmp_path: Path) -> Iterator[tuple[str, str]]:
     yield from _password_serve(tmp_path, {"OTEL_SDK_DISABLED": "false"})
 
 
+@pytest.fixture(params=["network", "in-process"])
+def http_serve(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    """`serve` with each gateway dispatch: the HTTP client's address reaches the throttle
+    either way (forwarded over the gRPC hop, or given to the servicer in-process)."""
+    env = {"OTEL_SDK_DISABLED": "false", "ONEHUB_GATEWAY_DISPATCH": request.param}
+    yield from _password_serve(tmp_path, env)
+
+
 @pytest.fixture
 def serve_behind_proxy(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """Told that 127.0.0.1 is a proxy whose X-Forwarded-For it may believe."""
@@ -58,9 +66,9 @@ def _metric(url: str, name: str) -> float:
 
 
 def test_http_guessing_is_throttled_by_address_without_locking_the_user_out(
-    serve: tuple[str, str],
+    http_serve: tuple[str, str],
 ) -> None:
-    url, _ = serve
+    url, _ = http_serve
     with _client(url) as attacker:
         for n in range(ADDRESS_THRESHOLD):  # any users: the address counts them all
             wrong = attacker.get(TOPICS, auth=(f"user{n}", "guess"))
@@ -85,9 +93,9 @@ def test_http_guessing_is_throttled_by_address_without_locking_the_user_out(
 
 
 def test_guessing_one_user_from_many_addresses_is_throttled_per_user(
-    serve: tuple[str, str],
+    http_serve: tuple[str, str],
 ) -> None:
-    url, _ = serve
+    url, _ = http_serve
     attackers = [f"127.0.1.{n}" for n in range(1, USER_THRESHOLD + 1)]
     for address in attackers:  # one guess each: no address reaches its own limit
         with _client(url, address) as attacker:

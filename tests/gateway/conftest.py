@@ -22,7 +22,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from onehub.gen.onehub.v1 import messages_pb2, topics_pb2, users_pb2
-from onehub.transport.gateway import create_gateway_app
+from onehub.transport.gateway import LocalGrpcServer, create_gateway_app
 
 from .library import library_service
 
@@ -139,18 +139,32 @@ async def backend_port() -> AsyncIterator[tuple[RecordingBackend, int]]:
     await server.stop(grace=None)
 
 
+DISPATCHES = ("network", "in-process")
+
+
+@pytest.fixture(params=DISPATCHES)
+def dispatch(request: pytest.FixtureRequest) -> str:
+    """How the gateway reaches the services: each test runs both ways."""
+    mode: str = request.param
+    return mode
+
+
 async def _gateway(
     backend_port: tuple[RecordingBackend, int],
     tracer_provider: TracerProvider,
     span_exporter: InMemorySpanExporter,
+    dispatch: str = "network",
     **options: Any,
 ) -> AsyncIterator[Gateway]:
     backend, port = backend_port
     # The instrumentation package is untyped.
     interceptors = aio_client_interceptors(tracer_provider=tracer_provider)  # type: ignore[no-untyped-call]
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", interceptors=interceptors) as channel:
+        upstream: grpc.aio.Channel | LocalGrpcServer = (
+            LocalGrpcServer(backend.handlers()) if dispatch == "in-process" else channel
+        )
         app = create_gateway_app(
-            channel, all_services(), tracer_provider=tracer_provider, **options
+            upstream, all_services(), tracer_provider=tracer_provider, **options
         )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
@@ -162,8 +176,11 @@ async def gateway(
     backend_port: tuple[RecordingBackend, int],
     tracer_provider: TracerProvider,
     span_exporter: InMemorySpanExporter,
+    dispatch: str,
 ) -> AsyncIterator[Gateway]:
-    async for each in _gateway(backend_port, tracer_provider, span_exporter, max_body_bytes=4096):
+    async for each in _gateway(
+        backend_port, tracer_provider, span_exporter, dispatch, max_body_bytes=4096
+    ):
         yield each
 
 
@@ -172,8 +189,11 @@ async def short_deadline_gateway(
     backend_port: tuple[RecordingBackend, int],
     tracer_provider: TracerProvider,
     span_exporter: InMemorySpanExporter,
+    dispatch: str,
 ) -> AsyncIterator[Gateway]:
-    async for each in _gateway(backend_port, tracer_provider, span_exporter, call_timeout=0.2):
+    async for each in _gateway(
+        backend_port, tracer_provider, span_exporter, dispatch, call_timeout=0.2
+    ):
         yield each
 
 

@@ -51,26 +51,32 @@ async def test_an_unknown_route_still_gets_a_span_without_a_route(gateway: Gatew
 
 
 async def test_a_caller_trace_continues_through_the_gateway_and_the_grpc_hop(
-    gateway: Gateway,
+    gateway: Gateway, dispatch: str
 ) -> None:
     response = await gateway.client.get(
         "/v1/topics", headers={"traceparent": TRACEPARENT, "baggage": "tenant=acme"}
     )
 
     (server_span,) = gateway.finished_spans()
-    (client_span,) = gateway.finished_spans("/onehub.v1.TopicService/ListTopics") or [
-        s for s in gateway.spans.get_finished_spans() if s.kind == SpanKind.CLIENT
-    ]
+    client_spans = [s for s in gateway.spans.get_finished_spans() if s.kind == SpanKind.CLIENT]
     assert f"{server_span.context.trace_id:032x}" == CALLER_TRACE
     assert server_span.parent is not None
     assert f"{server_span.parent.span_id:016x}" == CALLER_SPAN
     assert server_span.parent.is_remote
-    assert client_span.parent is not None
-    assert client_span.parent.span_id == server_span.context.span_id
-    # What crossed the wire to the gRPC server: the same trace, and the caller's baggage.
+    if dispatch == "network":
+        # The hop's CLIENT span, a child of the gateway's, is the servicer's parent.
+        (client_span,) = client_spans
+        assert client_span.parent is not None
+        assert client_span.parent.span_id == server_span.context.span_id
+        sender = client_span
+    else:
+        # No client, no CLIENT span: the servicer's parent is the gateway's span itself.
+        assert client_spans == []
+        sender = server_span
+    # What reached the gRPC servicer: the same trace, and the caller's baggage.
     metadata = gateway.backend.last.metadata
     assert metadata["traceparent"].split("-")[1] == CALLER_TRACE
-    assert metadata["traceparent"].split("-")[2] == f"{client_span.context.span_id:016x}"
+    assert metadata["traceparent"].split("-")[2] == f"{sender.context.span_id:016x}"
     assert metadata["baggage"] == "tenant=acme"
     assert response.headers["traceresponse"] == (
         f"00-{CALLER_TRACE}-{server_span.context.span_id:016x}-01"

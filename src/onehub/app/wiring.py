@@ -58,8 +58,14 @@ from onehub.telemetry import (
 from onehub.transport.downstream import HttpDependency, SlowDownstream
 from onehub.transport.gateway.app import create_gateway_app
 from onehub.transport.gateway.faults import fault_routes
+from onehub.transport.gateway.local_server import LocalGrpcServer
 from onehub.transport.grpc.limits import GRPC_SIZE_OPTIONS, MAX_GRPC_MESSAGE_BYTES
-from onehub.transport.grpc.server import GrpcBindError, start_grpc_server
+from onehub.transport.grpc.server import (
+    GrpcBindError,
+    onehub_handlers,
+    onehub_interceptors,
+    start_grpc_server,
+)
 from onehub.web.push import EVENTS_PATH
 from onehub.web.routes import web_routes
 
@@ -217,14 +223,18 @@ async def start_onehub(
         # Lets the gRPC server believe the gateway (and only it) about HTTP clients' addresses,
         # which only password mode's sign-in throttling needs.
         forwarding_token = secrets.token_urlsafe(32) if settings.auth == "password" else None
+        chain = onehub_interceptors(
+            authenticator,
+            grpc_server_interceptors(telemetry),
+            max_in_flight=settings.max_in_flight,
+            forwarding_token=forwarding_token,
+        )
         try:
             grpc_server, grpc_port = await start_grpc_server(
                 services,
                 authenticator,
                 settings.addr,
-                interceptors=grpc_server_interceptors(telemetry),
-                max_in_flight=settings.max_in_flight,
-                forwarding_token=forwarding_token,
+                chain=chain,
                 reuse_port=worker is not None,
             )
         except GrpcBindError as error:
@@ -248,8 +258,15 @@ async def start_onehub(
             otlp_traces_url=otlp_traces_url,
             push_feed=HubPushFeed(services.events, authenticator),
         )
+        # In-process, the gateway calls the same handlers through the same interceptor instances
+        # (one admission bound for both paths); the channel stays for stop()'s sake.
+        upstream: grpc.aio.Channel | LocalGrpcServer = (
+            LocalGrpcServer(onehub_handlers(services), chain)
+            if settings.gateway_dispatch == "in-process"
+            else channel
+        )
         app = create_gateway_app(
-            channel,
+            upstream,
             SERVICES,
             max_body_bytes=settings.max_body_bytes,
             body_limits=_bulk_body_limits(settings),

@@ -2,5 +2,6 @@
 `google.api.http` options of the service descriptors (no per-RPC code)."""
 
 from onehub.transport.gateway.app import create_gateway_app
+from onehub.transport.gateway.local_server import LocalGrpcServer
 
-__all__ = ["create_gateway_app"]
+__all__ = ["LocalGrpcServer", "create_gateway_app"]

@@ -6,7 +6,6 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import grpc
 from google.protobuf.descriptor import ServiceDescriptor
 from opentelemetry import metrics, trace
 from starlette.applications import Starlette
@@ -21,7 +20,7 @@ from onehub.transport.gateway.admission import DEFAULT_MAX_IN_FLIGHT, AdmissionL
 from onehub.transport.gateway.openapi import openapi_document
 from onehub.transport.gateway.routes import bindings_for, body_limit_table
 from onehub.transport.gateway.telemetry import RequestDurations
-from onehub.transport.gateway.transcoder import Transcoder
+from onehub.transport.gateway.transcoder import Transcoder, Upstream
 
 API_SEGMENT = "api"
 OPENAPI_PATH = "/api/openapi.json"
@@ -54,7 +53,7 @@ class _GatewayRoute(BaseRoute):
 
 
 def create_gateway_app(
-    channel: grpc.aio.Channel,
+    upstream: Upstream,
     services: Sequence[ServiceDescriptor],
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -69,7 +68,9 @@ def create_gateway_app(
     stream_paths: Sequence[str] = (),
     forwarding_token: str | None = None,
 ) -> Starlette:
-    """A Starlette app serving every `google.api.http` binding of `services` over `channel`.
+    """A Starlette app serving every `google.api.http` binding of `services` on `upstream`:
+    a channel to the gRPC server (the network hop), or a `LocalGrpcServer`, whose handlers it
+    calls in this process through the same interceptors (docs/api.md, "Gateway dispatch").
 
     Each template is served bare (`/v1/...`) and under `/api` (`/api/v1/...`); the OpenAPI
     document is at `GET /api/openapi.json`; `extra_routes` come after the API, so they cannot
@@ -93,7 +94,7 @@ def create_gateway_app(
     tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
     meter = metrics.get_meter(__name__, meter_provider=meter_provider)
     transcoder = Transcoder(
-        channel,
+        upstream,
         bindings,
         tracer=tracer,
         durations=RequestDurations(meter),

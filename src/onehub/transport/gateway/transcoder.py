@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import grpc
 from google.protobuf.message import Message
@@ -12,13 +13,13 @@ from google.protobuf.message_factory import GetMessageClass
 from opentelemetry import trace
 from starlette.types import Receive, Scope, Send
 
-from onehub.transport.gateway.auth import client_metadata, credentials_metadata
+from onehub.transport.gateway.auth import Metadata, client_metadata, credentials_metadata
 from onehub.transport.gateway.errors import GatewayError, error_body, from_rpc_error
+from onehub.transport.gateway.local_server import LocalGrpcServer, peer_of
 from onehub.transport.gateway.mapping import build_request
 from onehub.transport.gateway.rendering import render_json
 from onehub.transport.gateway.routes import Binding, RouteMatch, RouteTable
 from onehub.transport.gateway.telemetry import (
-    ClientCallTracing,
     RequestDurations,
     record_status,
     server_span,
@@ -32,17 +33,83 @@ logger = logging.getLogger(__name__)
 _JSON = (b"content-type", b"application/json")
 
 
+#: What a gateway calls its RPCs on: a channel to the gRPC server (the network hop), or the
+#: server's own handlers in this process.
+Upstream = grpc.aio.Channel | LocalGrpcServer
+Client = tuple[str, int] | None
+
+
+class _Invoke(Protocol):
+    async def __call__(self, request: Message, metadata: Metadata, client: Client) -> Message:
+        """The response; GatewayError with the call's status when it failed."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Rpc:
-    call: grpc.aio.UnaryUnaryMultiCallable[Message, Message]
+    invoke: _Invoke
     request_class: type[Message]
-    path: str
-    #: Set when the transcoder makes the call's CLIENT span instead of the channel's interceptor.
-    tracing: ClientCallTracing | None
+
+
+class _NetworkCall:
+    """A unary call over the channel, its CLIENT span made here when the channel's tracing
+    interceptor offers to (no grpc.aio interceptor machinery on every request)."""
+
+    def __init__(
+        self,
+        channel: grpc.aio.Channel,
+        binding: Binding,
+        request_class: type[Message],
+        timeout: float,
+    ) -> None:
+        response_class = GetMessageClass(binding.method.output_type)
+        self._path = binding.rpc_path
+        self._call = channel.unary_unary(
+            self._path,
+            request_serializer=request_class.SerializeToString,
+            response_deserializer=response_class.FromString,
+        )
+        self._tracing = take_over_client_tracing(self._call)
+        self._timeout = timeout
+
+    async def __call__(self, request: Message, metadata: Metadata, client: Client) -> Message:
+        tracing = self._tracing
+        if tracing is None:
+            try:
+                response: Message = await self._call(
+                    request, timeout=self._timeout, metadata=metadata
+                )
+            except grpc.aio.AioRpcError as rpc_error:
+                raise from_rpc_error(rpc_error) from None
+            return response
+        span, context_metadata = tracing.start(self._path)
+        try:
+            response = await self._call(
+                request, timeout=self._timeout, metadata=(*metadata, *context_metadata)
+            )
+        except grpc.aio.AioRpcError as rpc_error:
+            tracing.end(span, rpc_error.code())
+            raise from_rpc_error(rpc_error) from None
+        except BaseException as exc:
+            tracing.fail(span, exc)
+            raise
+        tracing.end(span, grpc.StatusCode.OK)
+        return response
+
+
+class _LocalCall:
+    """A unary call on the server's handlers in this process (no CLIENT span: no client)."""
+
+    def __init__(self, server: LocalGrpcServer, binding: Binding, timeout: float) -> None:
+        self._method = server.method(binding.rpc_path)
+        self._timeout = timeout
+
+    async def __call__(self, request: Message, metadata: Metadata, client: Client) -> Message:
+        return await self._method(request, metadata, self._timeout, peer_of(client))
 
 
 class Transcoder:
-    """Serves the bindings over one channel: route, decode, call, encode, all in one span.
+    """Serves the bindings on one upstream (a channel, or the server in-process): route,
+    decode, call, encode, all in one span.
 
     Every failure becomes the error body with the status from the one table; an unexpected
     exception is logged and answered 500 INTERNAL without detail.
@@ -50,7 +117,7 @@ class Transcoder:
 
     def __init__(
         self,
-        channel: grpc.aio.Channel,
+        upstream: Upstream,
         bindings: Sequence[Binding],
         *,
         tracer: trace.Tracer,
@@ -66,19 +133,16 @@ class Transcoder:
         self._durations = durations
         self._body_limits = body_limits
         self._max_request_bytes = max_request_bytes
-        self._call_timeout = call_timeout
         self._rpcs: dict[str, _Rpc] = {}
         for binding in bindings:
             if binding.rpc_path not in self._rpcs:
                 request_class = GetMessageClass(binding.method.input_type)
-                response_class = GetMessageClass(binding.method.output_type)
-                call = channel.unary_unary(
-                    binding.rpc_path,
-                    request_serializer=request_class.SerializeToString,
-                    response_deserializer=response_class.FromString,
+                invoke: _Invoke = (
+                    _LocalCall(upstream, binding, call_timeout)
+                    if isinstance(upstream, LocalGrpcServer)
+                    else _NetworkCall(upstream, binding, request_class, call_timeout)
                 )
-                tracing = take_over_client_tracing(call)
-                self._rpcs[binding.rpc_path] = _Rpc(call, request_class, binding.rpc_path, tracing)
+                self._rpcs[binding.rpc_path] = _Rpc(invoke, request_class)
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, drop_segments: int) -> None:
         """Answer one HTTP request whose path, after `drop_segments` leading segments (the
@@ -130,8 +194,8 @@ class Transcoder:
         rpc = self._rpcs[binding.rpc_path]
         metadata = credentials_metadata(headers.get("authorization"))
         if metadata:
-            client = scope.get("client")
-            metadata += client_metadata(client[0] if client else None, self._forwarding_token)
+            sender = scope.get("client")
+            metadata += client_metadata(sender[0] if sender else None, self._forwarding_token)
         body_limit = self._body_limits[binding.method.full_name]
         body = await _read_body(receive, headers, body_limit) if binding.body else b""
         request = build_request(
@@ -147,24 +211,8 @@ class Transcoder:
                 f"the request is larger than {encoded_limit} bytes once encoded for gRPC",
                 status=413,
             )
-        if rpc.tracing is None:
-            try:
-                response = await rpc.call(request, timeout=self._call_timeout, metadata=metadata)
-            except grpc.aio.AioRpcError as rpc_error:
-                raise from_rpc_error(rpc_error) from None
-            return _render(response, binding)
-        span, context_metadata = rpc.tracing.start(rpc.path)
-        try:
-            response = await rpc.call(
-                request, timeout=self._call_timeout, metadata=(*metadata, *context_metadata)
-            )
-        except grpc.aio.AioRpcError as rpc_error:
-            rpc.tracing.end(span, rpc_error.code())
-            raise from_rpc_error(rpc_error) from None
-        except BaseException as exc:
-            rpc.tracing.fail(span, exc)
-            raise
-        rpc.tracing.end(span, grpc.StatusCode.OK)
+        client = scope.get("client")
+        response = await rpc.invoke(request, metadata, client)
         return _render(response, binding)
 
 

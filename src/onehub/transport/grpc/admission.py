@@ -18,6 +18,8 @@ from typing import Any, Final, TypeAlias
 
 import grpc
 
+from onehub.transport.grpc.handler_cache import HandlerCache
+
 RETRY_PUSHBACK_KEY: Final = "grpc-retry-pushback-ms"
 OVERLOAD_MESSAGE: Final = "the server is busy: retry in a moment"
 DEFAULT_RETRY_AFTER_S: Final = 1.0
@@ -51,6 +53,7 @@ class AdmissionInterceptor(grpc.aio.ServerInterceptor):
         self.max_in_flight = max_in_flight
         self.in_flight = 0
         self._pushback = retry_pushback_metadata(retry_after_s)
+        self._handlers = HandlerCache()
 
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
@@ -60,6 +63,9 @@ class AdmissionInterceptor(grpc.aio.ServerInterceptor):
             return handler
         if handler_call_details.method.startswith(EXEMPT_METHOD_PREFIXES):
             return handler
+        return self._handlers.wrapped(handler_call_details.method, handler, self._admitted)
+
+    def _admitted(self, handler: Handler) -> Handler:
         inner: Behavior = handler.unary_unary  # type: ignore[assignment]
 
         async def admitted(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:

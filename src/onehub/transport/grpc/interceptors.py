@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,6 +27,7 @@ from onehub.services.auth import Authenticator
 from onehub.services.instrumentation import ENDUSER_ID
 from onehub.transport.grpc.admission import retry_pushback_metadata
 from onehub.transport.grpc.errors import INTERNAL_ERROR_MESSAGE, status_for
+from onehub.transport.grpc.handler_cache import HandlerCache
 from onehub.transport.grpc.principal import _current_principal
 
 logger = logging.getLogger(__name__)
@@ -78,6 +80,9 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
     and reaches the client only as INTERNAL "internal error".
     """
 
+    def __init__(self) -> None:
+        self._handlers = HandlerCache()
+
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> Handler | None:
@@ -87,6 +92,10 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
             return handler
         if not method.startswith(ONEHUB_METHOD_PREFIX):
             return handler
+        return self._handlers.wrapped(method, handler, functools.partial(self._mapped, method))
+
+    @staticmethod
+    def _mapped(method: str, handler: Handler) -> Handler:
         inner: Behavior = handler.unary_unary  # type: ignore[assignment]
         decode: Callable[[bytes], Any] | None = handler.request_deserializer
 
@@ -169,6 +178,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, authenticator: Authenticator, forwarding_token: str | None = None) -> None:
         self._authenticator = authenticator
         self._forwarding_token = forwarding_token.encode() if forwarding_token else None
+        self._handlers = HandlerCache()
 
     def _client(
         self, context: grpc.aio.ServicerContext[Any, Any], metadata: Sequence[tuple[str, Any]]
@@ -190,6 +200,9 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return None
+        return self._handlers.wrapped(method, handler, self._authenticated)
+
+    def _authenticated(self, handler: Handler) -> Handler:
         inner: Behavior = handler.unary_unary  # type: ignore[assignment]
         authenticator = self._authenticator
 

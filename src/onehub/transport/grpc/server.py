@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -51,6 +52,55 @@ class GrpcBindError(OSError):
         self.addr = addr
 
 
+def onehub_interceptors(
+    authenticator: Authenticator,
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    *,
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    forwarding_token: str | None = None,
+) -> list[grpc.aio.ServerInterceptor]:
+    """The server's interceptors, outermost first: admission control (past `max_in_flight`
+    calls in progress, UNAVAILABLE with a `grpc-retry-pushback-ms` trailer), `interceptors`
+    (e.g. telemetry's), error mapping, then authentication, which believes calls carrying
+    `forwarding_token` (the gateway's) about their HTTP client's address. Give the same list
+    to the server and to an in-process gateway, so that both count against one admission bound.
+    """
+    return [
+        AdmissionInterceptor(max_in_flight),
+        *interceptors,
+        ErrorMappingInterceptor(),
+        AuthInterceptor(authenticator, forwarding_token),
+    ]
+
+
+class _HandlerRecorder:
+    """Stands in for a server in the generated `add_..._to_server` functions."""
+
+    def __init__(self) -> None:
+        self.handlers: list[grpc.GenericRpcHandler] = []
+
+    def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
+        self.handlers.extend(handlers)
+
+    def add_registered_method_handlers(self, name: str, handlers: object) -> None:
+        """The registered fast path of a network server: the generic handlers do for us."""
+
+
+def onehub_handlers(services: Services) -> list[grpc.GenericRpcHandler]:
+    """The handlers of OneHub's three services, as the server registers them."""
+    recorder = _HandlerRecorder()
+    _add_onehub_services(services, cast("grpc.aio.Server", recorder))
+    return recorder.handlers
+
+
+def _add_onehub_services(services: Services, server: grpc.aio.Server) -> None:
+    topics_pb2_grpc.add_TopicServiceServicer_to_server(TopicServicer(services.topics), server)
+    messages_pb2_grpc.add_MessageServiceServicer_to_server(
+        MessageServicer(services.messages), server
+    )
+    users_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(services.users), server)
+
+
 async def start_grpc_server(
     services: Services,
     authenticator: Authenticator,
@@ -60,6 +110,7 @@ async def start_grpc_server(
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     forwarding_token: str | None = None,
     reuse_port: bool = False,
+    chain: Sequence[grpc.aio.ServerInterceptor] | None = None,
 ) -> tuple[grpc.aio.Server, int]:
     """Start serving OneHub on `addr` ("host:port"; port 0 picks a free one) and return the
     running server and the port it is bound to.
@@ -67,20 +118,23 @@ async def start_grpc_server(
     `interceptors` (e.g. telemetry's) run outermost, before error mapping and authentication;
     only admission control comes before them: past `max_in_flight` calls in progress, a call is
     answered UNAVAILABLE with a `grpc-retry-pushback-ms` trailer. Calls carrying
-    `forwarding_token` (the gateway's) are believed about their HTTP client's address.
+    `forwarding_token` (the gateway's) are believed about their HTTP client's address. A
+    `chain` (from `onehub_interceptors`) replaces those three arguments' interceptors.
     Health (grpc.health.v1, SERVING for "" and each OneHub service) and server reflection need
     no credentials. With `reuse_port`, several processes share `addr` (SO_REUSEPORT: the kernel
     spreads connections over them); without, a port in use is an error. Raise GrpcBindError
     naming `addr` if it cannot be bound. Stopping
     (`await server.stop(grace)`) is the caller's.
     """
+    if chain is None:
+        chain = onehub_interceptors(
+            authenticator,
+            interceptors,
+            max_in_flight=max_in_flight,
+            forwarding_token=forwarding_token,
+        )
     server = grpc.aio.server(
-        interceptors=[
-            AdmissionInterceptor(max_in_flight),
-            *interceptors,
-            ErrorMappingInterceptor(),
-            AuthInterceptor(authenticator, forwarding_token),
-        ],
+        interceptors=list(chain),
         # Without so_reuseport 0, Linux lets a second server bind the port and share its traffic:
         # wanted only among OneHub's own workers.
         options=[
@@ -90,11 +144,7 @@ async def start_grpc_server(
             *PENDING_REQUEST_OPTIONS,
         ],
     )
-    topics_pb2_grpc.add_TopicServiceServicer_to_server(TopicServicer(services.topics), server)
-    messages_pb2_grpc.add_MessageServiceServicer_to_server(
-        MessageServicer(services.messages), server
-    )
-    users_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(services.users), server)
+    _add_onehub_services(services, server)
 
     health_servicer = health.aio.HealthServicer()
     for name in ("", *ONEHUB_SERVICE_NAMES):
