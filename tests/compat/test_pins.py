@@ -20,11 +20,12 @@ COMPAT_MODULES = [
     "onehub.telemetry.compat.otlp_exporter",
     "onehub.telemetry.compat.sqlalchemy_instrumentation",
     "onehub.transport.gateway.grpc_aio_compat",
+    "onehub.storage.sqlite_driver",
     "onehub.collector.uvicorn_compat",
 ]
 # Families pinned as a whole: their members are released together and share private code.
 PINNED_FAMILIES = ("grpcio", "opentelemetry-")
-PINNED = {"uvicorn", "sqlalchemy"}
+PINNED = {"uvicorn", "sqlalchemy", "aiosqlite"}
 
 
 def requirements() -> list[Requirement]:

@@ -8,15 +8,22 @@ eighteen. This adapter runs a statement's whole cursor life in one hop, skips CO
 ROLLBACK when SQLite has no transaction open, and can prefix the next statement with BEGIN
 (`begin_with_next_statement`) so a transaction costs no hop of its own.
 
-It relies on two aiosqlite internals that SQLAlchemy's own adapter uses too: `Connection._execute`
-(queue a function for the connection's thread) and `Connection._conn` (the sqlite3 connection,
-touched only on that thread).
+Private parts it relies on, checked against aiosqlite 0.22.1 and SQLAlchemy 2.0.58
+(`CHECKED_AGAINST`, the versions pyproject.toml pins exactly; tests/compat/test_aiosqlite.py
+trips, naming the version, when one changes or the single hop stops applying):
+
+- aiosqlite, as SQLAlchemy's own adapter uses them: `Connection._execute` (queue a function for
+  the connection's thread and await its result) and `Connection._conn` (the sqlite3 connection,
+  touched only on that thread);
+- SQLAlchemy's aiosqlite adapter classes, subclassed: the cursor's `await_`, `_adapt_connection`,
+  `_connection` and `_rows`, the connection's `_connection` and `_handle_exception`, and the
+  `(dbapi, connection)` constructor.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import Any, Final
 
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -24,6 +31,8 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
 )
+
+CHECKED_AGAINST: Final = {"aiosqlite": "0.22.1", "sqlalchemy": "2.0.58"}
 
 _Outcome = tuple[Any, list[Any], int, int]
 
