@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from tests.collector.otlp_builders import CLIENT, ERROR, SERVER, SpanSpec, new_trace_id
+from collector_tests.otlp_builders import CLIENT, ERROR, SERVER, SpanSpec, new_trace_id
 
 MS = 1000
 GATEWAY, BACKEND = "onehub.gateway", "onehub.backend"

@@ -14,10 +14,10 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 from onehub.app import RunningOneHub, start_onehub
-from onehub.collector import RunningCollector
 from onehub.config import Settings
 from onehub.telemetry.testing import InMemoryTelemetry, in_memory_telemetry
-from tests.collector.test_findings_corpus import _whole_traces
+from onehub_collector import RunningCollector
+from tests.findings.test_findings_corpus import _whole_traces
 
 
 @pytest.fixture

@@ -17,13 +17,13 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
 
+from collector_tests.conftest import Send, now_us
+from collector_tests.otlp_builders import traces_request
 from onehub.app import start_onehub
-from onehub.collector import RunningCollector
 from onehub.config import Settings
 from onehub.telemetry.testing import InMemoryTelemetry, in_memory_telemetry
-from tests.collector.conftest import Send, now_us
-from tests.collector.findings_corpus import drive_ordinary_traffic, injected_cases
-from tests.collector.otlp_builders import traces_request
+from onehub_collector import RunningCollector
+from tests.findings.corpus import drive_ordinary_traffic, injected_cases
 
 
 async def _whole_traces(memory: InMemoryTelemetry, trace_ids: set[str]) -> list[ReadableSpan]:

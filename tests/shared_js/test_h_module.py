@@ -1,6 +1,6 @@
-"""The rules of h() and s() (src/onehub/collector/web/static/js/h.js), the one DOM builder of
-the trace viewer and the chat page, checked in Chromium as each app serves it: the viewer at
-/jaeger/static/js/h.js, the chat app at /static/js/h.js."""
+"""The rules of h() and s() (collector/src/onehub_collector/web/static/js/h.js), the one DOM
+builder of the trace viewer and the chat page, checked in Chromium as each app serves it: the
+viewer at /jaeger/static/js/h.js, the chat app at /static/js/h.js."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 
-from onehub.collector.web import viewer_routes
+from collector_tests.web.conftest import ServerThread
 from onehub.web import web_routes
-from tests.collector_web.conftest import ServerThread
+from onehub_collector.web import viewer_routes
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("viewer-browser")]
 

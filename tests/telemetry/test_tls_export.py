@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from opentelemetry import trace
 
-from onehub.collector import start_collector
+from collector_tests.conftest import loopback_config
+from collector_tests.tls_material import make_tls_material
 from onehub.telemetry import setup_telemetry, telemetry_config_from_env
-from tests.collector.conftest import loopback_config
-from tests.collector.tls_material import make_tls_material
+from onehub_collector import start_collector
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])

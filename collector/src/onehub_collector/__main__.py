@@ -1,7 +1,7 @@
-"""`python -m onehub.collector`: the collector as a process of its own."""
+"""`python -m onehub_collector`: the collector as a process of its own."""
 
 import sys
 
-from onehub.collector.cli import main
+from onehub_collector.cli import main
 
 sys.exit(main())

@@ -9,9 +9,9 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from onehub.collector.batch import ExportRequest
-from onehub.collector.config import AttributesConfig
-from onehub.collector.otlp_values import python_to_any_value
+from onehub_collector.batch import ExportRequest
+from onehub_collector.config import AttributesConfig
+from onehub_collector.otlp_values import python_to_any_value
 
 Attributes = MutableSequence[KeyValue]
 

@@ -1,4 +1,5 @@
-"""`onehub collector`: the embedded collector, store and viewer alone (the all-in-one role).
+"""`onehub-collector` (OneHub runs it as `onehub collector`): the collector, store and viewer as
+a process of its own (the all-in-one role).
 
 Prints one ready line on stdout once every server listens (a parent process may wait for it):
 
@@ -27,15 +28,18 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from onehub.collector.collector import start_collector
-from onehub.collector.config import CollectorConfig, CollectorStartError, ConfigError
-from onehub.collector.config_yaml import default_pipeline_config, load_config_file
-from onehub.collector.store.schema import StoreOpenError
+from onehub_collector.collector import start_collector
+from onehub_collector.config import CollectorConfig, CollectorStartError, ConfigError
+from onehub_collector.config_yaml import default_pipeline_config, load_config_file
+from onehub_collector.store.schema import StoreOpenError
 
 READY_PREFIX = "onehub collector ready:"
 ENV_ALLOWED_HOSTS = "ONEHUB_ALLOWED_HOSTS"
 DEFAULT_DATA_DIR = Path(".data/collector")
 DEFAULT_UI_ADDR = "127.0.0.1:16686"
+
+# The command's name in usage and help when it runs on its own.
+PROG = "onehub-collector"
 
 # Environment twins of the flags (a flag wins over its twin); `onehub serve` reads the same
 # names for the collector it runs.
@@ -46,10 +50,12 @@ ENV_CONFIG = "ONEHUB_COLLECTOR_CONFIG"
 ENV_DATA_DIR = "ONEHUB_COLLECTOR_DATA_DIR"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The command line; `prog` names the command in usage and help (`onehub collector` when
+    OneHub runs it)."""
     parser = argparse.ArgumentParser(
-        prog="onehub collector",
-        description="Run the embedded OTLP collector, trace store and Jaeger-compatible viewer. "
+        prog=prog,
+        description="Run the OTLP collector, trace store and Jaeger-compatible viewer. "
         "Every flag has an environment twin; a flag wins over its twin.",
     )
     parser.add_argument(
@@ -183,9 +189,10 @@ def _ask_for_sigterm_on_parent_death() -> None:
         return
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of `onehub collector` (and `python -m onehub.collector`); the exit status."""
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    """Entry point of `onehub-collector`, `python -m onehub_collector` and `onehub collector`;
+    the exit status."""
+    args = build_parser(prog).parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

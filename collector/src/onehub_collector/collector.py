@@ -13,7 +13,7 @@ from typing import Any
 import grpc
 from starlette.types import ASGIApp
 
-from onehub.collector.config import (
+from onehub_collector.config import (
     CollectorConfig,
     CollectorStartError,
     DebugExporterConfig,
@@ -21,23 +21,23 @@ from onehub.collector.config import (
     PipelineConfig,
     StoreExporterConfig,
 )
-from onehub.collector.config_yaml import default_pipeline_config
-from onehub.collector.exporters import STORE_FILE, DebugExporter, StoreExporter
-from onehub.collector.forward import OtlpForwardExporter
-from onehub.collector.host_check import with_host_check
-from onehub.collector.pipeline import Exporter, Pipelines
-from onehub.collector.query.app import ui_app
-from onehub.collector.query.service import QueryService
-from onehub.collector.receivers.grpc_receiver import start_grpc_receiver
-from onehub.collector.receivers.http_receiver import http_receiver_app
-from onehub.collector.servers import (
+from onehub_collector.config_yaml import default_pipeline_config
+from onehub_collector.exporters import STORE_FILE, DebugExporter, StoreExporter
+from onehub_collector.forward import OtlpForwardExporter
+from onehub_collector.host_check import with_host_check
+from onehub_collector.pipeline import Exporter, Pipelines
+from onehub_collector.query.app import ui_app
+from onehub_collector.query.service import QueryService
+from onehub_collector.receivers.grpc_receiver import start_grpc_receiver
+from onehub_collector.receivers.http_receiver import http_receiver_app
+from onehub_collector.servers import (
     HttpServer,
     display_address,
     listen,
     split_address,
 )
-from onehub.collector.store.reader import StoreReader
-from onehub.collector.tail import TailHub
+from onehub_collector.store.reader import StoreReader
+from onehub_collector.tail import TailHub
 
 logger = logging.getLogger(__name__)
 

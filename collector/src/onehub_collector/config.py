@@ -1,5 +1,5 @@
 """Collector configuration as typed values. The YAML that produces them is parsed by
-`onehub.collector.config_yaml` (see its docstring for the supported subset)."""
+`onehub_collector.config_yaml` (see its docstring for the supported subset)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from onehub.collector.store.retention import Retention
+from onehub_collector.store.retention import Retention
 
 Signal = Literal["traces", "metrics", "logs"]
 SIGNALS: tuple[Signal, ...] = ("traces", "metrics", "logs")

@@ -39,7 +39,7 @@ from typing import Any
 
 import yaml
 
-from onehub.collector.config import (
+from onehub_collector.config import (
     ATTRIBUTE_ACTIONS,
     SIGNALS,
     STORE_EXPORTER_TYPES,
@@ -60,8 +60,8 @@ from onehub.collector.config import (
     Signal,
     StoreExporterConfig,
 )
-from onehub.collector.durations import parse_duration_s
-from onehub.collector.store.retention import Retention
+from onehub_collector.durations import parse_duration_s
+from onehub_collector.store.retention import Retention
 
 
 def parse_config(text: str, source: str = "config") -> PipelineConfig:
@@ -89,7 +89,7 @@ def load_config_file(path: Path) -> PipelineConfig:
 
 def default_pipeline_config() -> PipelineConfig:
     """The built-in configuration (default_config.yaml next to this module)."""
-    text = importlib.resources.files("onehub.collector").joinpath("default_config.yaml")
+    text = importlib.resources.files("onehub_collector").joinpath("default_config.yaml")
     return parse_config(text.read_text(encoding="utf-8"), "built-in collector config")
 
 

@@ -15,14 +15,14 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from onehub.collector.batch import Batch, ExportFailedError, count_items
-from onehub.collector.config import DebugExporterConfig, StoreExporterConfig
-from onehub.collector.otlp_values import service_name
-from onehub.collector.store.writer import StoreWriteError, StoreWriter, WriteBatch
-from onehub.collector.tail import TailHub
+from onehub_collector.batch import Batch, ExportFailedError, count_items
+from onehub_collector.config import DebugExporterConfig, StoreExporterConfig
+from onehub_collector.otlp_values import service_name
+from onehub_collector.store.writer import StoreWriteError, StoreWriter, WriteBatch
+from onehub_collector.tail import TailHub
 
 STORE_FILE = "traces.db"
-debug_logger = logging.getLogger("onehub.collector.debug")
+debug_logger = logging.getLogger("onehub_collector.debug")
 
 
 @dataclass

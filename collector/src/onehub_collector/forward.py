@@ -18,9 +18,9 @@ from typing import cast
 import grpc
 from google.protobuf.message import Message
 
-from onehub.collector.batch import REQUEST_TYPES, Batch, ExportRequest
-from onehub.collector.config import OtlpExporterConfig, Signal
-from onehub.collector.receivers.grpc_receiver import EXPORT_METHODS, RESPONSE_TYPES
+from onehub_collector.batch import REQUEST_TYPES, Batch, ExportRequest
+from onehub_collector.config import OtlpExporterConfig, Signal
+from onehub_collector.receivers.grpc_receiver import EXPORT_METHODS, RESPONSE_TYPES
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """`host:port` addresses: the one parser every server, client and the collector use.
 
-A leaf module (standard library only) so that chat code and the collector, which may not import
-each other, can both use it. The rules:
+A leaf module (standard library only, and cheap to import: the package's `__init__` loads the
+rest of the collector only on demand), so that OneHub, which depends on this distribution, and
+the collector, which knows nothing of OneHub, share it. The rules:
 
 - `HOST:PORT`, `[IPV6]:PORT` or `:PORT`; an empty host means every interface when listening.
 - An IPv6 address goes in brackets, and only an IPv6 address may; a host has no `/` or spaces.

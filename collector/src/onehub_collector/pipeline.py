@@ -24,8 +24,8 @@ from typing import Protocol, cast
 
 from google.protobuf.message import Message
 
-from onehub.collector.attributes_processor import AttributesProcessor
-from onehub.collector.batch import (
+from onehub_collector.attributes_processor import AttributesProcessor
+from onehub_collector.batch import (
     Acknowledgements,
     Batch,
     ExportFailedError,
@@ -34,7 +34,7 @@ from onehub.collector.batch import (
     PipelineFullError,
     count_items,
 )
-from onehub.collector.config import (
+from onehub_collector.config import (
     DEFAULT_LIMIT_BYTES,
     AttributesConfig,
     BatchConfig,

@@ -14,13 +14,13 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
-from onehub import netaddr
-from onehub.collector.config import CollectorStartError, ServerTls
-from onehub.collector.uvicorn_compat import SignalFreeServer
+from onehub_collector import netaddr
+from onehub_collector.config import CollectorStartError, ServerTls
+from onehub_collector.uvicorn_compat import SignalFreeServer
 
 
 def split_address(address: str, what: str = "address") -> tuple[str, int]:
-    """(host, port) of a listen address by the rules of `onehub.netaddr`, "0.0.0.0" for an
+    """(host, port) of a listen address by the rules of `onehub_collector.netaddr`, "0.0.0.0" for an
     empty host; CollectorStartError naming `what` if malformed."""
     try:
         host, port = netaddr.split_host_port(address)

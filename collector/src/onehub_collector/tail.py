@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from onehub.collector.store.writer import StoredRoot
+from onehub_collector.store.writer import StoredRoot
 
 
 class TooManySubscribersError(Exception):

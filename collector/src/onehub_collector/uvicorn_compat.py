@@ -1,8 +1,8 @@
 """uvicorn's `Server`, leaving signals to the program that embeds it.
 
-Checked against uvicorn 0.54.0 (`CHECKED_AGAINST`), the only version pyproject.toml allows;
-tests/compat/test_uvicorn.py fails, naming the installed version, when the override below stops
-taking effect.
+Checked against uvicorn 0.54.0 (`CHECKED_AGAINST`), the only version collector/pyproject.toml
+allows; OneHub's tests/compat/test_uvicorn.py fails, naming the installed version, when the
+override below stops taking effect.
 
 Touched: `uvicorn.Server.capture_signals()`, the context manager `Server.serve` runs inside,
 which installs SIGINT/SIGTERM handlers in the main thread and re-raises any captured signal
@@ -12,7 +12,7 @@ offers no setting to turn its signal handling off, and overriding this method by
 the usual way to embed it; we treat it as a private hook, hence the exact pin and the tripwire.
 
 Used by the collector's HTTP servers and by `onehub serve`'s gateway (onehub.app may import
-onehub.collector; the collector may import nothing of chat), where one owner handles Ctrl-C and
+onehub_collector; the collector may import nothing of chat), where one owner handles Ctrl-C and
 SIGTERM for every server in the process.
 """
 

@@ -1,4 +1,4 @@
-"""The one Chromium harness of the browser tests (tests/web, tests/collector_web): Debian's
+"""The one Chromium harness of the browser tests (the viewer's here, OneHub's in tests/): Debian's
 Chromium (installed by scripts/setup_test_machine.py) driven by Playwright's sync API, headless,
 with the flags this machine needs.
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.debian_packages import require_program
+from collector_tests.programs import require_program
 
 # Headless (Playwright adds --headless), as root in a container without a user namespace
 # (--no-sandbox), no GPU, and no traffic of the browser's own: the tests reach loopback only.

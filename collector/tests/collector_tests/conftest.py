@@ -11,9 +11,9 @@ import httpx
 import pytest
 from google.protobuf.message import Message
 
-from onehub.collector import CollectorConfig, RunningCollector, parse_config, start_collector
-from tests.collector.dataset import Dataset, build
-from tests.collector.tls_material import TlsMaterial, make_tls_material
+from collector_tests.dataset import Dataset, build
+from collector_tests.tls_material import TlsMaterial, make_tls_material
+from onehub_collector import CollectorConfig, RunningCollector, parse_config, start_collector
 
 # The built-in pipeline's shape with a short batch timeout: tests still call flush().
 TEST_PIPELINE = """
@@ -98,7 +98,7 @@ def send(collector: RunningCollector, otlp_http: httpx.AsyncClient) -> Send:
 
 @pytest.fixture
 async def data(send: Send) -> Dataset:
-    """The known dataset (tests/collector/dataset.py), sent over OTLP/HTTP and stored."""
+    """The known dataset (collector_tests/dataset.py), sent over OTLP/HTTP and stored."""
     dataset = build(now_us())
     await send("traces", dataset.traces)
     await send("logs", dataset.logs)

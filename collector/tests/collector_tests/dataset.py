@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from tests.collector.otlp_builders import (
+from collector_tests.otlp_builders import (
     CLIENT,
     ERROR,
     OK,

@@ -10,9 +10,10 @@ from typing import Any
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.trace.v1.trace_pb2 import Span
+from opentelemetry.proto.logs.v1.logs_pb2 import SeverityNumber
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from onehub.collector.otlp_values import python_to_any_value
+from onehub_collector.otlp_values import python_to_any_value
 
 SERVER, CLIENT, INTERNAL = 2, 3, 1
 OK, ERROR = 1, 2
@@ -78,10 +79,10 @@ def _fill_span(span: Span, spec: SpanSpec) -> None:
     span.span_id = spec.span_id
     span.parent_span_id = spec.parent_id
     span.name = spec.name
-    span.kind = spec.kind
+    span.kind = Span.SpanKind.ValueType(spec.kind)
     span.start_time_unix_nano = spec.start_us * 1000
     span.end_time_unix_nano = (spec.start_us + spec.duration_us) * 1000
-    span.status.code = spec.status
+    span.status.code = Status.StatusCode.ValueType(spec.status)
     span.status.message = spec.status_message
     for name, value in spec.attributes.items():
         span.attributes.add(key=name, value=python_to_any_value(value))
@@ -109,6 +110,6 @@ def logs_request(
         record.span_id = span_id
         record.body.string_value = body
         record.severity_text = severity_text
-        record.severity_number = severity_number
+        record.severity_number = SeverityNumber.ValueType(severity_number)
         record.attributes.add(key="logger", value=python_to_any_value("tests"))
     return request

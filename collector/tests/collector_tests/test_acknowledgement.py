@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from onehub.collector import RunningCollector, start_collector
-from tests.collector.conftest import loopback_config, now_us
-from tests.collector.otlp_builders import SpanSpec, new_trace_id, traces_request
+from collector_tests.conftest import loopback_config, now_us
+from collector_tests.otlp_builders import SpanSpec, new_trace_id, traces_request
+from onehub_collector import RunningCollector, start_collector
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from onehub.collector.cli import READY_PREFIX
-from tests.collector.conftest import now_us
-from tests.collector.otlp_builders import SpanSpec, new_trace_id, traces_request
+from collector_tests.conftest import now_us
+from collector_tests.otlp_builders import SpanSpec, new_trace_id, traces_request
+from onehub_collector.cli import READY_PREFIX
 
 TRACE_ID = bytes(range(1, 17))  # fixed: test ids must be the same in every xdist worker
 
@@ -30,7 +30,7 @@ def addresses(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
         [
             sys.executable,
             "-m",
-            "onehub.collector",
+            "onehub_collector",
             "--otlp-grpc-addr",
             "127.0.0.1:0",
             "--otlp-http-addr",

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from onehub.collector import ConfigError, default_pipeline_config, load_config_file, parse_config
-from onehub.collector.config import (
+from onehub_collector import ConfigError, default_pipeline_config, load_config_file, parse_config
+from onehub_collector.config import (
     AttributesConfig,
     BatchConfig,
     ClientTls,

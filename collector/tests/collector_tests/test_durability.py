@@ -19,9 +19,9 @@ import grpc
 import httpx
 import pytest
 
-from onehub.collector.cli import READY_PREFIX
-from tests.collector.conftest import now_us
-from tests.collector.otlp_builders import SpanSpec, new_trace_id, traces_request
+from collector_tests.conftest import now_us
+from collector_tests.otlp_builders import SpanSpec, new_trace_id, traces_request
+from onehub_collector.cli import READY_PREFIX
 
 TRACE_EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
@@ -90,7 +90,7 @@ def _http_sender(address: str) -> tuple[Send, Callable[[], None]]:
 
 def _grpc_sender(address: str) -> tuple[Send, Callable[[], None]]:
     channel = grpc.insecure_channel(address)
-    export = channel.unary_unary(TRACE_EXPORT)
+    export: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(TRACE_EXPORT)
 
     def send(body: bytes) -> bool:
         try:
@@ -109,7 +109,7 @@ TRACES_PER_REQUEST = 5
 def test_kill_9_loses_no_acknowledged_span(tmp_path: Path) -> None:
     """Senders over OTLP/HTTP and OTLP/gRPC at full speed; kill -9 mid-ingest; every span of
     every acknowledged request is in the store afterwards."""
-    command = [sys.executable, "-m", "onehub.collector", *LOOPBACK, "--data-dir", str(tmp_path)]
+    command = [sys.executable, "-m", "onehub_collector", *LOOPBACK, "--data-dir", str(tmp_path)]
     process = _collector(command)
     addresses = _ready(process)
     acknowledged: list[bytes] = []  # trace ids; list.extend is atomic under the GIL
@@ -186,7 +186,7 @@ def _small_disk_command(mount: Path) -> list[str]:
         str(mount),
         sys.executable,
         "-m",
-        "onehub.collector",
+        "onehub_collector",
         *LOOPBACK,
         "--data-dir",
         str(mount),
@@ -211,7 +211,7 @@ def test_full_disk_refuses_retryably_keeps_what_it_acknowledged_and_serves_queri
     process, addresses = small_disk_collector
     http = httpx.Client(base_url=f"http://{addresses['otlp_http']}", timeout=30)
     channel = grpc.insecure_channel(addresses["otlp_grpc"])
-    export = channel.unary_unary(TRACE_EXPORT)
+    export: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(TRACE_EXPORT)
     acknowledged: list[bytes] = []
     http_refusals: list[httpx.Response] = []
     grpc_refusals: list[grpc.StatusCode] = []

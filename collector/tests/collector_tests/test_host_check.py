@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from onehub.collector.host_check import AllowedHosts, host_name, with_host_check
+from onehub_collector.host_check import AllowedHosts, host_name, with_host_check
 
 
 @pytest.mark.parametrize(
@@ -44,7 +44,7 @@ def test_loopback_names_and_the_allow_list() -> None:
         "[2001:db8::1]:80",
     ):
         assert allowed.allows(header), header
-    for header in (
+    refused: tuple[str | None, ...] = (
         None,
         "",
         "evil.example",
@@ -54,8 +54,9 @@ def test_loopback_names_and_the_allow_list() -> None:
         "128.0.0.1",
         "[::2]",
         "0.0.0.0",
-    ):
-        assert not allowed.allows(header), header
+    )
+    for refused_header in refused:
+        assert not allowed.allows(refused_header), refused_header
     assert AllowedHosts(["*"]).allows("anything.example")
 
 

@@ -15,10 +15,10 @@ import pytest
 from google.protobuf.message import Message
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
-from onehub.collector import RunningCollector, start_collector
-from tests.collector.conftest import loopback_config, now_us
-from tests.collector.otlp_builders import SpanSpec, new_trace_id, traces_request
-from tests.collector.tls_material import TlsMaterial
+from collector_tests.conftest import loopback_config, now_us
+from collector_tests.otlp_builders import SpanSpec, new_trace_id, traces_request
+from collector_tests.tls_material import TlsMaterial
+from onehub_collector import RunningCollector, start_collector
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 
@@ -75,7 +75,7 @@ async def _tags_of_only_span(ui_port: int, trace_hex: str) -> dict[str, object]:
 async def test_forwarding_chains_to_a_second_collector_with_processed_attributes(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="onehub.collector.debug")
+    caplog.set_level(logging.INFO, logger="onehub_collector.debug")
     second = await start_collector(loopback_config(tmp_path / "second"))
     first = await start_collector(
         loopback_config(tmp_path / "first", _chain_yaml(second.otlp_grpc_port or 0))
@@ -102,7 +102,7 @@ async def test_forwarding_chains_to_a_second_collector_with_processed_attributes
             assert {key: tags.get(key) for key in expected} == expected
             assert "password" not in tags
         assert first.status()["forward"]["otlp/next"]["sent_items"] == 1
-        debug_lines = [r.getMessage() for r in caplog.records if r.name == "onehub.collector.debug"]
+        debug_lines = [r.getMessage() for r in caplog.records if r.name == "onehub_collector.debug"]
         assert any("debug: traces: 1 items in 1 requests" in line for line in debug_lines)
         assert any(f"trace={trace_id.hex()}" in line for line in debug_lines)
     finally:

@@ -1,4 +1,4 @@
-"""The collector as its own process (`python -m onehub.collector`, what `onehub collector` and
+"""The collector as its own process (`python -m onehub_collector`, what `onehub collector` and
 a parent `onehub serve` run): the ready line, clean stops on SIGINT and SIGTERM, one clear line
 for a port in use or a bad config (`kill -9` during ingest: test_durability.py)."""
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from onehub.collector.cli import READY_PREFIX
+from onehub_collector.cli import READY_PREFIX
 
 LOOPBACK = [
     "--otlp-grpc-addr",
@@ -29,7 +29,7 @@ LOOPBACK = [
 
 def _spawn(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "onehub.collector", *args],
+        [sys.executable, "-m", "onehub_collector", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -107,7 +107,7 @@ def test_bad_config_is_one_clear_line(tmp_path: Path) -> None:
 def test_listening_sockets_say_tcp_so_asyncio_turns_nagle_off() -> None:
     # With proto 0, asyncio leaves Nagle on for accepted connections and every keep-alive
     # response waits ~40 ms for the client's delayed ACK.
-    from onehub.collector.servers import listen
+    from onehub_collector.servers import listen
 
     sock = listen("127.0.0.1:0", "test")
     try:

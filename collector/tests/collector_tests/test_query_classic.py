@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from tests.collector.dataset import DAY_US, MS, STATEMENT, Dataset
+from collector_tests.dataset import DAY_US, MS, STATEMENT, Dataset
 
 ENVELOPE_KEYS = {"data", "total", "limit", "offset", "errors"}
 

@@ -9,11 +9,11 @@ import json
 import httpx
 import pytest
 
-from onehub.collector.store.writer import StoredRoot
-from onehub.collector.tail import TailHub, TooManySubscribersError
-from tests.collector.conftest import Send, now_us
-from tests.collector.dataset import MS, STATEMENT, Dataset
-from tests.collector.otlp_builders import ERROR, SERVER, SpanSpec, new_trace_id, traces_request
+from collector_tests.conftest import Send, now_us
+from collector_tests.dataset import MS, STATEMENT, Dataset
+from collector_tests.otlp_builders import ERROR, SERVER, SpanSpec, new_trace_id, traces_request
+from onehub_collector.store.writer import StoredRoot
+from onehub_collector.tail import TailHub, TooManySubscribersError
 
 
 async def test_stats_per_operation(api: httpx.AsyncClient, data: Dataset) -> None:
@@ -136,7 +136,7 @@ async def test_live_tail_streams_new_traces(api: httpx.AsyncClient, send: Send) 
             "tailed", "work", start + 1, MS, trace_id, parent_id=root.span_id, status=ERROR
         )
         await send("traces", traces_request([child, root]))
-        event_lines = []
+        event_lines: list[str] = []
         while len(event_lines) < 2:
             line = await asyncio.wait_for(anext(lines), 10)
             if line:

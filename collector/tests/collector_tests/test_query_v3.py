@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from tests.collector.dataset import MS, Dataset
+from collector_tests.dataset import MS, Dataset
 
 
 def _rfc3339(us: int) -> str:

@@ -13,12 +13,12 @@ from pathlib import Path
 import grpc
 import httpx
 import pytest
-from google.rpc import status_pb2
+from google.rpc import status_pb2  # type: ignore[import-untyped]
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from onehub.collector import RunningCollector, start_collector
-from tests.collector.conftest import loopback_config, now_us
-from tests.collector.otlp_builders import SpanSpec, new_trace_id, traces_request
+from collector_tests.conftest import loopback_config, now_us
+from collector_tests.otlp_builders import SpanSpec, new_trace_id, traces_request
+from onehub_collector import RunningCollector, start_collector
 
 TRACE_EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
@@ -213,7 +213,7 @@ async def test_full_pipeline_answers_retryable_signals(small: RunningCollector) 
         refused = await client.post("/v1/traces", content=body, headers=PROTOBUF)
         assert refused.headers["Retry-After"] == "1"
     async with grpc.aio.insecure_channel(f"127.0.0.1:{small.otlp_grpc_port}") as channel:
-        export = channel.unary_unary(TRACE_EXPORT)
+        export: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(TRACE_EXPORT)
         with pytest.raises(grpc.aio.AioRpcError) as failure:
             await export(body)
         assert failure.value.code() == grpc.StatusCode.UNAVAILABLE
@@ -242,7 +242,7 @@ async def test_full_pipeline_holds_a_request_until_the_store_frees_room(
 
 async def test_grpc_garbage_and_oversized(small: RunningCollector) -> None:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{small.otlp_grpc_port}") as channel:
-        export = channel.unary_unary(TRACE_EXPORT)
+        export: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(TRACE_EXPORT)
         with pytest.raises(grpc.aio.AioRpcError) as garbage:
             await export(b"\xff\xff\xff\xff garbage")
         assert garbage.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -252,7 +252,7 @@ async def test_grpc_garbage_and_oversized(small: RunningCollector) -> None:
         small_request = traces_request([SpanSpec("ok", "fine", now_us(), 1, new_trace_id())])
         reply = await export(small_request.SerializeToString())
         assert reply == b""
-        unimplemented = channel.unary_unary(
+        unimplemented: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(
             "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
         )
         with pytest.raises(grpc.aio.AioRpcError) as no_logs:

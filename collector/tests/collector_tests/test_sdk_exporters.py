@@ -27,11 +27,11 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind, Status, StatusCode, TraceFlags
 
-from onehub.collector import RunningCollector, start_collector
-from tests.collector.conftest import loopback_config
-from tests.collector.tls_material import TlsMaterial
+from collector_tests.conftest import loopback_config
+from collector_tests.tls_material import TlsMaterial
+from onehub_collector import RunningCollector, start_collector
 
 
 def _emit_trace(provider: TracerProvider) -> str:
@@ -58,7 +58,7 @@ def _emit_log(provider: LoggerProvider, trace_id_hex: str) -> None:
             severity_number=SeverityNumber.INFO,
             trace_id=int(trace_id_hex, 16),
             span_id=0x1122334455667788,
-            trace_flags=1,
+            trace_flags=TraceFlags(1),
             attributes={"topic.count": 3},
         )
     )
@@ -199,7 +199,6 @@ async def test_sdk_exporters_deliver_over_tls(
         grpc_credentials = grpc.ssl_channel_credentials(
             ca, *((key, cert) if mutual else (None, None))
         )
-        client_files = {"client_certificate_file": cert_path, "client_key_file": key_path}
         exporters = [
             GrpcSpans(
                 endpoint=f"localhost:{collector.otlp_grpc_port}", credentials=grpc_credentials
@@ -207,7 +206,8 @@ async def test_sdk_exporters_deliver_over_tls(
             HttpSpans(
                 endpoint=f"https://localhost:{collector.otlp_http_port}/v1/traces",
                 certificate_file=str(tls.ca),
-                **(client_files if mutual else {}),
+                client_certificate_file=cert_path if mutual else None,
+                client_key_file=key_path if mutual else None,
             ),
         ]
         for exporter in exporters:
@@ -228,7 +228,7 @@ async def test_a_mutual_tls_receiver_refuses_clients_without_a_certificate(
         async with grpc.aio.secure_channel(
             f"localhost:{collector.otlp_grpc_port}", credentials
         ) as channel:
-            export = channel.unary_unary(
+            export: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(
                 "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
             )
             with pytest.raises(grpc.aio.AioRpcError) as refused:

@@ -11,14 +11,15 @@ import grpc
 import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTracePartialSuccess,
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
 
-from onehub.collector import RunningCollector
-from onehub.collector.otlp_json import to_otlp_json
-from tests.collector.conftest import now_us
-from tests.collector.otlp_builders import SpanSpec, new_span_id, new_trace_id, traces_request
+from collector_tests.conftest import now_us
+from collector_tests.otlp_builders import SpanSpec, new_span_id, new_trace_id, traces_request
+from onehub_collector import RunningCollector
+from onehub_collector.otlp_json import to_otlp_json
 
 TRACE_EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 Transport = Literal["http-protobuf", "http-json", "grpc"]
@@ -68,10 +69,10 @@ async def _export(
             body = answer.json()
             partial = body.get("partialSuccess", {})
             return ExportTraceServiceResponse(
-                partial_success={
-                    "rejected_spans": int(partial.get("rejectedSpans", 0)),
-                    "error_message": partial.get("errorMessage", ""),
-                }
+                partial_success=ExportTracePartialSuccess(
+                    rejected_spans=int(partial.get("rejectedSpans", 0)),
+                    error_message=partial.get("errorMessage", ""),
+                )
             )
         answer = await client.post(
             "/v1/traces",

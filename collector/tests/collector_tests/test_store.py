@@ -9,12 +9,12 @@ from pathlib import Path
 
 import httpx
 
-from onehub.collector import start_collector
-from onehub.collector.store.reader import StoreReader, TraceQuery
-from onehub.collector.store.retention import Retention, apply_retention, used_bytes
-from onehub.collector.store.writer import StoreWriter, WriteBatch
-from tests.collector.conftest import loopback_config, now_us
-from tests.collector.otlp_builders import SpanSpec, new_trace_id, traces_request
+from collector_tests.conftest import loopback_config, now_us
+from collector_tests.otlp_builders import SpanSpec, new_trace_id, traces_request
+from onehub_collector import start_collector
+from onehub_collector.store.reader import StoreReader, TraceQuery
+from onehub_collector.store.retention import Retention, apply_retention, used_bytes
+from onehub_collector.store.writer import StoreWriter, WriteBatch
 
 
 def _trace(service: str, spans: int = 3, pad: int = 0) -> tuple[bytes, list[SpanSpec]]:

@@ -12,21 +12,21 @@ from typing import Any
 import httpx
 import pytest
 
-from onehub.collector import start_collector
-from onehub.collector.exporters import STORE_FILE
-from onehub.collector.otlp_values import python_to_any_value, value_as_text
-from onehub.collector.query.routes_jaeger import PARTIAL_SEARCH
-from onehub.collector.store import reader as reader_module
-from onehub.collector.store.reader import StoreReader, TraceQuery, TraceSearch
-from onehub.collector.store.retention import Retention
-from onehub.collector.store.tag_filter import (
+from collector_tests.conftest import loopback_config, now_us
+from collector_tests.otlp_builders import SpanSpec, new_trace_id, traces_request
+from onehub_collector import start_collector
+from onehub_collector.exporters import STORE_FILE
+from onehub_collector.otlp_values import python_to_any_value, value_as_text
+from onehub_collector.query.routes_jaeger import PARTIAL_SEARCH
+from onehub_collector.store import reader as reader_module
+from onehub_collector.store.reader import StoreReader, TraceQuery, TraceSearch
+from onehub_collector.store.retention import Retention
+from onehub_collector.store.tag_filter import (
     attribute_signature,
     encoded_key_values,
     signature_masks,
 )
-from onehub.collector.store.writer import StoreWriter, WriteBatch
-from tests.collector.conftest import loopback_config, now_us
-from tests.collector.otlp_builders import SpanSpec, new_trace_id, traces_request
+from onehub_collector.store.writer import StoreWriter, WriteBatch
 
 # Values chosen to trip the signature: a 0x4A byte ("J", the int 74, a double whose bytes
 # hold one), a KeyValue of 128 bytes or more (two-byte length), and plain ones.

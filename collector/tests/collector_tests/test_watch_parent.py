@@ -14,14 +14,14 @@ from pathlib import Path
 
 import httpx
 
-from onehub.collector.cli import READY_PREFIX
-from tests.collector.conftest import now_us
-from tests.collector.otlp_builders import SpanSpec, new_trace_id, traces_request
+from collector_tests.conftest import now_us
+from collector_tests.otlp_builders import SpanSpec, new_trace_id, traces_request
+from onehub_collector.cli import READY_PREFIX
 
 COLLECTOR = [
     sys.executable,
     "-m",
-    "onehub.collector",
+    "onehub_collector",
     "--otlp-grpc-addr",
     "127.0.0.1:0",
     "--otlp-http-addr",

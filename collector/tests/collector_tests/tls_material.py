@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.debian_packages import require_program
+from collector_tests.programs import require_program
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The UI server's ASGI app: the query API under `/jaeger/api` and the viewer under `/jaeger`.
 
-The viewer's static front end is another package (`onehub.collector.web`); it is imported
+The viewer's static front end is another package (`onehub_collector.web`); it is imported
 lazily so the API runs, and says so clearly, while the viewer is absent.
 """
 
@@ -16,17 +16,17 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from onehub.collector.query.params import ParamError
-from onehub.collector.query.responses import envelope_error, v3_error
-from onehub.collector.query.routes_extra import extra_routes, load_optional
-from onehub.collector.query.routes_jaeger import jaeger_routes
-from onehub.collector.query.service import QueryService
-from onehub.collector.tail import TailHub
+from onehub_collector.query.params import ParamError
+from onehub_collector.query.responses import envelope_error, v3_error
+from onehub_collector.query.routes_extra import extra_routes, load_optional
+from onehub_collector.query.routes_jaeger import jaeger_routes
+from onehub_collector.query.service import QueryService
+from onehub_collector.tail import TailHub
 
 logger = logging.getLogger(__name__)
 API_PREFIX = "/jaeger/api"
 V3_PREFIX = f"{API_PREFIX}/v3/"
-VIEWER_ROUTES_MODULE = "onehub.collector.web.routes"
+VIEWER_ROUTES_MODULE = "onehub_collector.web.routes"
 
 
 def _viewer_routes() -> list[BaseRoute]:

@@ -39,7 +39,7 @@ from typing import Any
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from onehub.collector.store.reader import StoredSpan
+from onehub_collector.store.reader import StoredSpan
 
 _STATEMENT_KEYS = ("db.query.text", "db.statement")
 _DB_SYSTEM_KEYS = ("db.system.name", "db.system")

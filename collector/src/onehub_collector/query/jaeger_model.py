@@ -10,8 +10,8 @@ from typing import Any
 from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
-from onehub.collector.otlp_values import SERVICE_NAME_KEY, typed_value
-from onehub.collector.store.reader import StoredSpan
+from onehub_collector.otlp_values import SERVICE_NAME_KEY, typed_value
+from onehub_collector.store.reader import StoredSpan
 
 KIND_NAMES = {1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
 STATUS_NAMES = {1: "OK", 2: "ERROR"}

@@ -8,9 +8,9 @@ from typing import Any
 from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
-from onehub.collector.otlp_json import to_otlp_json
-from onehub.collector.otlp_values import any_value_to_python, attributes_to_dict
-from onehub.collector.store.reader import StoredLog, StoredSpan
+from onehub_collector.otlp_json import to_otlp_json
+from onehub_collector.otlp_values import any_value_to_python, attributes_to_dict
+from onehub_collector.store.reader import StoredLog, StoredSpan
 
 
 def spans_to_resource_spans(

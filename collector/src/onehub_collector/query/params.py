@@ -13,8 +13,8 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from onehub.collector.durations import parse_duration_us
-from onehub.collector.store.reader import TraceQuery
+from onehub_collector.durations import parse_duration_us
+from onehub_collector.store.reader import TraceQuery
 
 DEFAULT_LOOKBACK_US = 2 * 24 * 3600 * 1_000_000  # Jaeger's default search window
 DEFAULT_LIMIT = 100  # Jaeger's defaultQueryLimit

@@ -14,18 +14,18 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from onehub.collector.query import params
-from onehub.collector.query.params import ParamError
-from onehub.collector.query.responses import envelope, envelope_error
-from onehub.collector.query.service import QueryService
-from onehub.collector.query.stats import DEFAULT_BUCKETS, MAX_BUCKETS
-from onehub.collector.tail import TailHub, TooManySubscribersError
+from onehub_collector.query import params
+from onehub_collector.query.params import ParamError
+from onehub_collector.query.responses import envelope, envelope_error
+from onehub_collector.query.service import QueryService
+from onehub_collector.query.stats import DEFAULT_BUCKETS, MAX_BUCKETS
+from onehub_collector.tail import TailHub, TooManySubscribersError
 
 _DEFAULT_STATS_LOOKBACK_MS = 3600 * 1000
 _KEEPALIVE_S = 15.0
 _DEFAULT_MIN_REPEATS = 5
 _MAX_MONITOR_LOOKBACK_MS = 7 * 24 * 3600 * 1000
-EXPORT_MODULE = "onehub.collector.web.export"
+EXPORT_MODULE = "onehub_collector.web.export"
 
 
 def load_optional(module: str) -> Any | None:

@@ -10,12 +10,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from onehub.collector.query import params
-from onehub.collector.query.jaeger_model import KIND_NAMES
-from onehub.collector.query.params import ParamError
-from onehub.collector.query.responses import envelope, envelope_error, v3_error
-from onehub.collector.query.service import QueryService
-from onehub.collector.store.tag_filter import SPAN_KINDS
+from onehub_collector.query import params
+from onehub_collector.query.jaeger_model import KIND_NAMES
+from onehub_collector.query.params import ParamError
+from onehub_collector.query.responses import envelope, envelope_error, v3_error
+from onehub_collector.query.service import QueryService
+from onehub_collector.store.tag_filter import SPAN_KINDS
 
 _DEFAULT_DEPENDENCY_LOOKBACK_MS = 24 * 3600 * 1000
 PARTIAL_SEARCH = (

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from onehub.collector.query.findings import find_issues
-from onehub.collector.query.jaeger_model import trace_to_jaeger
-from onehub.collector.query.otlp_model import log_to_row, spans_to_resource_spans
-from onehub.collector.query.stats import KIND_SERVER, operation_stats, red_series
-from onehub.collector.store.reader import StoredSpan, StoreReader, TraceQuery
+from onehub_collector.query.findings import find_issues
+from onehub_collector.query.jaeger_model import trace_to_jaeger
+from onehub_collector.query.otlp_model import log_to_row, spans_to_resource_spans
+from onehub_collector.query.stats import KIND_SERVER, operation_stats, red_series
+from onehub_collector.store.reader import StoredSpan, StoreReader, TraceQuery
 
 _T = TypeVar("_T")
 

@@ -6,8 +6,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from onehub.collector.query.jaeger_model import KIND_NAMES, STATUS_ERROR
-from onehub.collector.store.reader import SpanSummary
+from onehub_collector.query.jaeger_model import KIND_NAMES, STATUS_ERROR
+from onehub_collector.store.reader import SpanSummary
 
 
 def percentile(sorted_values: Sequence[int], fraction: float) -> int:

@@ -17,9 +17,9 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from onehub.collector.config import SIGNALS, ServerTls, Signal
-from onehub.collector.pipeline import Pipelines
-from onehub.collector.receivers.ingest import (
+from onehub_collector.config import SIGNALS, ServerTls, Signal
+from onehub_collector.pipeline import Pipelines
+from onehub_collector.receivers.ingest import (
     ReceiveError,
     decode,
     export_response,

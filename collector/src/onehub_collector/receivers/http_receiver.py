@@ -23,10 +23,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from onehub.collector.config import ReceiverConfig, Signal
-from onehub.collector.otlp_json import to_otlp_json
-from onehub.collector.pipeline import Pipelines
-from onehub.collector.receivers.ingest import (
+from onehub_collector.config import ReceiverConfig, Signal
+from onehub_collector.otlp_json import to_otlp_json
+from onehub_collector.pipeline import Pipelines
+from onehub_collector.receivers.ingest import (
     BadRequestError,
     Encoding,
     ReceiveError,

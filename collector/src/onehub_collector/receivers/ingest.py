@@ -19,16 +19,16 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from onehub.collector.batch import (
+from onehub_collector.batch import (
     REQUEST_TYPES,
     ExportFailedError,
     ExportRequest,
     PipelineFullError,
 )
-from onehub.collector.config import Signal
-from onehub.collector.otlp_json import OtlpJsonError, parse_otlp_json
-from onehub.collector.pipeline import Pipelines
-from onehub.collector.receivers.validate import Rejected, reject_invalid_spans
+from onehub_collector.config import Signal
+from onehub_collector.otlp_json import OtlpJsonError, parse_otlp_json
+from onehub_collector.pipeline import Pipelines
+from onehub_collector.receivers.validate import Rejected, reject_invalid_spans
 
 Encoding = Literal["protobuf", "json"]
 RETRY_AFTER_S = 1
@@ -104,7 +104,7 @@ async def ingest(
     pipelines: Pipelines, signal: Signal, request: ExportRequest, size: int
 ) -> Rejected:
     """Hand a decoded request to the pipelines and return once it may be acknowledged (see
-    `onehub.collector.pipeline`: with a store, when its transaction is committed); returns
+    `onehub_collector.pipeline`: with a store, when its transaction is committed); returns
     what was rejected from it (spans with invalid ids), for the partial-success answer.
 
     Raises SignalNotEnabledError when no pipeline takes this signal, BusyError when the

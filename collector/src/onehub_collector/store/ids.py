@@ -9,7 +9,7 @@ from typing import TypeVar
 from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
-from onehub.collector.otlp_values import service_name
+from onehub_collector.otlp_values import service_name
 
 # Beyond this many cached entries a table's cache starts over: a stream of distinct resources
 # (a new process id per restart) must not grow the writer's memory without bound.

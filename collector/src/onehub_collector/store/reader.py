@@ -21,9 +21,9 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from onehub.collector.otlp_values import value_as_text
-from onehub.collector.store.schema import connect, create_schema
-from onehub.collector.store.tag_filter import SpanFilter, compile_tags
+from onehub_collector.otlp_values import value_as_text
+from onehub_collector.store.schema import connect, create_schema
+from onehub_collector.store.tag_filter import SpanFilter, compile_tags
 
 # Spans arrive after they start; this much slack covers senders whose clocks run ahead.
 _CLOCK_SLACK_US = 5 * 60 * 1_000_000

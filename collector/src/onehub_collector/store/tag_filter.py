@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from onehub.collector.otlp_values import value_as_text
+from onehub_collector.otlp_values import value_as_text
 
 SPAN_KINDS = {
     "unspecified": 0,

@@ -26,10 +26,10 @@ from typing import Any
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from onehub.collector.store.ids import DimensionIds
-from onehub.collector.store.retention import Retention, apply_retention
-from onehub.collector.store.schema import connect, create_schema
-from onehub.collector.store.tag_filter import attribute_signature
+from onehub_collector.store.ids import DimensionIds
+from onehub_collector.store.retention import Retention, apply_retention
+from onehub_collector.store.schema import connect, create_schema
+from onehub_collector.store.tag_filter import attribute_signature
 
 logger = logging.getLogger(__name__)
 

@@ -77,7 +77,7 @@ def _walk(folder: Traversable, prefix: str = "") -> dict[str, bytes]:
 @functools.cache
 def load_assets() -> AssetCatalog:
     """Read all static files once per process; raise AssetError if the folder is missing."""
-    folder = resources.files(__package__ or "onehub.collector.web") / "static"
+    folder = resources.files(__package__ or "onehub_collector.web") / "static"
     if not folder.is_dir():
         raise AssetError("the viewer's static folder is missing from the package")
     files = _walk(folder)

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from onehub.collector.web.assets import AssetError, bundle_script, load_assets
+from onehub_collector.web.assets import AssetError, bundle_script, load_assets
 
 EMBEDDED_ELEMENT_ID = "onehub-embedded"
 _JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})

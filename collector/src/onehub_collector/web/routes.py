@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from onehub.collector.web.assets import SHELL_TEMPLATE, AssetCatalog, load_assets
+from onehub_collector.web.assets import SHELL_TEMPLATE, AssetCatalog, load_assets
 
 VIEWER_BASE = "/jaeger"
 API_BASE = "/jaeger/api"

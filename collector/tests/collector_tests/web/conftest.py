@@ -12,7 +12,7 @@ import uvicorn
 from playwright.sync_api import Browser, ConsoleMessage, Page
 from starlette.types import ASGIApp
 
-from tests.browser import TIMEOUT_MS, launched_chromium
+from collector_tests.browser import TIMEOUT_MS, launched_chromium
 
 
 # Per module: see tests/browser.py.

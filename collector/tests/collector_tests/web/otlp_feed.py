@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from onehub.collector import CollectorConfig, RunningCollector, start_collector
+from onehub_collector import CollectorConfig, RunningCollector, start_collector
 
 SERVICE = "onehub.backend"
 CLIENT_SERVICE = "web.client"

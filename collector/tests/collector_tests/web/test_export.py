@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from onehub.collector.web import render_trace_html
-from onehub.collector.web.assets import Asset, AssetCatalog, AssetError, bundle_script
-from tests.collector_web.jaeger_traces import list_topics_trace
+from collector_tests.web.jaeger_traces import list_topics_trace
+from onehub_collector.web import render_trace_html
+from onehub_collector.web.assets import Asset, AssetCatalog, AssetError, bundle_script
 
 BREAKOUT = "</script><script>alert(1)</script>"
 

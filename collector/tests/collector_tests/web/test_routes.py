@@ -9,8 +9,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from onehub.collector.web import viewer_routes
-from onehub.collector.web.assets import load_assets
+from onehub_collector.web import viewer_routes
+from onehub_collector.web.assets import load_assets
 
 VERSION = load_assets().version
 

@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from onehub.collector.web.assets import load_assets
-from tests.collector_web import jaeger_traces, otlp_feed
-from tests.collector_web.otlp_feed import CollectorThread, OtlpFeed
+from collector_tests.web import jaeger_traces, otlp_feed
+from collector_tests.web.otlp_feed import CollectorThread, OtlpFeed
+from onehub_collector.web.assets import load_assets
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("viewer-browser")]
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.collector_web import otlp_feed
-from tests.collector_web.otlp_feed import CollectorThread, OtlpFeed
-from tests.collector_web.test_viewer_browser import _screenshot
+from collector_tests.web import otlp_feed
+from collector_tests.web.otlp_feed import CollectorThread, OtlpFeed
+from collector_tests.web.test_viewer_browser import _screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("viewer-browser")]
 
