@@ -15,7 +15,7 @@ from starlette.types import ASGIApp
 from collector_tests.browser import TIMEOUT_MS, launched_chromium
 
 
-# Per module: see tests/browser.py.
+# Per module: see collector_tests/browser.py.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with launched_chromium() as launched:
