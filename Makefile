@@ -6,18 +6,21 @@ PY := $(VENV)/bin/python
 # it comes from PyPI through the venv's own pip, so Python is all a machine needs.
 UV := $(VENV)/bin/uv
 UV_INSTALL := $(UV) pip install --quiet --python $(PY) --link-mode copy -c constraints.txt
-# What `make run` needs (the runtime dependencies), and on top of it what `make test` and
-# `make lint` need (the dev extra: test runners, linters, browser driver, compose binary...).
+# What `make run` needs (the runtime dependencies, the collector in collector/ among them: uv
+# installs it editable from that path, per [tool.uv.sources]), and on top of it what `make test`
+# and `make lint` need (the dev extra: test runners, linters, browser driver, compose binary...).
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 # The JavaScript linters (ESLint, TypeScript's checker) for the browser modules: pinned npm
 # packages, installed for `make lint` / `make test` only (`make run` needs no Node).
 JSLINT := tools/jslint
 JSLINT_STAMP := $(JSLINT)/node_modules/.installed
+# Python that `make lint` checks: OneHub, its tests and benchmarks, and the collector's own.
+PY_SOURCES := src tests benchmarks collector/src collector/tests
 
 .PHONY: run test lint gen bench setup machine clean demo
 
-$(RUNTIME_STAMP): pyproject.toml constraints.txt
+$(RUNTIME_STAMP): pyproject.toml collector/pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -c constraints.txt uv
 	$(UV_INSTALL) -e .
@@ -50,8 +53,8 @@ test: machine setup lint
 	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadgroup
 
 lint: setup $(JSLINT_STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check $(PY_SOURCES)
+	$(VENV)/bin/ruff format --check $(PY_SOURCES)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	npm --prefix $(JSLINT) run --silent lint

@@ -1,5 +1,6 @@
-"""Runtime dependencies are what runtime code imports: pyproject.toml's `dependencies` names
-each distribution src/onehub imports, and each one it names is imported (or loaded by name by
+"""Runtime dependencies are what runtime code imports, for each distribution of the repository
+(OneHub in src/, the collector in collector/src/): its pyproject.toml's `dependencies` names each
+distribution its package imports, and each one it names is imported (or loaded by name by
 another library, listed below with the reason); test-only packages belong in the dev extra."""
 
 from __future__ import annotations
@@ -7,12 +8,35 @@ from __future__ import annotations
 import ast
 import re
 import tomllib
+from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import Distribution, distributions
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
-SRC = ROOT / "src" / "onehub"
+
+
+@dataclass(frozen=True)
+class Project:
+    distribution: str
+    package: str
+    pyproject: Path
+    source: Path
+
+
+PROJECTS = [
+    Project("onehub", "onehub", ROOT / "pyproject.toml", ROOT / "src" / "onehub"),
+    Project(
+        "onehub-collector",
+        "onehub_collector",
+        ROOT / "collector" / "pyproject.toml",
+        ROOT / "collector" / "src" / "onehub_collector",
+    ),
+]
+# Installed editable, these distributions list no module files: their packages are named here.
+FIRST_PARTY = {project.package: project.distribution for project in PROJECTS}
 
 # Declared for run time though no module of ours imports them: another library loads them.
 LOADED_BY_NAME = {
@@ -26,17 +50,17 @@ def _normal(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _declared() -> set[str]:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+def _declared(project: Project) -> set[str]:
+    table = tomllib.loads(project.pyproject.read_text())["project"]
     return {
-        _normal(re.split(r"[\s\[<>=!~;]", spec, maxsplit=1)[0]) for spec in project["dependencies"]
+        _normal(re.split(r"[\s\[<>=!~;]", spec, maxsplit=1)[0]) for spec in table["dependencies"]
     }
 
 
-def _imported_modules() -> set[str]:
+def _imported_modules(project: Project) -> set[str]:
     names: set[str] = set()
-    for path in SRC.rglob("*.py"):
-        if "gen" in path.relative_to(SRC).parts[:1]:
+    for path in project.source.rglob("*.py"):
+        if "gen" in path.relative_to(project.source).parts[:1]:
             continue
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Import):
@@ -44,7 +68,8 @@ def _imported_modules() -> set[str]:
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names.add(node.module)
                 names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return {name for name in names if not name.startswith("onehub")}
+    own = project.package
+    return {name for name in names if name != own and not name.startswith(f"{own}.")}
 
 
 @cache
@@ -73,18 +98,35 @@ def _modules(dist: Distribution) -> set[str]:
     return modules
 
 
-def _distributions_imported() -> set[str]:
-    owners = _owners()
-    return {owners[name] for name in _imported_modules() if name in owners} - {"onehub"}
+def _owner(module: str) -> str | None:
+    top = module.split(".", 1)[0]
+    return FIRST_PARTY.get(top) or _owners().get(module)
 
 
-def test_every_imported_distribution_is_a_declared_runtime_dependency() -> None:
-    undeclared = sorted(_distributions_imported() - _declared())
+def _distributions_imported(project: Project) -> set[str]:
+    owners = {_owner(name) for name in _imported_modules(project)}
+    return {owner for owner in owners if owner is not None}
+
+
+@pytest.mark.parametrize("project", PROJECTS, ids=lambda project: project.distribution)
+def test_every_imported_distribution_is_a_declared_runtime_dependency(project: Project) -> None:
+    undeclared = sorted(_distributions_imported(project) - _declared(project))
     assert undeclared == [], (
-        f"imported by src/onehub but not in [project] dependencies: {undeclared}"
+        f"imported by {project.package} but not in {project.pyproject.relative_to(ROOT)}'s"
+        f" dependencies: {undeclared}"
     )
 
 
-def test_every_runtime_dependency_is_imported_by_runtime_code() -> None:
-    unused = sorted(_declared() - _distributions_imported() - set(LOADED_BY_NAME))
-    assert unused == [], f"in [project] dependencies but never imported by src/onehub: {unused}"
+@pytest.mark.parametrize("project", PROJECTS, ids=lambda project: project.distribution)
+def test_every_runtime_dependency_is_imported_by_runtime_code(project: Project) -> None:
+    unused = sorted(_declared(project) - _distributions_imported(project) - set(LOADED_BY_NAME))
+    assert unused == [], (
+        f"in {project.pyproject.relative_to(ROOT)}'s dependencies but never imported by"
+        f" {project.package}: {unused}"
+    )
+
+
+def test_onehub_depends_on_the_collector_at_its_own_version() -> None:
+    collector = tomllib.loads(PROJECTS[1].pyproject.read_text())["project"]
+    onehub = tomllib.loads(PROJECTS[0].pyproject.read_text())["project"]
+    assert f"onehub-collector=={collector['version']}" in onehub["dependencies"]

@@ -43,6 +43,22 @@ def test_serve_help_in_readme_is_current() -> None:
     assert documented == help_text, "update the README: `COLUMNS=100 onehub serve --help`"
 
 
+def test_collector_readme_names_every_flag_and_environment_twin() -> None:
+    help_text = subprocess.run(
+        [sys.executable, "-m", "onehub_collector", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    readme = (ROOT / "collector" / "README.md").read_text()
+    flags = set(re.findall(r"--[a-z][a-z-]+", help_text)) - {"--help"}
+    twins = set(re.findall(r"\bONEHUB_[A-Z_]+", help_text))
+    assert len(flags) >= 6, help_text
+    assert len(twins) == len(flags), help_text
+    missing = sorted(name for name in flags | twins if f"`{name}" not in readme)
+    assert missing == [], f"collector/README.md does not document {missing}"
+
+
 # Files the project's own text lives in (code, comments, docs); vendored and generated files and
 # this file (which names the patterns) are not the project's words.
 _TEXT_SUFFIXES = (".py", ".js", ".md", ".html", ".css", ".toml", ".yaml", ".yml", ".sh")
@@ -55,8 +71,9 @@ _DOCUMENT_NAME = re.compile(r"(?<![\w/.-])([\w-]+\.md)\b")
 
 
 def _project_text_files() -> list[Path]:
+    tracked = ["src", "tests", "benchmarks", "docs", "deploy", "collector", "README.md"]
     listed = subprocess.run(
-        ["git", "ls-files", "src", "tests", "benchmarks", "docs", "deploy", "README.md"],
+        ["git", "ls-files", *tracked],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from onehub.collector.config import CollectorStartError
-from onehub.collector.servers import split_address
 from onehub.config import ConfigError, split_host_port
-from onehub.netaddr import AddressError, dial_host_port, join_host_port
-from onehub.netaddr import split_host_port as parse
 from onehub.telemetry.config import TelemetryConfigError, telemetry_config_from_env
+from onehub_collector.config import CollectorStartError
+from onehub_collector.netaddr import AddressError, dial_host_port, join_host_port
+from onehub_collector.netaddr import split_host_port as parse
+from onehub_collector.servers import split_address
 
 GOOD = [
     ("127.0.0.1:9000", ("127.0.0.1", 9000)),

@@ -63,7 +63,7 @@ class Results:
 
 def on_admission_config(directory: Path) -> Path:
     """The built-in configuration with the store's `durable_ack: false`, written to a file."""
-    built_in = importlib.resources.files("onehub.collector") / "default_config.yaml"
+    built_in = importlib.resources.files("onehub_collector") / "default_config.yaml"
     document = yaml.safe_load(built_in.read_text())
     document["exporters"]["onehub_store"]["durable_ack"] = False
     path = directory / "on-admission.yaml"
@@ -79,7 +79,7 @@ class CollectorProcess:
             [
                 sys.executable,
                 "-m",
-                "onehub.collector",
+                "onehub_collector",
                 "--otlp-grpc-addr",
                 "127.0.0.1:0",
                 "--otlp-http-addr",

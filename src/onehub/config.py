@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from onehub import netaddr
 from onehub.domain.errors import InvalidArgument
 from onehub.domain.faults import FAULT_NAMES, Fault, parse_fault
+from onehub_collector import netaddr
 
 # Environment twins of the serve flags.
 ENV_ADDR = "ONEHUB_ADDR"
@@ -163,7 +163,7 @@ class Settings:
 
 
 def split_host_port(addr: str, name: str = "address") -> tuple[str, int]:
-    """(host, port) of a listen address by the rules of `onehub.netaddr`, "0.0.0.0" for an
+    """(host, port) of a listen address by the rules of `onehub_collector.netaddr`, "0.0.0.0" for an
     empty host. Raise ConfigError naming `name` if malformed."""
     try:
         host, port = netaddr.split_host_port(addr)

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from onehub.cli.main import build_parser, main
-from onehub.collector.cli import build_parser as build_collector_parser
-from onehub.collector.cli import config_from_args
 from onehub.config import settings_from_args
+from onehub_collector.cli import build_parser as build_collector_parser
+from onehub_collector.cli import config_from_args
 
 TWIN = re.compile(r"\benv ([A-Z][A-Z0-9_]+)")
 

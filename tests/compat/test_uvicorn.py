@@ -1,4 +1,4 @@
-"""Tripwire for uvicorn's `Server.capture_signals` (onehub/collector/uvicorn_compat.py): a
+"""Tripwire for uvicorn's `Server.capture_signals` (onehub_collector/uvicorn_compat.py): a
 serving SignalFreeServer leaves the process's SIGINT and SIGTERM handlers alone, where uvicorn's
 own Server replaces them."""
 
@@ -14,12 +14,12 @@ from typing import Any
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
-from onehub.collector.uvicorn_compat import SignalFreeServer
+from onehub_collector.uvicorn_compat import SignalFreeServer
 
 from .tripwire import check
 
 UVICORN = "uvicorn"
-COMPAT = "onehub/collector/uvicorn_compat.py"
+COMPAT = "onehub_collector/uvicorn_compat.py"
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 

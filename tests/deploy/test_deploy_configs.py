@@ -278,6 +278,18 @@ def test_dockerfile_copies_files_that_exist() -> None:
     assert "-c constraints.txt" in dockerfile
 
 
+def test_the_image_installs_the_collector_from_its_directory() -> None:
+    # OneHub pins onehub-collector exactly and no index serves it: pip takes it from collector/,
+    # which the build context must let through.
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    ignored = (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
+    assert re.search(r"pip install -c constraints.txt \./collector \.$", dockerfile, re.MULTILINE)
+    copied = re.findall(r"^COPY (?!--from)(.+) \S+$", dockerfile, flags=re.MULTILINE)
+    for needed in ("collector/pyproject.toml", "collector/README.md", "collector/src"):
+        assert any(needed in sources.split() for sources in copied), needed
+        assert f"!{needed}" in ignored or f"!{needed}/" in ignored, needed
+
+
 def test_make_targets_drive_both_compose_files() -> None:
     result = subprocess.run(
         ["make", "-n", "updb", "dblogs", "up", "logs", "down"],

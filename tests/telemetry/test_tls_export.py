@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from opentelemetry import trace
 
-from onehub.collector import start_collector
-from onehub.collector.collector import RunningCollector
+from collector_tests.conftest import loopback_config
+from collector_tests.tls_material import make_tls_material
 from onehub.telemetry import setup_telemetry, telemetry_config_from_env
-from tests.collector.conftest import loopback_config
-from tests.collector.tls_material import make_tls_material
+from onehub_collector import start_collector
+from onehub_collector.collector import RunningCollector
 
 _TLS_TRACES_ONLY = """
 receivers:

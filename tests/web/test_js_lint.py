@@ -18,7 +18,7 @@ from tests.debian_packages import require_program
 ROOT = Path(__file__).resolve().parents[2]
 JSLINT = ROOT / "tools" / "jslint"
 CHAT_JS = Path("src/onehub/web/static/js")
-VIEWER_JS = Path("src/onehub/collector/web/static/js")
+VIEWER_JS = Path("collector/src/onehub_collector/web/static/js")
 
 
 def _bin(name: str) -> str:

@@ -8,9 +8,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from onehub.collector.web.assets import load_assets
 from onehub.web import web_routes
 from onehub.web.routes import STATIC_DIR
+from onehub_collector.web.assets import load_assets
 
 
 def client(viewer_url: str | None = None) -> httpx.AsyncClient:

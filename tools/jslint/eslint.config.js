@@ -5,7 +5,7 @@ import globals from "globals";
 
 export default [
   {
-    files: ["src/onehub/web/static/js/**/*.js", "src/onehub/collector/web/static/js/**/*.js"],
+    files: ["src/onehub/web/static/js/**/*.js", "collector/src/onehub_collector/web/static/js/**/*.js"],
     ignores: ["src/onehub/web/static/js/vendor/**"],
     ...js.configs.recommended,
     languageOptions: {

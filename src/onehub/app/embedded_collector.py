@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from onehub.config import ConfigError, Settings, StartupError, split_host_port
-from onehub.netaddr import join_host_port
+from onehub_collector.netaddr import join_host_port
 
 READY_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
-# The collector's own contract (onehub.collector.cli): the ready line's prefix, the prefix of
+# The collector's own contract (onehub_collector.cli): the ready line's prefix, the prefix of
 # its one-line error, and the status it exits with for a configuration it cannot use.
 _READY_PREFIX = b"onehub collector ready:"
 _ERROR_PREFIX = "onehub collector: "

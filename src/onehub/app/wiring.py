@@ -27,9 +27,6 @@ from onehub.app.embedded_collector import (
 )
 from onehub.app.web_push import HubPushFeed
 from onehub.app.worker_spec import SERVICE_INSTANCE_ID, WorkerSpec
-from onehub.collector.config import CollectorStartError
-from onehub.collector.host_check import with_host_check
-from onehub.collector.servers import HttpServer, listen_socket
 from onehub.config import ConfigError, Settings, StartupError, split_host_port
 from onehub.domain.errors import InvalidArgument
 from onehub.gen.onehub.v1 import messages_pb2, topics_pb2, users_pb2
@@ -68,6 +65,9 @@ from onehub.transport.grpc.server import (
 )
 from onehub.web.push import EVENTS_PATH
 from onehub.web.routes import web_routes
+from onehub_collector.config import CollectorStartError
+from onehub_collector.host_check import with_host_check
+from onehub_collector.servers import HttpServer, listen_socket
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ import sys
 from onehub.app.gc_tuning import tune_for_serving
 from onehub.app.wiring import start_onehub
 from onehub.app.worker_spec import WorkerSpec
-from onehub.collector.cli import stop_with_parent
 from onehub.config import ConfigError, StartupError
+from onehub_collector.cli import stop_with_parent
 
 READY_PREFIX = "onehub worker ready:"
 _LENGTH_BYTES = 8

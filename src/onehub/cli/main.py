@@ -73,10 +73,10 @@ def _build_parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argume
 
 def run_collector(argv: Sequence[str]) -> int:
     # Imported only when asked for: the collector brings its own servers and storage.
-    from onehub import collector
+    import onehub_collector
 
     try:
-        return collector.main(list(argv))
+        return onehub_collector.main(list(argv), prog="onehub collector")
     except SystemExit as exit_:
         # Its argparse exits for --help and bad flags; `main` returns statuses instead.
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Final, Literal, cast, get_args
 from urllib.parse import unquote, urlsplit
 
-from onehub import netaddr
+from onehub_collector import netaddr
 
 # --- The standard variables (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/)
 #: "true" turns every signal into a no-op.

@@ -11,6 +11,8 @@ the browser).
 from __future__ import annotations
 
 import html
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,9 +25,10 @@ from onehub.web.push import PushFeed, push_routes
 
 STATIC_DIR = Path(__file__).parent / "static"
 # The DOM builder both pages use, one file: the trace viewer's, served here too at
-# /static/js/h.js so the chat page and the viewer cannot drift apart. A data file of the same
-# distribution, read from disk; no Python of the collector is imported.
-SHARED_H_MODULE = STATIC_DIR.parent.parent / "collector" / "web" / "static" / "js" / "h.js"
+# /static/js/h.js so the chat page and the viewer cannot drift apart. A data file of the
+# onehub-collector distribution (a dependency), found through importlib.resources; of the
+# collector's Python only its package's __init__ runs, which loads nothing else.
+SHARED_H_MODULE: Traversable = resources.files("onehub_collector") / "web/static/js/h.js"
 # The page carries this exact tag; `web_routes` fills in its content.
 VIEWER_META = '<meta name="onehub-trace-viewer" content="">'
 OTLP_META = '<meta name="onehub-otlp-traces" content="">'
