@@ -7,10 +7,12 @@ that each update increments, and `created_at`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 from typing import Any, NoReturn, TypeVar
 
-from sqlalchemy import Row, Table, delete, insert, select, update
+from sqlalchemy import Row, Select, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.dml import ReturningDelete
 
 from onehub.domain.errors import Aborted, AlreadyExists, NotFound
 
@@ -19,11 +21,24 @@ from .sql_transaction import SqlTransaction
 T = TypeVar("T")
 
 
+# The by-id statements are built once per table and bound per call: SQLAlchemy memoizes a
+# statement's cache key on the object, so a reused statement skips building the expression and
+# walking it for the compiled-statement cache (a tenth of a GET's CPU in a profile).
+@cache
+def _select_by_id(table: Table) -> Select[Any]:
+    return select(table).where(table.c.id == bindparam("entity_id"))
+
+
+@cache
+def _delete_by_id(table: Table) -> ReturningDelete[Any]:
+    return delete(table).where(table.c.id == bindparam("entity_id")).returning(table.c.id)
+
+
 async def row_by_id(
     tx: SqlTransaction, table: Table, entity_id: str, to_domain: Callable[[Row[Any]], T]
 ) -> T | None:
     """Return the row with that id as `to_domain` makes it, or None if there is none."""
-    row = (await tx.execute(select(table).where(table.c.id == entity_id))).first()
+    row = (await tx.execute(_select_by_id(table), {"entity_id": entity_id})).first()
     return None if row is None else to_domain(row)
 
 
@@ -64,8 +79,8 @@ async def update_versioned(
 
 async def delete_by_id(tx: SqlTransaction, table: Table, entity_id: str) -> bool:
     """Delete the row; return False if there was none."""
-    statement = delete(table).where(table.c.id == entity_id).returning(table.c.id)
-    return (await tx.execute(statement, write=True)).first() is not None
+    answer = await tx.execute(_delete_by_id(table), {"entity_id": entity_id}, write=True)
+    return answer.first() is not None
 
 
 # Well below SQLite's and asyncpg's bound-parameter limits.
