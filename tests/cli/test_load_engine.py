@@ -105,3 +105,24 @@ async def test_an_error_that_is_not_an_operation_error_ends_the_run() -> None:
 
     with pytest.raises(RuntimeError, match="bug in the client"):
         await drive(schedule, [broken], Tally())
+
+
+async def test_a_cancelled_run_stops_even_when_the_call_reports_the_cancellation_as_a_status() -> (
+    None
+):
+    # grpc.aio may surface the cancellation of the awaiting task as a CANCELLED status.
+    async def call(index: int) -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            raise OperationError("CANCELLED", "Locally cancelled by application!") from None
+
+    schedule = Schedule(clock=asyncio.get_running_loop().time, rate=0.0, duration_s=3600.0)
+    tally = Tally()
+    run = asyncio.create_task(drive(schedule, [call, call], tally))
+    await asyncio.sleep(0.01)
+    run.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(run, timeout=5)
+    assert tally.failures == 0

@@ -158,6 +158,11 @@ async def drive(
             try:
                 await call(index)
             except OperationError as error:
+                if _cancelling():
+                    # grpc.aio can report the cancellation of the task awaiting a call as that
+                    # call's CANCELLED status: the run was stopped (Ctrl-C), the call was not
+                    # refused, so stop rather than book it and go on to the deadline.
+                    raise asyncio.CancelledError from error
                 tally.failed(error, clock())
                 if observe is not None:
                     observe(None)
@@ -170,3 +175,8 @@ async def drive(
 
     active = callers if limit is None else callers[:limit]
     await asyncio.gather(*(caller(call) for call in active))
+
+
+def _cancelling() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
