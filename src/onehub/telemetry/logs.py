@@ -21,9 +21,8 @@ import time
 from typing import TYPE_CHECKING, Final, TextIO
 
 from opentelemetry import trace
-from opentelemetry._logs import Logger, LoggerProvider, SeverityNumber
-from opentelemetry.context import get_current
-from opentelemetry.semconv.attributes import code_attributes
+from opentelemetry._logs import LoggerProvider
+from opentelemetry.instrumentation.logging.handler import LoggingHandler
 
 if TYPE_CHECKING:
     from onehub.telemetry.setup import Telemetry
@@ -118,47 +117,15 @@ class _RateLimitSdkNoise(logging.Filter):
         return True
 
 
-class OtelLogHandler(logging.Handler):
-    """Emit standard log records as OpenTelemetry log records in the current span's context."""
+class OtelLogHandler(LoggingHandler):
+    """The logging instrumentation's bridge (a standard record becomes an OpenTelemetry log
+    record in the current span's context, with its code location), except for the SDK's own
+    records, which stay out of OTLP."""
 
     def __init__(self, provider: LoggerProvider) -> None:
-        super().__init__()
-        self._provider = provider
-        self._loggers: dict[str, Logger] = {}
+        super().__init__(logger_provider=provider, log_code_attributes=True)
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.name.startswith(_SDK_LOGGER_PREFIX):
             return
-        logger = self._loggers.get(record.name)
-        if logger is None:
-            logger = self._loggers[record.name] = self._provider.get_logger(record.name)
-        exception = record.exc_info[1] if record.exc_info else None
-        try:
-            body = record.getMessage()
-        except Exception:  # a bad %-format in someone's log call must not lose the record
-            body = str(record.msg)
-        logger.emit(
-            timestamp=int(record.created * 1e9),
-            context=get_current(),
-            severity_number=_severity(record.levelno),
-            severity_text="WARN" if record.levelname == "WARNING" else record.levelname,
-            body=body,
-            attributes={
-                code_attributes.CODE_FILE_PATH: record.pathname,
-                code_attributes.CODE_FUNCTION_NAME: record.funcName,
-                code_attributes.CODE_LINE_NUMBER: record.lineno,
-            },
-            exception=exception,
-        )
-
-
-def _severity(levelno: int) -> SeverityNumber:
-    if levelno >= logging.CRITICAL:
-        return SeverityNumber.FATAL
-    if levelno >= logging.ERROR:
-        return SeverityNumber.ERROR
-    if levelno >= logging.WARNING:
-        return SeverityNumber.WARN
-    if levelno >= logging.INFO:
-        return SeverityNumber.INFO
-    return SeverityNumber.DEBUG
+        super().emit(record)
