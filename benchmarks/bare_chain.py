@@ -7,6 +7,9 @@ runs one primary-key SELECT through aiosqlite and answers with the generated
 `GetTopicResponse`; the route renders it as JSON. No authentication, tracing, admission, error
 mapping, ORM or route table: each is what OneHub adds on top.
 
+It runs on the event loop `onehub serve` picks by default (`--loop auto`: uvloop where it is
+installed), so the two differ only in OneHub's code.
+
 `python -m benchmarks.bare_chain DIRECTORY` creates `DIRECTORY/bare.db` with one topic, prints
 `bare chain ready: http=HOST:PORT topic=ID` and serves until SIGTERM or SIGINT.
 """
@@ -27,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from onehub.app import event_loop
 from onehub.gen.onehub.v1 import models_pb2, topics_pb2
 
 TOPIC_ID = "bare-topic"
@@ -113,4 +117,4 @@ async def serve(directory: Path) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(Path(sys.argv[1])))
+    event_loop.run(serve(Path(sys.argv[1])), "auto")

@@ -37,6 +37,7 @@ ENV_GRACE_SECONDS = "ONEHUB_GRACE_SECONDS"
 ENV_LOG_LEVEL = "ONEHUB_LOG_LEVEL"
 ENV_WORKERS = "ONEHUB_WORKERS"
 ENV_GATEWAY_DISPATCH = "ONEHUB_GATEWAY_DISPATCH"
+ENV_LOOP = "ONEHUB_LOOP"
 # The original OneHub's variable: host:port of an OTLP/gRPC collector. Kept so its deployments
 # work unchanged; ONEHUB_COLLECTOR wins when both are set.
 ENV_ORIGINAL_COLLECTOR = "OTEL_COLLECTOR_ADDR"
@@ -63,6 +64,8 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # How the REST gateway reaches the services: over a gRPC channel to the server (the original
 # OneHub's hop), or by calling the server's handlers in this process (docs/api.md).
 GATEWAY_DISPATCHES = ("network", "in-process")
+# The event loop the servers run on (app/event_loop.py): auto is uvloop where it is installed.
+EVENT_LOOPS = ("auto", "asyncio", "uvloop")
 DEFAULT_MAX_IN_FLIGHT = 1000
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
@@ -114,6 +117,8 @@ class Settings:
     workers: int = 1
     # "network" (a gRPC call over loopback) or "in-process" (GATEWAY_DISPATCHES).
     gateway_dispatch: str = "network"
+    # "auto" (uvloop where it is installed, else asyncio's own), "asyncio" or "uvloop".
+    event_loop: str = "auto"
 
     @property
     def is_public(self) -> bool:
@@ -158,6 +163,10 @@ class Settings:
             raise ConfigError(
                 f"--gateway-dispatch must be one of {', '.join(GATEWAY_DISPATCHES)}, "
                 f"not {self.gateway_dispatch!r}"
+            )
+        if self.event_loop not in EVENT_LOOPS:
+            raise ConfigError(
+                f"--loop must be one of {', '.join(EVENT_LOOPS)}, not {self.event_loop!r}"
             )
         return self
 
@@ -273,6 +282,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         f"(env {ENV_GATEWAY_DISPATCH}; default network)",
     )
     add(
+        "--loop",
+        choices=EVENT_LOOPS,
+        help="event loop to serve on: auto picks uvloop where it is installed, else asyncio's "
+        f"own (env {ENV_LOOP}; default auto)",
+    )
+    add(
         "--fault",
         action="append",
         metavar="NAME[=VALUE]",
@@ -341,6 +356,7 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
         gateway_dispatch=choice(
             "gateway_dispatch", ENV_GATEWAY_DISPATCH, base.gateway_dispatch, GATEWAY_DISPATCHES
         ),
+        event_loop=choice("loop", ENV_LOOP, base.event_loop, EVENT_LOOPS),
     ).validate()
 
 

@@ -43,6 +43,7 @@ SERVE_SAMPLES = {
     "--fault": "n-plus-one",
     "--workers": "2",
     "--gateway-dispatch": "in-process",
+    "--loop": "asyncio",
 }
 COLLECTOR_SAMPLES = {
     "--otlp-grpc-addr": "127.0.0.1:14317",

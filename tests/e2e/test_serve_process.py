@@ -115,3 +115,30 @@ def test_dev_auth_refused_on_public_address(tmp_path: Path) -> None:
     assert process.returncode == 2
     assert "--auth dev" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("flags", "loop"), [((), "uvloop"), (("--loop", "asyncio"), "asyncio")])
+def test_serves_on_the_event_loop_it_names(
+    tmp_path: Path, ports: tuple[int, int], flags: tuple[str, ...], loop: str
+) -> None:
+    grpc_port, gw_port = ports
+    process = start_serve(
+        tmp_path, "--addr", f"127.0.0.1:{grpc_port}", "--gw-addr", f"127.0.0.1:{gw_port}", *flags
+    )
+    url = f"http://127.0.0.1:{gw_port}"
+    try:
+        wait_healthy(url, process)
+        created = httpx.post(
+            f"{url}/api/v1/topics", json={"topic": {"name": loop}}, auth=("admin", "admin123")
+        )
+        assert created.status_code == 200, created.text
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    banner = [line for line in out.splitlines() if "event loop" in line]
+    assert banner, out
+    assert banner[0].split()[2] == loop, out

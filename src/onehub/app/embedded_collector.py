@@ -3,8 +3,8 @@
 A child keeps span ingest and storage off the service's GIL. It is `onehub collector
 --watch-parent` with the serve command's addresses, and it lives and dies with us:
 
-- it runs in a process group of its own and ignores SIGINT, so Ctrl-C at the terminal reaches
-  only `serve`, which drains, flushes its telemetry into the collector and only then stops it
+- it runs in a session (so a process group) of its own and ignores SIGINT, so Ctrl-C at the
+  terminal reaches only `serve`, which drains, flushes its telemetry into the collector and only then stops it
   (SIGTERM); the collector stores what it holds and exits;
 - its stdin is a pipe we never write to: however we end, kill -9 included, the kernel closes
   it and the collector stops (on Linux it also gets SIGTERM from PR_SET_PDEATHSIG).
@@ -170,7 +170,8 @@ async def start_embedded_collector(
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        process_group=0,
+        # A session of its own, hence a process group of its own (uvloop has no process_group).
+        start_new_session=True,
     )
     assert process.stdout is not None
     assert process.stderr is not None

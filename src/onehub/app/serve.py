@@ -6,6 +6,7 @@ import asyncio
 import signal
 import sys
 
+from onehub.app import event_loop
 from onehub.app.gc_tuning import tune_for_serving
 from onehub.app.wiring import RunningOneHub, start_onehub
 from onehub.config import Settings
@@ -21,7 +22,7 @@ def serve(settings: Settings) -> int:
             from onehub.app.workers import serve_workers
 
             return serve_workers(settings)
-        return asyncio.run(_serve(settings))
+        return event_loop.run(_serve(settings), settings.event_loop)
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown
         return 130
 
@@ -49,6 +50,7 @@ def _announce(running: RunningOneHub) -> None:
         f"  REST API        {running.gateway_url}/api/v1/topics   (OpenAPI: /api/openapi.json)",
         f"  gRPC            {running.grpc_target}",
         f"  metrics         {running.gateway_url}/metrics",
+        f"  event loop      {event_loop.describe(asyncio.get_running_loop())}",
     ]
     if running.collector is not None:
         lines += [

@@ -16,6 +16,7 @@ import pickle
 import signal
 import sys
 
+from onehub.app import event_loop
 from onehub.app.gc_tuning import tune_for_serving
 from onehub.app.wiring import start_onehub
 from onehub.app.worker_spec import WorkerSpec
@@ -72,7 +73,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         spec = _read_spec()
-        return asyncio.run(_run(spec))
+        return event_loop.run(_run(spec), spec.settings.event_loop)
     except ConfigError as error:
         print(f"onehub: {error}", file=sys.stderr, flush=True)
         return 2

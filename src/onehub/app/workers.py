@@ -8,7 +8,7 @@ The supervisor serves nothing itself. Before any worker starts it
 - migrates the database once (the workers find it at head) and makes the page-key secret;
 - starts the one embedded collector, which every worker exports to.
 
-Then it starts the workers (`python -m onehub.app.worker`, each in its own process group, so
+Then it starts the workers (`python -m onehub.app.worker`, each in a session of its own, so
 Ctrl-C reaches only the supervisor), each binding both ports with SO_REUSEPORT: the kernel
 spreads new connections over them. A worker that dies is restarted, with one line on stderr
 (sooner or later: a worker that keeps dying at start waits up to `MAX_RESTART_DELAY_S`).
@@ -31,6 +31,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from onehub.app import event_loop
 from onehub.app.embedded_collector import (
     STOP_TIMEOUT_S,
     CollectorAddresses,
@@ -63,7 +64,7 @@ def metrics_targets_path(settings: Settings) -> Path:
 def serve_workers(settings: Settings) -> int:
     """Run `settings.workers` workers until SIGINT or SIGTERM; return 0 once all drained.
     Raise ConfigError or StartupError, one line, if they cannot start; nothing is left then."""
-    return asyncio.run(_supervise(settings))
+    return event_loop.run(_supervise(settings), settings.event_loop)
 
 
 async def _supervise(settings: Settings) -> int:
@@ -249,7 +250,8 @@ async def _spawn(spec: WorkerSpec) -> _Worker:
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        process_group=0,
+        # A session of its own, hence a process group of its own (uvloop has no process_group).
+        start_new_session=True,
     )
     assert process.stdin is not None
     assert process.stdout is not None
@@ -325,6 +327,7 @@ def _announce(settings: Settings, pool: _WorkerPool, collector: EmbeddedCollecto
         f"  REST API        {gateway}/api/v1/topics   (OpenAPI: /api/openapi.json)",
         f"  gRPC            {_connect_host(grpc_host)}:{grpc_port}",
         f"  metrics         per worker, listed in {metrics_targets_path(settings)}",
+        f"  event loop      {event_loop.describe(asyncio.get_running_loop())} in each worker",
     ]
     if collector is not None:
         lines += [
