@@ -4,8 +4,8 @@ A child keeps span ingest and storage off the service's GIL. It is `onehub colle
 --watch-parent` with the serve command's addresses, and it lives and dies with us:
 
 - it runs in a session (so a process group) of its own and ignores SIGINT, so Ctrl-C at the
-  terminal reaches only `serve`, which drains, flushes its telemetry into the collector and only then stops it
-  (SIGTERM); the collector stores what it holds and exits;
+  terminal reaches only `serve`, which drains, flushes its telemetry into the collector and
+  only then stops it (SIGTERM); the collector stores what it holds and exits;
 - its stdin is a pipe we never write to: however we end, kill -9 included, the kernel closes
   it and the collector stops (on Linux it also gets SIGTERM from PR_SET_PDEATHSIG).
 
