@@ -214,7 +214,9 @@ async def start_onehub(
         undo.push_async_callback(engine.dispose)
         # Read before the engine is instrumented: start-up work is not a request to trace.
         page_key_secret = await load_secret(engine)
-        instrument_sqlalchemy([engine])
+        if not telemetry.disabled:
+            # Disabled, every span and record would be a no-op: the hooks would only cost.
+            instrument_sqlalchemy([engine])
 
         uow_factory = sql_uow_factory(engine, faults=faults)
         # One secret per database: every replica signs and accepts the same page keys.

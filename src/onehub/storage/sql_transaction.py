@@ -59,6 +59,23 @@ Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 _sqlite_writer_locks: weakref.WeakKeyDictionary[object, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
+_reading_engines: weakref.WeakKeyDictionary[object, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+def _reading_engine(engine: AsyncEngine) -> AsyncEngine:
+    """`engine` whose connections start in the unit of work's reading mode (SQLite: BEGIN only
+    by hand; PostgreSQL: autocommit). Made once per engine and sharing its pool, so a unit of
+    work does not pay for setting the mode on every connection it checks out."""
+    reading = _reading_engines.get(engine.sync_engine)
+    if reading is None:
+        if engine.dialect.name == "sqlite":
+            reading = engine.execution_options(**{SQLITE_MANUAL_BEGIN: True})
+        else:
+            reading = engine.execution_options(isolation_level=_AUTOCOMMIT)
+        _reading_engines[engine.sync_engine] = reading
+    return reading
+
+
 def _writer_lock(engine: AsyncEngine) -> asyncio.Lock:
     lock = _sqlite_writer_locks.get(engine.sync_engine)
     if lock is None:
@@ -84,12 +101,7 @@ class SqlTransaction:
         return self._engine.dialect.name
 
     async def open(self) -> None:
-        connection = await self._engine.connect()
-        if self._is_sqlite:
-            await connection.execution_options(**{SQLITE_MANUAL_BEGIN: True})
-        else:
-            await connection.execution_options(isolation_level=_AUTOCOMMIT)
-        self._connection = connection
+        self._connection = await _reading_engine(self._engine).connect()
 
     async def close(self) -> None:
         """Roll back whatever was not committed and return the connection to the pool."""
