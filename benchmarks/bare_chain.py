@@ -7,8 +7,8 @@ runs one primary-key SELECT through aiosqlite and answers with the generated
 `GetTopicResponse`; the route renders it as JSON. No authentication, tracing, admission, error
 mapping, ORM or route table: each is what OneHub adds on top.
 
-It runs on the event loop `onehub serve` picks by default (`--loop auto`: uvloop where it is
-installed), so the two differ only in OneHub's code.
+It runs on the event loop `onehub serve` would pick (`ONEHUB_LOOP`, default auto: uvloop where
+it is installed), so the two differ only in OneHub's code.
 
 `python -m benchmarks.bare_chain DIRECTORY` creates `DIRECTORY/bare.db` with one topic, prints
 `bare chain ready: http=HOST:PORT topic=ID` and serves until SIGTERM or SIGINT.
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import sys
 from pathlib import Path
@@ -31,6 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from onehub.app import event_loop
+from onehub.config import ENV_LOOP
 from onehub.gen.onehub.v1 import models_pb2, topics_pb2
 
 TOPIC_ID = "bare-topic"
@@ -117,4 +119,4 @@ async def serve(directory: Path) -> None:
 
 
 if __name__ == "__main__":
-    event_loop.run(serve(Path(sys.argv[1])), "auto")
+    event_loop.run(serve(Path(sys.argv[1])), os.environ.get(ENV_LOOP, "auto"))
