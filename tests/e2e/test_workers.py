@@ -21,6 +21,9 @@ from .processes import request_across_signal, start_serve, stop
 
 ADMIN = ("admin", "admin123")
 SPREAD_TIMEOUT_S = 20.0
+# Requests whose traces are checked to stay within one worker (each gateway's channel was
+# connected once: with two workers, a shared port would send it to the other half the time).
+MIN_TRACES = 8
 # Two workers start at once on a machine that may be busy: more than one server's allowance.
 STARTUP_TIMEOUT_S = 90.0
 # What each started supervisor printed once ready, by pid.
@@ -219,9 +222,11 @@ def test_a_port_in_use_is_one_line(tmp_path: Path, ports: tuple[int, int], taken
     ]
 
 
-def test_workers_export_to_one_embedded_collector_each_with_its_instance_id(
+def test_workers_export_to_one_embedded_collector_and_each_serves_a_request_whole(
     tmp_path: Path, ports: tuple[int, int]
 ) -> None:
+    # Each trace is one worker's: its gateway calls its own gRPC server, never a sibling's
+    # through the shared port (where the kernel would pick one).
     process, url = _start_workers(
         tmp_path,
         ports,
@@ -235,11 +240,15 @@ def test_workers_export_to_one_embedded_collector_each_with_its_instance_id(
         viewer = _viewer_url(_BANNERS[process.pid])
         seen: set[str] = set()
         deadline = time.monotonic() + SPREAD_TIMEOUT_S
-        while seen != instances and time.monotonic() < deadline:
+        traces = 0
+        while (seen != instances or traces < MIN_TRACES) and time.monotonic() < deadline:
             reply = httpx.get(f"{url}/api/v1/topics", auth=ADMIN, timeout=5)
             assert reply.status_code == 200
             trace_id = reply.headers["traceresponse"].split("-")[1]
-            seen |= _instances_in_trace(viewer, trace_id)
+            in_trace = _instances_in_trace(viewer, trace_id)
+            assert len(in_trace) == 1, f"trace {trace_id} crossed workers: {in_trace}"
+            seen |= in_trace
+            traces += 1
         assert seen == instances
     finally:
         _, err = stop(process)
@@ -254,11 +263,21 @@ def _viewer_url(banner: str) -> str:
 
 
 def _instances_in_trace(viewer: str, trace_id: str) -> set[str]:
+    """The instance ids of a trace's spans, once the gateway's and the gRPC server's are in."""
     deadline = time.monotonic() + SPREAD_TIMEOUT_S
     while time.monotonic() < deadline:
         reply = httpx.get(f"{viewer}/api/traces/{trace_id}", timeout=5)
         if reply.status_code == 200:
             (trace,) = reply.json()["data"]
+            kinds = [
+                tag["value"]
+                for span in trace["spans"]
+                for tag in span["tags"]
+                if tag["key"] == "span.kind"
+            ]
+            if kinds.count("server") < 2 or "client" not in kinds:
+                time.sleep(0.1)
+                continue
             return {
                 tag["value"]
                 for process in trace["processes"].values()

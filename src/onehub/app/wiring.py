@@ -9,6 +9,7 @@ import logging
 import os
 import secrets
 import socket
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -153,6 +154,17 @@ class RunningOneHub:
             await self.collector.stop()
 
 
+def _private_grpc_addr(worker: WorkerSpec | None) -> str | None:
+    """Where a worker's gateway reaches its own gRPC server: through the shared port, the
+    kernel would hand its channel to any worker, so a request would cross processes (its trace
+    too) and the gateway's forwarding token would not be believed there. An abstract Unix
+    socket named after the worker's instance (Linux; no file to clean up) is this worker's
+    alone. None for a single process, or where abstract sockets do not exist."""
+    if worker is None or not sys.platform.startswith("linux"):
+        return None
+    return f"unix-abstract:onehub-grpc-{worker.instance_id}"
+
+
 async def start_onehub(
     settings: Settings,
     *,
@@ -231,6 +243,7 @@ async def start_onehub(
             max_in_flight=settings.max_in_flight,
             forwarding_token=forwarding_token,
         )
+        private_addr = _private_grpc_addr(worker)
         try:
             grpc_server, grpc_port = await start_grpc_server(
                 services,
@@ -238,13 +251,14 @@ async def start_onehub(
                 settings.addr,
                 chain=chain,
                 reuse_port=worker is not None,
+                private_addr=private_addr,
             )
         except GrpcBindError as error:
             raise StartupError(str(error)) from error
         undo.push_async_callback(grpc_server.stop, None)
 
         channel = grpc.aio.insecure_channel(
-            f"{_connect_host(settings.addr)}:{grpc_port}",
+            private_addr or f"{_connect_host(settings.addr)}:{grpc_port}",
             options=GRPC_SIZE_OPTIONS,
             interceptors=grpc_client_interceptors(telemetry),
         )

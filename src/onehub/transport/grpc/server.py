@@ -111,6 +111,7 @@ async def start_grpc_server(
     forwarding_token: str | None = None,
     reuse_port: bool = False,
     chain: Sequence[grpc.aio.ServerInterceptor] | None = None,
+    private_addr: str | None = None,
 ) -> tuple[grpc.aio.Server, int]:
     """Start serving OneHub on `addr` ("host:port"; port 0 picks a free one) and return the
     running server and the port it is bound to.
@@ -122,7 +123,9 @@ async def start_grpc_server(
     `chain` (from `onehub_interceptors`) replaces those three arguments' interceptors.
     Health (grpc.health.v1, SERVING for "" and each OneHub service) and server reflection need
     no credentials. With `reuse_port`, several processes share `addr` (SO_REUSEPORT: the kernel
-    spreads connections over them); without, a port in use is an error. Raise GrpcBindError
+    spreads connections over them); without, a port in use is an error. `private_addr` (a gRPC
+    target such as "unix-abstract:NAME") is listened on as well: an address only this process
+    serves, whatever shares `addr`. Raise GrpcBindError
     naming `addr` if it cannot be bound. Stopping
     (`await server.stop(grace)`) is the caller's.
     """
@@ -162,5 +165,14 @@ async def start_grpc_server(
     if port == 0:  # older grpcio reported a failed bind this way instead of raising
         await server.stop(None)
         raise GrpcBindError(addr)
+    if private_addr is not None:
+        try:
+            private_port = server.add_insecure_port(private_addr)
+        except RuntimeError as exc:
+            await server.stop(None)
+            raise GrpcBindError(private_addr) from exc
+        if private_port == 0:
+            await server.stop(None)
+            raise GrpcBindError(private_addr)
     await server.start()
     return server, port
