@@ -4,9 +4,10 @@ SQLite and PostgreSQL, the two servers side by side in the same run.
 Both servers run untraced (`OTEL_SDK_DISABLED=true`) on databases of their own; repetitions
 interleave them (1 worker, 2 workers, 1, 2, ...) so that other work on the machine falls on
 both. Server CPU is the supervisor's and every worker's together. On a 2-core machine the load
-workers need a core's share too, so two workers cannot both have a core to themselves: the
-throughput ratio says what the machine allows, the server CPU per request whether a worker
-costs more.
+generator needs CPU too, so two workers cannot both have a core to themselves: hence wrk, a C
+client that needs a few per cent of a core where the Python load workers would take most of
+one. The throughput ratio says what the machine allows, the server CPU per request whether a
+worker costs more.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 from benchmarks.clients import OPERATION_LABELS, OPERATIONS, Operation, Target
-from benchmarks.load import LoadPool
+from benchmarks.load import LoadGenerator
 from benchmarks.runs import (
     SUMMARY_HEADERS,
     Repetition,
@@ -48,9 +49,10 @@ class WorkersRow:
 
 
 def run_workers_benchmark(
-    backend: Backend, settings: RunSettings, pool: LoadPool
+    backend: Backend, settings: RunSettings, load: LoadGenerator
 ) -> list[WorkersRow]:
-    """Measure both operations over REST against 1 and 2 workers on fresh `backend` databases.
+    """Measure both operations over REST against 1 and 2 workers on fresh `backend` databases,
+    with the load from `load` (wrk when installed: see `wrk_load.py`).
 
     Raise BenchSetupError when a database or a server cannot be started.
     """
@@ -71,7 +73,7 @@ def run_workers_benchmark(
             for operation in OPERATIONS:
                 for workers, (target, pid) in targets.items():
                     job = load_job(settings, "rest", operation, target)
-                    repetition = measure(pool, job, {"server": pid})
+                    repetition = measure(load, job, {"server": pid})
                     runs.setdefault((operation, workers), []).append(repetition)
     wall_s = settings.warmup_s + settings.duration_s
     return [
