@@ -14,7 +14,7 @@ import pytest
 
 from benchmarks.runs import Summary
 from benchmarks.servers import process_cpu_seconds
-from benchmarks.workers_bench import WorkersRow, workers_report
+from benchmarks.workers_bench import WorkersRow, worker_split, workers_report
 from tests.benchmarks.bench_process import run_benchmarks
 from tests.debian_packages import require_program
 
@@ -66,6 +66,22 @@ def test_the_report_gives_each_operations_ratio_against_its_goal() -> None:
     assert "POST message  throughput 1.10 (goal >= 1.5: NOT met)" in report
 
 
+def test_the_report_shows_how_the_servers_cpu_was_split_between_its_workers() -> None:
+    cpu = {"server": 2.0, "worker 1": 1.5, "worker 2": 0.5}
+    two = Summary(900, 1.0, 2.0, cpu, 0.05, 0, None)
+    rows = [
+        WorkersRow("sqlite", "get_topic", 1, _summary(500, 1.0)),
+        WorkersRow("sqlite", "get_topic", 2, two),
+    ]
+
+    lines = workers_report(rows).splitlines()
+
+    assert lines[0].endswith("failed  worker CPU split")
+    assert lines[2].endswith(" -")
+    assert lines[3].endswith(" 75/25")
+    assert worker_split(two) == "75/25"
+
+
 def _rows(output: str) -> list[list[str]]:
     return [
         line.split() for line in output.splitlines() if line.startswith(("sqlite ", "postgres "))
@@ -97,7 +113,9 @@ def test_the_workers_rows_are_driven_by_wrk_when_it_is_installed() -> None:
         rate, p50, p99, server_cpu = (float(cell) for cell in row[4:8])
         assert min(rate, p50, server_cpu) > 0, row
         assert p99 >= p50, row
-        assert row[-1] == "0", row  # failed calls
+        assert row[-2] == "0", row  # failed calls
+        if row[3] == "2":  # each worker's share of the server's CPU
+            assert sum(int(share) for share in row[-1].split("/")) in (99, 100, 101), row
 
 
 def test_without_wrk_the_workers_rows_say_they_fall_back_to_python_and_how_to_get_wrk() -> None:
