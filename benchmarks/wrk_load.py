@@ -224,21 +224,23 @@ class WrkLoad:
             f"--script={script}",
             f"http://{job.target.gateway}",
         ]
-        process = subprocess.Popen(
+        with subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        try:
+        ) as process:
             try:
-                process.wait(seconds)
+                try:
+                    process.wait(seconds)
+                except subprocess.TimeoutExpired:
+                    process.send_signal(signal.SIGINT)  # the run is over: report and exit
+                stdout, stderr = process.communicate(timeout=_EXIT_TIMEOUT_S)
             except subprocess.TimeoutExpired:
-                process.send_signal(signal.SIGINT)  # the run is over: report and exit
-            stdout, stderr = process.communicate(timeout=_EXIT_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            raise LoadError(f"wrk did not stop within {_EXIT_TIMEOUT_S:g} s of SIGINT") from None
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+                raise LoadError(
+                    f"wrk did not stop within {_EXIT_TIMEOUT_S:g} s of SIGINT"
+                ) from None
+            finally:
+                if process.poll() is None:  # also when this thread is interrupted (Ctrl-C)
+                    process.kill()
+                    process.wait()
         if process.returncode != 0:
             said = (stderr.strip() or stdout.strip()).splitlines()[-1:] or ["nothing"]
             raise LoadError(f"wrk exited with status {process.returncode}: {said[0]}")

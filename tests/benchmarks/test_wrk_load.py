@@ -13,6 +13,7 @@ import pytest
 
 from benchmarks.clients import Operation, Target, rest_request
 from benchmarks.load import LoadError, LoadJob
+from benchmarks.runs import Repetition, failure_line, summarise
 from benchmarks.wrk_load import (
     WrkLoad,
     WrkRun,
@@ -76,6 +77,19 @@ def test_a_jobs_result_takes_rate_and_latency_from_the_window_and_calls_from_bot
         "HTTP_NON_2XX: 30 responses with a status >= 400, SOCKET_TIMEOUT: 3"
     )
     assert result.client_cpu_s == 0.25
+
+
+def test_error_statuses_seen_by_wrk_reach_the_failure_line_of_the_report() -> None:
+    clean = Repetition(load_result(_run(10, 1.0), _run(20, 1.0), cpu_s=0.0), {"server": 1.0})
+    failed = Repetition(load_result(_run(10, 1.0), _run(20, 1.0, status=5), 0.0), {"server": 1.0})
+
+    summary = summarise([clean, failed], wall_s=2.0)
+
+    assert summary.failures == 5  # what makes `python -m benchmarks` exit with status 1
+    assert failure_line("sqlite GET topic 2 worker(s)", summary) == (
+        "FAILED calls in sqlite GET topic 2 worker(s): 5, "
+        "first: HTTP_NON_2XX: 5 responses with a status >= 400"
+    )
 
 
 def test_a_clean_job_has_no_failure_to_report() -> None:
