@@ -44,8 +44,8 @@ run: $(RUNTIME_STAMP)
 demo: $(RUNTIME_STAMP)
 	$(VENV)/bin/onehub demo
 
-# The Debian packages the tests run (Chromium, nginx, Prometheus, openssl) and PostgreSQL up;
-# silent when the machine is ready.
+# The Debian packages the tests and benchmarks run (Chromium, nginx, Prometheus, openssl, wrk)
+# and PostgreSQL up; silent when the machine is ready.
 machine:
 	@$(PYTHON) scripts/setup_test_machine.py
 
@@ -62,7 +62,7 @@ lint: setup $(JSLINT_STAMP)
 gen: setup
 	$(PY) scripts/gen_protos.py
 
-bench: setup
+bench: machine setup
 	$(PY) -m benchmarks
 
 clean:

@@ -21,7 +21,7 @@ from typing import Protocol, TypeVar
 
 from benchmarks.dispatch_bench import dispatch_report, run_dispatch_benchmark
 from benchmarks.import_bench import import_report, run_import_benchmark
-from benchmarks.load import LoadError, LoadPool
+from benchmarks.load import LoadError, LoadGenerator, LoadPool
 from benchmarks.runs import QUICK, RunSettings, Summary
 from benchmarks.scale_bench import (
     QUICK_SAMPLES,
@@ -35,6 +35,7 @@ from benchmarks.servers import BenchSetupError
 from benchmarks.service_bench import BACKENDS, run_service_benchmark, service_report
 from benchmarks.telemetry_bench import run_telemetry_benchmark, telemetry_report
 from benchmarks.workers_bench import run_workers_benchmark, workers_report
+from benchmarks.wrk_load import INSTALL_HINT, WrkLoad
 
 SERVICE_NAMES = BACKENDS
 NAMES = (*SERVICE_NAMES, "import", "telemetry", "dispatch", "workers", "scale", "collector")
@@ -115,9 +116,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     print(_header(settings), flush=True)
     ok = True
+    wrk = WrkLoad.find()
     with LoadPool(settings.processes) as pool:
+        # REST-only rows where the client's CPU would cap the server take wrk when it is here.
+        rest_load: LoadGenerator = pool if wrk is None else wrk
+        rest_load_line = _rest_load_line(wrk, settings)
         for backend in (name for name in SERVICE_NAMES if name in selected):
-            _section(f"REST vs gRPC on {backend}")
+            _section(f"REST vs gRPC on {backend}", _pool_load_line(settings))
             ok = (
                 _print_report(
                     backend,
@@ -130,7 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             _section("Bulk import over REST: POST /v1/messages:import, one batch at a time")
             ok = _run_import_benchmarks(settings) and ok
         if "telemetry" in selected:
-            _section("Telemetry cost: GET topic via the gateway, traced vs untraced (SQLite)")
+            _section(
+                "Telemetry cost: GET topic via the gateway, traced vs untraced (SQLite)",
+                _pool_load_line(settings),
+            )
             try:
                 result = run_telemetry_benchmark(settings, pool)
             except (BenchSetupError, LoadError) as error:
@@ -140,9 +148,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(telemetry_report(result), flush=True)
                 ok = ok and not (result.traced.failures or result.untraced.failures)
         if "dispatch" in selected:
-            _section("Gateway dispatch: GET topic on the bare chain and on OneHub (SQLite)")
+            _section(
+                "Gateway dispatch: GET topic on the bare chain and on OneHub (SQLite)",
+                rest_load_line,
+            )
             try:
-                dispatch = run_dispatch_benchmark(settings, pool)
+                dispatch = run_dispatch_benchmark(settings, rest_load)
             except (BenchSetupError, LoadError) as error:
                 print(f"dispatch: could not run: {error}", flush=True)
                 ok = False
@@ -150,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(dispatch_report(dispatch), flush=True)
                 ok = ok and not any(s.failures for s in dispatch.summaries.values())
         if "workers" in selected:
-            ok = _run_workers_benchmarks(settings, pool) and ok
+            ok = _run_workers_benchmarks(settings, rest_load, rest_load_line) and ok
     if "scale" in selected:
         _section("Cost against data size: one topic of 1k to 1M messages, via the gateway")
         ok = _run_scale_benchmarks(settings, quick=args.quick) and ok
@@ -164,14 +175,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0 if ok else 1
 
 
-def _run_workers_benchmarks(settings: RunSettings, pool: LoadPool) -> bool:
+def _run_workers_benchmarks(settings: RunSettings, load: LoadGenerator, load_line: str) -> bool:
     ok = True
     for backend in SERVICE_NAMES:
-        _section(f"Workers on {backend}: 1 vs 2 (onehub serve --workers), REST, side by side")
+        _section(
+            f"Workers on {backend}: 1 vs 2 (onehub serve --workers), REST, side by side", load_line
+        )
         ok = (
             _print_report(
                 f"workers on {backend}",
-                functools.partial(run_workers_benchmark, backend, settings, pool),
+                functools.partial(run_workers_benchmark, backend, settings, load),
                 workers_report,
             )
             and ok
@@ -243,16 +256,35 @@ def _header(settings: RunSettings) -> str:
             f"  only {cores} cores: the server, the load workers (and the collector) share them, "
             "so absolute numbers",
             "  are low and noisy; compare the ratios, measured side by side in the same run.",
-            f"load: {settings.concurrency} calls in flight from {settings.processes} worker "
-            f"process(es), warm-up {settings.warmup_s:g} s, {settings.duration_s:g} s measured, "
-            f"median of {settings.repetitions} run(s)",
+            f"load: {settings.concurrency} calls in flight, warm-up {settings.warmup_s:g} s, "
+            f"{settings.duration_s:g} s measured, median of {settings.repetitions} run(s); "
+            "each section says what sends them",
             "REST: raw HTTP/1.1 keep-alive, Basic admin; gRPC: grpc.aio stubs; dev auth",
         ]
     )
 
 
-def _section(title: str) -> None:
+def _section(title: str, load_line: str | None = None) -> None:
+    """A section's title, and what drives its load if it has any."""
     print(f"\n== {title}", flush=True)
+    if load_line is not None:
+        print(load_line, flush=True)
+
+
+def _pool_load_line(settings: RunSettings) -> str:
+    return (
+        f"load: the Python load workers ({settings.processes} process(es), "
+        f"{settings.concurrency} callers), closed loop"
+    )
+
+
+def _rest_load_line(wrk: WrkLoad | None, settings: RunSettings) -> str:
+    if wrk is not None:
+        return wrk.describe(settings.concurrency)
+    return (
+        f"{_pool_load_line(settings)}, as wrk is not installed: the client takes CPU the server "
+        f"could use, which lowers these figures; to get wrk: {INSTALL_HINT}"
+    )
 
 
 def _run_collector_benchmarks(quick: bool) -> bool:

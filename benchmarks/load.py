@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from types import TracebackType
+from typing import Protocol
 
 import grpc
 
@@ -75,6 +76,14 @@ class LoadResult:
     failures: int
     first_failure: str | None
     client_cpu_s: float
+
+
+class LoadGenerator(Protocol):
+    """What runs a job: `LoadPool` (Python workers, REST and gRPC) or `wrk_load.WrkLoad`."""
+
+    def run(self, job: LoadJob) -> LoadResult:
+        """Run `job` and return what it measured; LoadError if it could not run at all."""
+        ...
 
 
 class LoadPool:

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from benchmarks.clients import Operation, Target, Transport, create_topic
-from benchmarks.load import LoadJob, LoadPool, LoadResult
+from benchmarks.load import LoadGenerator, LoadJob, LoadResult
 from benchmarks.servers import ONEHUB_COMMAND, Server, process_cpu_seconds
 from benchmarks.stats import median
 
@@ -69,10 +69,11 @@ class Summary:
     first_failure: str | None
 
 
-def measure(pool: LoadPool, job: LoadJob, watched: Mapping[str, int]) -> Repetition:
-    """Run `job` once; `watched` maps a name to the pid whose CPU time is charged to it."""
+def measure(load: LoadGenerator, job: LoadJob, watched: Mapping[str, int]) -> Repetition:
+    """Run `job` once on `load`; `watched` maps a name to the pid whose CPU time is charged
+    to it."""
     before = {name: process_cpu_seconds(pid) for name, pid in watched.items()}
-    result = pool.run(job)
+    result = load.run(job)
     calls = max(result.total_calls, 1)
     cpu = {
         name: (process_cpu_seconds(pid) - before[name]) * 1000 / calls

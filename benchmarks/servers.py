@@ -79,10 +79,11 @@ def process_cpu_seconds(pid: int) -> float:
         fields = stat.read().rpartition(")")[2].split()
     # After the command name: state is field 3, utime 14 and stime 15 (1-based, proc(5)).
     own = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
-    return own + sum(process_cpu_seconds(child) for child in _children(pid))
+    return own + sum(process_cpu_seconds(child) for child in child_pids(pid))
 
 
-def _children(pid: int) -> list[int]:
+def child_pids(pid: int) -> list[int]:
+    """The pids of process `pid`'s living children (empty if it has gone)."""
     children: list[int] = []
     try:
         for task in os.listdir(f"/proc/{pid}/task"):

@@ -1,8 +1,9 @@
-"""Make this machine ready for `make test`: the Debian packages the tests run, and PostgreSQL up.
+"""Make this machine ready for `make test` and `make bench`: the Debian packages the tests and
+benchmarks run, and PostgreSQL up.
 
-`make test` runs it first. Idempotent and silent when everything is there; otherwise it says in
-one line what it installs or starts, and on failure what to run by hand, and exits 1. Standard
-library only: it runs before the virtual environment exists.
+`make test` and `make bench` run it first. Idempotent and silent when everything is there;
+otherwise it says in one line what it installs or starts, and on failure what to run by hand,
+and exits 1. Standard library only: it runs before the virtual environment exists.
 
     python3 scripts/setup_test_machine.py
 """
@@ -18,8 +19,8 @@ import time
 from pathlib import Path
 
 SETUP_COMMAND = "python3 scripts/setup_test_machine.py"
-# Program the tests run -> the Debian package that provides it, and whether its recommended
-# packages come too (Chromium needs its fonts; the servers need nothing more).
+# Program the tests or benchmarks run -> the Debian package that provides it, and whether its
+# recommended packages come too (Chromium needs its fonts; the servers need nothing more).
 PROGRAMS = {
     "chromium": ("chromium", True),
     "openssl": ("openssl", True),
@@ -29,6 +30,8 @@ PROGRAMS = {
     # The JavaScript linters of `make lint` (tools/jslint, installed by npm ci).
     "node": ("nodejs", False),
     "npm": ("npm", False),
+    # The C load generator of the benchmarks' workers and dispatch rows (benchmarks/wrk_load.py).
+    "wrk": ("wrk", False),
 }
 POSTGRES = ("127.0.0.1", 5432)
 POSTGRES_START_TIMEOUT_S = 30.0

@@ -1,5 +1,5 @@
-"""`scripts/setup_test_machine.py`, which `make test` runs first, is silent and idempotent on a
-machine that has everything (this one, once it has run)."""
+"""`scripts/setup_test_machine.py`, which `make test` and `make bench` run first, is silent and
+idempotent on a machine that has everything (this one, once it has run)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ def test_machine_setup_is_silent_when_everything_is_there() -> None:
         assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
-def test_make_test_sets_the_machine_up_first() -> None:
+def test_make_test_and_make_bench_set_the_machine_up_first() -> None:
     makefile = (ROOT / "Makefile").read_text()
     assert "test: machine setup lint" in makefile
+    assert "bench: machine setup" in makefile
     assert "scripts/setup_test_machine.py" in makefile
