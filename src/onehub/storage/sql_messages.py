@@ -32,6 +32,7 @@ from .sql_rows import delete_by_id, existing_ids, row_by_id, rows_by_id, update_
 from .sql_search import count_matches, search_newest_first, walks_the_index
 from .sql_transaction import SqlTransaction
 from .tables import messages as message_rows
+from .tables import topic_message_counts
 from .tables import topics as topic_rows
 from .text_search import SEARCH_TOTAL_LIMIT, search_order, search_words
 from .tracing import db_span
@@ -143,9 +144,12 @@ class SqlMessageStore:
         filters = [message_rows.c.topic_id == topic_id]
 
         async def topic_count() -> int:
-            # Kept exact by the triggers on messages; no topic, no messages.
-            count = select(topic_rows.c.message_count).where(topic_rows.c.id == topic_id)
-            return int((await self._tx.execute(count)).scalar_one_or_none() or 0)
+            # Kept exact by the triggers on messages (a few rows per topic); no topic, no rows.
+            counts = topic_message_counts
+            count = select(func.coalesce(func.sum(counts.c.n), 0)).where(
+                counts.c.topic_id == topic_id
+            )
+            return int((await self._tx.execute(count)).scalar_one())
 
         return await fetch_page(
             self._tx, message_rows, order, page, _message, filters, total=topic_count

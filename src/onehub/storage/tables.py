@@ -24,6 +24,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -97,11 +98,23 @@ class TopicRow(Base):
     creator_id: Mapped[str] = mapped_column(Text)
     name: Mapped[str] = mapped_column(SortedText)
     users: Mapped[list[str]] = mapped_column(JsonColumn)
-    # Kept by triggers on messages (migration 0004): exact within every transaction.
-    message_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     version: Mapped[int] = mapped_column(Integer)
+
+
+class TopicMessageCountRow(Base):
+    """Part of a topic's message count: the count is the sum of its rows' `n`. Kept by
+    triggers on messages (migration 0005), exact within every transaction; striped over
+    `slot`s so that concurrent writers to one topic do not queue on one row."""
+
+    __tablename__ = "topic_message_counts"
+
+    topic_id: Mapped[str] = mapped_column(
+        IdColumn, ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    )
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
 
 
 class MessageRow(Base):
@@ -128,6 +141,7 @@ class MessageRow(Base):
 users = cast(Table, UserRow.__table__)
 topics = cast(Table, TopicRow.__table__)
 messages = cast(Table, MessageRow.__table__)
+topic_message_counts = cast(Table, TopicMessageCountRow.__table__)
 
 
 class ServerSecretRow(Base):
