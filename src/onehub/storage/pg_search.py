@@ -86,7 +86,7 @@ async def search_in_windows(
         return _page(order, [to_domain(row) for row in rows], limit, total)
     probed = await search.probe(total_limit + 1)
     if len(probed) <= total_limit:
-        found = await search.first_of(probed, after, limit + 1)
+        found = await search.first_of(probed, after, limit + 1, known=rows)
         return _page(order, [to_domain(row) for row in found], limit, len(probed))
     last_walked = await search.last_walked(after, walk_rows)
     if last_walked is not None:
@@ -194,17 +194,24 @@ class _Search:
         return await self._keys([], at_most)
 
     async def first_of(
-        self, keys: Sequence[Row[Any]], after: tuple[datetime, str] | None, wanted: int
+        self,
+        keys: Sequence[Row[Any]],
+        after: tuple[datetime, str] | None,
+        wanted: int,
+        known: Sequence[Row[Any]] = (),
     ) -> list[Row[Any]]:
-        """The messages of the first `wanted` of `keys` after `after`, in order."""
+        """The messages of the first `wanted` of `keys` after `after`, in order; those among
+        `known` (rows already read) are not read again."""
         ordered = sorted(keys, key=lambda r: (r.created_at, r.id), reverse=self._descending)
         if after is not None:
             ordered = [r for r in ordered if self._order.compare((r.created_at, r.id), after) > 0]
         chosen = [r.seq for r in ordered[:wanted]]
-        if not chosen:
-            return []
-        rows = (await self._tx.execute(select(messages).where(messages.c.seq.in_(chosen)))).all()
-        return sorted(rows, key=lambda r: (r.created_at, r.id), reverse=self._descending)
+        by_seq = {row.seq: row for row in known}
+        missing = [seq for seq in chosen if seq not in by_seq]
+        if missing:
+            read = await self._tx.execute(select(messages).where(messages.c.seq.in_(missing)))
+            by_seq.update((row.seq, row) for row in read.all())
+        return [by_seq[seq] for seq in chosen]  # one snapshot: every key's message is there
 
     async def _keys(self, inside: list[ColumnElement[bool]], at_most: int) -> list[Row[Any]]:
         hits = (
