@@ -17,9 +17,10 @@ there. This path makes the cost depend on the page and on how many messages matc
 3. Windows: otherwise there are many matches, but few among the newest messages: the rest of
    the scope is searched in time windows that grow tenfold, starting from the time the walk
    covered. A window's matches come from the GIN index ANDed with its range, at most
-   `WINDOW_MATCHES` of them, and the first are kept; a window holding more is dense, and is
-   walked in order instead, which is then cheap. Windows stop once the page is full or they
-   reach past the end of the table.
+   `WINDOW_MATCHES` of them, sorted here. A window holding more is dense: it is searched in
+   tenths the same way, nearest first, and a dense tenth is walked in order, which then finds
+   the page after few messages (at most a tenth of the window). Windows stop once the page is
+   full or they reach the end of the table.
 
 Every window lies entirely after the previous one in the order, so the page is the plain query's
 page: the first `limit` matches after the cursor in (created_at, id) order, and whether more
@@ -166,18 +167,19 @@ class _Search:
         span = max(abs(last_walked[0] - start), _SHORTEST_SPAN)
         found: list[Row[Any]] = []
         # The first window continues right after the last walked message; each next one right
-        # after the previous one's far end. The last one has no far end.
+        # after the previous one's far end. The last one reaches the table's end.
         near = self._beyond(last_walked)
-        far_end = last_walked[0]
+        near_time = last_walked[0]
         while len(found) < wanted:
             span *= WINDOW_GROWTH
-            far_end = far_end - span if self._descending else far_end + span
-            last = far_end <= edge if self._descending else far_end >= edge
-            inside = [near] if last else [near, self._not_beyond_time(far_end)]
-            found += await self._window(inside, wanted - len(found))
+            far_time = near_time - span if self._descending else near_time + span
+            last = far_time <= edge if self._descending else far_time >= edge
+            if last:
+                far_time = edge
+            found += await self._window(near, near_time, far_time, wanted - len(found))
             if last:
                 break
-            near = self._beyond_time(far_end)
+            near, near_time = self._beyond_time(far_time), far_time
         return found
 
     def _beyond_time(self, instant: datetime) -> ColumnElement[bool]:
@@ -221,19 +223,43 @@ class _Search:
         )
         return list((await self._tx.execute(hits)).all())
 
-    async def _window(self, inside: list[ColumnElement[bool]], wanted: int) -> list[Row[Any]]:
-        """The first `wanted` matches inside one window."""
+    async def _window(
+        self,
+        near: ColumnElement[bool],
+        near_time: datetime,
+        far_time: datetime,
+        wanted: int,
+        *,
+        sliced: bool = False,
+    ) -> list[Row[Any]]:
+        """The first `wanted` matches in the window from `near` (a condition on the key) to
+        `far_time` (included)."""
+        inside = [near, self._not_beyond_time(far_time)]
         keys = await self._keys(inside, WINDOW_MATCHES + 1)
-        if len(keys) > WINDOW_MATCHES:
-            # Dense: walking the window in order finds the page after few messages.
-            walk = (
-                select(messages)
-                .where(*self._filters, self._matches, *inside)
-                .order_by(*self._ordered(messages.c.created_at, messages.c.id))
-                .limit(wanted)
-            )
-            return list((await self._tx.execute(walk)).all())
-        return await self.first_of(keys, None, wanted)
+        if len(keys) <= WINDOW_MATCHES:
+            return await self.first_of(keys, None, wanted)
+        if not sliced:
+            # Dense, but its matches may all lie at its far end, past a long stretch without
+            # any: search it in tenths, nearest first, so that a walk reads at most a tenth.
+            found: list[Row[Any]] = []
+            step = (far_time - near_time) / WINDOW_GROWTH
+            for tenth in range(1, WINDOW_GROWTH + 1):
+                slice_far = far_time if tenth == WINDOW_GROWTH else near_time + step * tenth
+                found += await self._window(
+                    near, near_time, slice_far, wanted - len(found), sliced=True
+                )
+                if len(found) >= wanted:
+                    break
+                near = self._beyond_time(slice_far)
+            return found
+        # A dense tenth: walked in order, it gives the page after few messages.
+        walk = (
+            select(messages)
+            .where(*self._filters, self._matches, *inside)
+            .order_by(*self._ordered(messages.c.created_at, messages.c.id))
+            .limit(wanted)
+        )
+        return list((await self._tx.execute(walk)).all())
 
     async def _scope_start(self) -> datetime | None:
         """The created_at of the scope's first message in the search's order."""
