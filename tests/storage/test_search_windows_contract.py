@@ -1,7 +1,7 @@
 """A phrase search pages exactly as sorting every match would, whichever way it finds the page.
 
-PostgreSQL finds a (created_at, id) page by walking the newest messages, by sorting every match
-when there are few, or window by window (`storage/pg_search.py`); SQLite walks its full-text
+PostgreSQL finds a (created_at, id) page by sorting every match when there are few, by walking
+the newest messages, or window by window (`storage/pg_search.py`); SQLite walks its full-text
 index (`storage/sql_search.py`). With the limits shrunk so that a small corpus takes each way,
 every page, cursor and total must equal the plain query's (the same store with its fast paths
 turned off) and the pages must hold exactly the matches, in order.
@@ -17,6 +17,7 @@ import pytest
 from onehub.domain.models import Message, MessageQuery, Page, PageRequest
 from onehub.services.ports import UnitOfWorkFactory
 from onehub.storage import memory, pg_search, sql_messages
+from onehub.storage.text_search import SEARCH_TOTAL_LIMIT
 
 from .helpers import message, seed, topic, walk_pages
 
@@ -75,10 +76,11 @@ QUERIES = [
 ]
 PAGE_SIZES = [1, 4, 25]
 
-# Limits that send the corpus's searches down each path on PostgreSQL.
-PATHS = {
-    "walk": {},
-    "probe": {"WALK_ROWS_PER_RESULT": 1, "MAX_WALK_ROWS": 2},
+# Limits that send the corpus's searches down each path on PostgreSQL: few matches are sorted;
+# past the total's limit the newest messages are walked, then windows are searched.
+PATHS: dict[str, dict[str, int]] = {
+    "sorted": {},
+    "walk": {"total_limit": 3},
     "windows": {"WALK_ROWS_PER_RESULT": 1, "MAX_WALK_ROWS": 2, "total_limit": 3},
     "dense windows": {
         "WALK_ROWS_PER_RESULT": 1,
@@ -118,7 +120,7 @@ async def test_every_path_pages_like_the_plain_query(
     uow_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
     limits = dict(PATHS[path])
-    total_limit = limits.pop("total_limit", sql_messages.SEARCH_TOTAL_LIMIT)
+    total_limit = limits.pop("total_limit", SEARCH_TOTAL_LIMIT)
     for name, value in limits.items():
         monkeypatch.setattr(pg_search, name, value)
     monkeypatch.setattr(sql_messages, "SEARCH_TOTAL_LIMIT", total_limit)
@@ -146,9 +148,11 @@ async def test_every_path_pages_like_the_plain_query(
 async def test_a_cursor_resumes_after_its_message_was_backdated_away(
     uow_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The walk reads two messages, so the second page comes from the probe or the windows.
+    # Past three matches the walk reads two messages: the second page comes from the windows.
     monkeypatch.setattr(pg_search, "WALK_ROWS_PER_RESULT", 1)
     monkeypatch.setattr(pg_search, "MAX_WALK_ROWS", 2)
+    monkeypatch.setattr(sql_messages, "SEARCH_TOTAL_LIMIT", 3)
+    monkeypatch.setattr(memory, "SEARCH_TOTAL_LIMIT", 3)
     await seed(uow_factory, topics=[topic("t1")])
     stored = [
         _at(f"m{i}", "t1", T0 + timedelta(minutes=i), "word" if i % 3 else "other", "ann")
@@ -167,4 +171,4 @@ async def test_a_cursor_resumes_after_its_message_was_backdated_away(
         )
     assert [m.id for m in first.items] == ["m11", "m10", "m8"]
     assert [m.id for m in rest.items] == ["m7", "m5", "m4", "m2", "m1", "m8"]
-    assert (rest.has_more, rest.total) == (False, 8)
+    assert (rest.has_more, rest.total) == (False, 3)

@@ -8,12 +8,13 @@ word written nowhere, it guesses 0.5% of the messages and walks, reading the who
 it can tell that no second match exists: 0.6 s at a million messages for a word that is not
 there. This path makes the cost depend on the page and on how many messages match instead:
 
-1. Walk: read at most `walk_rows` messages of the scope from the cursor on, in order, and keep
-   the matches. A word in at least one message in a hundred fills the page here, in one
-   statement, as the plain query would; the total is then counted as before.
-2. Probe: otherwise the word is rare among the newest messages. The scope's matches are read
-   from the GIN index, unordered, up to `total_limit` + 1 of them (their keys only). If that is
-   all of them, they are sorted here and the page is cut from them; their number is the total.
+1. Count: the matches are counted up to `total_limit` + 1, as the plain query's total counts
+   them (the planner reads a common word's first matches in table order, a rare word's from
+   the GIN index). If there are at most `total_limit`, their keys are read, sorted here and
+   the page is cut from them: cheap whatever the table holds, and the total is that count.
+2. Walk: otherwise read at most `walk_rows` messages of the scope from the cursor on, in order,
+   and keep the matches. A word in at least one message in a hundred fills the page here, in
+   one statement, as the plain query would; the total is `total_limit`.
 3. Windows: otherwise there are many matches, but few among the newest messages: the rest of
    the scope is searched in time windows that grow tenfold, starting from the time the walk
    covered. A window's matches come from the GIN index ANDed with its range, at most
@@ -80,18 +81,16 @@ async def search_in_windows(
     limit = page_limit(page)
     search = _Search(tx, matches, filters, order)
     after = _key(order.decode(page.page_key))
+    counted = await bounded_count(tx, messages, [*filters, matches], total_limit + 1)
+    if counted <= total_limit:
+        found = await search.first_of(await search.probe(counted), after, limit + 1)
+        return _page(order, [to_domain(row) for row in found], limit, counted)
     walk_rows = min(WALK_ROWS_PER_RESULT * (limit + 1), MAX_WALK_ROWS)
     rows = await search.walk(after, limit + 1, walk_rows)
-    if len(rows) > limit:
-        total = await bounded_count(tx, messages, [*filters, matches], total_limit)
-        return _page(order, [to_domain(row) for row in rows], limit, total)
-    probed = await search.probe(total_limit + 1)
-    if len(probed) <= total_limit:
-        found = await search.first_of(probed, after, limit + 1, known=rows)
-        return _page(order, [to_domain(row) for row in found], limit, len(probed))
-    last_walked = await search.last_walked(after, walk_rows)
-    if last_walked is not None:
-        rows += await search.windows(after, last_walked, limit + 1 - len(rows))
+    if len(rows) <= limit:
+        last_walked = await search.last_walked(after, walk_rows)
+        if last_walked is not None:
+            rows += await search.windows(after, last_walked, limit + 1 - len(rows))
     return _page(order, [to_domain(row) for row in rows], limit, total_limit)
 
 
@@ -191,28 +190,22 @@ class _Search:
         return column >= instant if self._descending else column <= instant
 
     async def probe(self, at_most: int) -> list[Row[Any]]:
-        """The keys (seq, created_at, id) of up to `at_most` matches of the whole scope, in no
+        """The keys (seq, created_at, id) of up to `at_most` matches in the scope, in no
         particular order."""
         return await self._keys([], at_most)
 
     async def first_of(
-        self,
-        keys: Sequence[Row[Any]],
-        after: tuple[datetime, str] | None,
-        wanted: int,
-        known: Sequence[Row[Any]] = (),
+        self, keys: Sequence[Row[Any]], after: tuple[datetime, str] | None, wanted: int
     ) -> list[Row[Any]]:
-        """The messages of the first `wanted` of `keys` after `after`, in order; those among
-        `known` (rows already read) are not read again."""
+        """The messages of the first `wanted` of `keys` after `after`, in order."""
         ordered = sorted(keys, key=lambda r: (r.created_at, r.id), reverse=self._descending)
         if after is not None:
             ordered = [r for r in ordered if self._order.compare((r.created_at, r.id), after) > 0]
         chosen = [r.seq for r in ordered[:wanted]]
-        by_seq = {row.seq: row for row in known}
-        missing = [seq for seq in chosen if seq not in by_seq]
-        if missing:
-            read = await self._tx.execute(select(messages).where(messages.c.seq.in_(missing)))
-            by_seq.update((row.seq, row) for row in read.all())
+        if not chosen:
+            return []
+        read = await self._tx.execute(select(messages).where(messages.c.seq.in_(chosen)))
+        by_seq = {row.seq: row for row in read.all()}
         return [by_seq[seq] for seq in chosen]  # one snapshot: every key's message is there
 
     async def _keys(self, inside: list[ColumnElement[bool]], at_most: int) -> list[Row[Any]]:
