@@ -10,8 +10,9 @@ there. This path makes the cost depend on the page and on how many messages matc
 
 1. Count: the matches are counted up to `total_limit` + 1, as the plain query's total counts
    them (the planner reads a common word's first matches in table order, a rare word's from
-   the GIN index). If there are at most `total_limit`, their keys are read, sorted here and
-   the page is cut from them: cheap whatever the table holds, and the total is that count.
+   the GIN index). If there are at most `total_limit`, the page is cut from their keys, sorted
+   apart from the (created_at, id) index: cheap whatever the table holds, and the total is
+   that count.
 2. Walk: otherwise read at most `walk_rows` messages of the scope from the cursor on, in order,
    and keep the matches. A word in at least one message in a hundred fills the page here, in
    one statement, as the plain query would; the total is `total_limit`.
@@ -83,7 +84,7 @@ async def search_in_windows(
     after = _key(order.decode(page.page_key))
     counted = await bounded_count(tx, messages, [*filters, matches], total_limit + 1)
     if counted <= total_limit:
-        found = await search.first_of(await search.probe(counted), after, limit + 1)
+        found = await search.sorted_matches(after, limit + 1) if counted else []
         return _page(order, [to_domain(row) for row in found], limit, counted)
     walk_rows = min(WALK_ROWS_PER_RESULT * (limit + 1), MAX_WALK_ROWS)
     rows = await search.walk(after, limit + 1, walk_rows)
@@ -189,18 +190,39 @@ class _Search:
         column = messages.c.created_at
         return column >= instant if self._descending else column <= instant
 
-    async def probe(self, at_most: int) -> list[Row[Any]]:
-        """The keys (seq, created_at, id) of up to `at_most` matches in the scope, in no
-        particular order."""
-        return await self._keys([], at_most)
-
-    async def first_of(
-        self, keys: Sequence[Row[Any]], after: tuple[datetime, str] | None, wanted: int
+    async def sorted_matches(
+        self, after: tuple[datetime, str] | None, wanted: int
     ) -> list[Row[Any]]:
-        """The messages of the first `wanted` of `keys` after `after`, in order."""
+        """The first `wanted` matches after `after`, from every match's key sorted: for a scope
+        known to hold few matches. The matches are gathered apart (a materialized CTE) so that
+        the planner cannot turn the sort into a walk of the (created_at, id) index."""
+        hits = (
+            select(messages.c.seq, messages.c.created_at, messages.c.id)
+            .where(*self._filters, self._matches)
+            .cte("hits")
+            .prefix_with("MATERIALIZED")
+        )
+        beyond = (
+            []
+            if after is None
+            else [after_cursor(self._order, [hits.c.created_at, hits.c.id], after)]
+        )
+        first = (
+            select(hits.c.seq)
+            .where(*beyond)
+            .order_by(*self._ordered(hits.c.created_at, hits.c.id))
+            .limit(wanted)
+        )
+        page = (
+            select(messages)
+            .where(messages.c.seq.in_(first))
+            .order_by(*self._ordered(messages.c.created_at, messages.c.id))
+        )
+        return list((await self._tx.execute(page)).all())
+
+    async def first_of(self, keys: Sequence[Row[Any]], wanted: int) -> list[Row[Any]]:
+        """The messages of the first `wanted` of `keys`, in order."""
         ordered = sorted(keys, key=lambda r: (r.created_at, r.id), reverse=self._descending)
-        if after is not None:
-            ordered = [r for r in ordered if self._order.compare((r.created_at, r.id), after) > 0]
         chosen = [r.seq for r in ordered[:wanted]]
         if not chosen:
             return []
@@ -230,7 +252,7 @@ class _Search:
         inside = [near, self._not_beyond_time(far_time)]
         keys = await self._keys(inside, WINDOW_MATCHES + 1)
         if len(keys) <= WINDOW_MATCHES:
-            return await self.first_of(keys, None, wanted)
+            return await self.first_of(keys, wanted)
         if not sliced:
             # Dense, but its matches may all lie at its far end, past a long stretch without
             # any: search it in tenths, nearest first, so that a walk reads at most a tenth.

@@ -237,7 +237,8 @@ class SqlMessageStore:
         order: KeysetOrder,
         page: PageRequest,
     ) -> Page[Message]:
-        """A phrase search on PostgreSQL in (created_at, id) order: a walk, then windows."""
+        """A phrase search on PostgreSQL in (created_at, id) order: counted, then the few
+        matches sorted, or the newest messages walked, or time windows searched (`pg_search`)."""
         matches = _matches_words(self._tx.dialect, words)
         async with self._tx.snapshot():  # the total counts the matches the page comes from
             return await search_in_windows(
