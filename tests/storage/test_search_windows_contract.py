@@ -172,3 +172,30 @@ async def test_a_cursor_resumes_after_its_message_was_backdated_away(
     assert [m.id for m in first.items] == ["m11", "m10", "m8"]
     assert [m.id for m in rest.items] == ["m7", "m5", "m4", "m2", "m1", "m8"]
     assert (rest.has_more, rest.total) == (False, 3)
+
+
+@pytest.mark.parametrize("order_by", [[], ["created_at"]])
+async def test_windows_reach_messages_dated_at_the_ends_of_time(
+    uow_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch, order_by: list[str]
+) -> None:
+    # Windows grow tenfold from a span of milliseconds until they pass the oldest (or newest)
+    # message: here years 1 and 9999, which a window's far end must never step past.
+    monkeypatch.setattr(pg_search, "WALK_ROWS_PER_RESULT", 1)
+    monkeypatch.setattr(pg_search, "MAX_WALK_ROWS", 2)
+    monkeypatch.setattr(sql_messages, "SEARCH_TOTAL_LIMIT", 2)
+    monkeypatch.setattr(memory, "SEARCH_TOTAL_LIMIT", 2)
+    await seed(uow_factory, topics=[topic("t1")])
+    ancient = datetime(1, 1, 2, tzinfo=UTC)
+    future = datetime(9999, 12, 30, tzinfo=UTC)
+    stored = [
+        _at("first", "t1", ancient, "word", "ann"),
+        *(_at(f"m{i}", "t1", T0 + timedelta(milliseconds=i), "filler", "ann") for i in range(6)),
+        _at("middle", "t1", T0 + timedelta(seconds=1), "word", "ann"),
+        _at("last", "t1", future, "word", "ann"),
+        _at("after", "t1", future + timedelta(hours=1), "filler", "ann"),
+    ]
+    await seed(uow_factory, messages=stored)
+    pages = await _pages(uow_factory, MessageQuery("word", order_by=order_by), 1)
+    found = [m.id for p in pages for m in p.items]
+    expected = ["first", "middle", "last"] if order_by else ["last", "middle", "first"]
+    assert found == expected

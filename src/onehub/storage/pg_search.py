@@ -162,7 +162,7 @@ class _Search:
         """Up to `wanted` matches after `last_walked`, found window by window."""
         start = after[0] if after is not None else await self._scope_start()
         edge = await self._table_edge()
-        if start is None or edge is None:  # nothing left: the messages were deleted meanwhile
+        if start is None or edge is None:  # cannot be: the walk has just read the scope
             return []
         span = max(abs(last_walked[0] - start), _SHORTEST_SPAN)
         found: list[Row[Any]] = []
@@ -172,10 +172,10 @@ class _Search:
         near_time = last_walked[0]
         while len(found) < wanted:
             span *= WINDOW_GROWTH
-            far_time = near_time - span if self._descending else near_time + span
-            last = far_time <= edge if self._descending else far_time >= edge
-            if last:
-                far_time = edge
+            # Compared before stepping: a step past the table's end may pass datetime's range.
+            last = span >= abs(edge - near_time)
+            step = -span if self._descending else span
+            far_time = edge if last else near_time + step
             found += await self._window(near, near_time, far_time, wanted - len(found))
             if last:
                 break
