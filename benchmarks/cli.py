@@ -32,7 +32,7 @@ from benchmarks.scale_bench import (
     scale_report,
 )
 from benchmarks.servers import BenchSetupError
-from benchmarks.service_bench import BACKENDS, run_service_benchmark, service_report
+from benchmarks.service_bench import BACKENDS, Backend, run_service_benchmark, service_report
 from benchmarks.telemetry_bench import run_telemetry_benchmark, telemetry_report
 from benchmarks.workers_bench import run_workers_benchmark, workers_report
 from benchmarks.wrk_load import INSTALL_HINT, WrkLoad
@@ -62,6 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CMD",
         help="how to start onehub, e.g. 'python patched.py' to compare a patched build "
         "(default: this interpreter with -m onehub)",
+    )
+    parser.add_argument(
+        "--backend",
+        action="append",
+        choices=BACKENDS,
+        metavar="DB",
+        help="run the import, workers and scale benchmarks on this database only (repeatable): "
+        f"{', '.join(BACKENDS)}",
     )
     parser.add_argument(
         "--only",
@@ -113,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = settings_from_args(args)
     selected = tuple(args.only) if args.only else NAMES
+    backends = tuple(args.backend) if args.backend else BACKENDS
     started = time.monotonic()
     print(_header(settings), flush=True)
     ok = True
@@ -133,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if "import" in selected:
             _section("Bulk import over REST: POST /v1/messages:import, one batch at a time")
-            ok = _run_import_benchmarks(settings) and ok
+            ok = _run_import_benchmarks(settings, backends) and ok
         if "telemetry" in selected:
             _section(
                 "Telemetry cost: GET topic via the gateway, traced vs untraced (SQLite)",
@@ -161,10 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(dispatch_report(dispatch), flush=True)
                 ok = ok and not any(s.failures for s in dispatch.summaries.values())
         if "workers" in selected:
-            ok = _run_workers_benchmarks(settings, rest_load, rest_load_line) and ok
+            ok = _run_workers_benchmarks(settings, rest_load, rest_load_line, backends) and ok
     if "scale" in selected:
         _section("Cost against data size: one topic of 1k to 1M messages, via the gateway")
-        ok = _run_scale_benchmarks(settings, quick=args.quick) and ok
+        ok = _run_scale_benchmarks(settings, backends, quick=args.quick) and ok
     if any(
         name in selected
         for name in (*SERVICE_NAMES, "import", "telemetry", "dispatch", "workers", "scale")
@@ -175,9 +184,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0 if ok else 1
 
 
-def _run_workers_benchmarks(settings: RunSettings, load: LoadGenerator, load_line: str) -> bool:
+def _run_workers_benchmarks(
+    settings: RunSettings, load: LoadGenerator, load_line: str, backends: Sequence[Backend]
+) -> bool:
     ok = True
-    for backend in SERVICE_NAMES:
+    for backend in backends:
         _section(
             f"Workers on {backend}: 1 vs 2 (onehub serve --workers), REST, side by side", load_line
         )
@@ -213,10 +224,10 @@ def _print_report(
     return not any(row.summary.failures for row in rows)
 
 
-def _run_import_benchmarks(settings: RunSettings) -> bool:
+def _run_import_benchmarks(settings: RunSettings, backends: Sequence[Backend]) -> bool:
     rows = []
     ok = True
-    for backend in SERVICE_NAMES:
+    for backend in backends:
         try:
             rows.extend(run_import_benchmark(backend, settings))
         except BenchSetupError as error:
@@ -227,11 +238,13 @@ def _run_import_benchmarks(settings: RunSettings) -> bool:
     return ok and not any(row.failures for row in rows)
 
 
-def _run_scale_benchmarks(settings: RunSettings, *, quick: bool) -> bool:
+def _run_scale_benchmarks(
+    settings: RunSettings, backends: Sequence[Backend], *, quick: bool
+) -> bool:
     sizes, samples = (QUICK_SIZES, QUICK_SAMPLES) if quick else (SIZES, SAMPLES)
     rows = []
     ok = True
-    for backend in SERVICE_NAMES:
+    for backend in backends:
         try:
             rows.extend(run_scale_benchmark(backend, settings, sizes, samples))
         except BenchSetupError as error:

@@ -14,7 +14,6 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
-    literal,
     literal_column,
     select,
     table,
@@ -27,6 +26,7 @@ from onehub.domain.models import Message, MessageQuery, Page, PageRequest
 
 from .clock import as_utc, stamp, utc_now
 from .keyset import KeysetOrder, topic_messages_order
+from .pg_search import search_in_windows, walks_in_windows
 from .sql_paging import bounded_count, fetch_page
 from .sql_rows import delete_by_id, existing_ids, row_by_id, rows_by_id, update_versioned
 from .sql_search import count_matches, search_newest_first, walks_the_index
@@ -110,11 +110,12 @@ def _fts5_query(words: Sequence[str]) -> str:
 def _matches_words(dialect: str, words: Sequence[str]) -> ColumnElement[bool]:
     """Messages whose text contains every word, through the dialect's full-text index."""
     if dialect == "postgresql":
-        # Words are letters and digits only, so plainto_tsquery sees no syntax at all. They are
-        # rendered into the statement, not bound: a prepared statement's generic plan cannot see
-        # how common they are, and chose the GIN bitmap (every match) for a word in every row.
+        # Words are letters and digits only, so plainto_tsquery sees no syntax at all. They and
+        # the configuration are rendered into the statement, not bound: the query is then a
+        # constant, which a prepared statement's generic plan can estimate as well as a custom
+        # one (bound, it chose the GIN bitmap, every match, for a word in every row).
         phrase = bindparam("search_words", " ".join(words), Text(), literal_execute=True)
-        query = func.plainto_tsquery(literal("simple", REGCONFIG), phrase)
+        query = func.plainto_tsquery(literal_column("'simple'::regconfig", REGCONFIG), phrase)
         return literal_column("content_tsv").op("@@")(query)
     fts_query = _fts5_query(words)
     matching: Select[tuple[Any]] = (
@@ -222,6 +223,8 @@ class SqlMessageStore:
                 return Page([])
             if self._tx.dialect == "sqlite":
                 return await self._search_sqlite(words, filters, order, page)
+            if walks_in_windows(self._tx.dialect, order):
+                return await self._search_postgres(words, filters, order, page)
             filters.append(_matches_words(self._tx.dialect, words))
 
         async def capped_count() -> int:
@@ -230,6 +233,21 @@ class SqlMessageStore:
         # Without a phrase a search is a filtered list: its total stays exact.
         total = capped_count if query.phrase else None
         return await fetch_page(self._tx, message_rows, order, page, _message, filters, total=total)
+
+    async def _search_postgres(
+        self,
+        words: Sequence[str],
+        filters: list[ColumnElement[bool]],
+        order: KeysetOrder,
+        page: PageRequest,
+    ) -> Page[Message]:
+        """A phrase search on PostgreSQL in (created_at, id) order: counted, then the few
+        matches sorted, or the newest messages walked, or time windows searched (`pg_search`)."""
+        matches = _matches_words(self._tx.dialect, words)
+        async with self._tx.snapshot():  # the total counts the matches the page comes from
+            return await search_in_windows(
+                self._tx, matches, filters, order, page, _message, SEARCH_TOTAL_LIMIT
+            )
 
     async def _search_sqlite(
         self,
