@@ -4,18 +4,12 @@ watched process, such as the collector) spent on it; repetitions are summarised 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from benchmarks.clients import Operation, Target, Transport, create_topic
 from benchmarks.load import LoadGenerator, LoadJob, LoadResult
-from benchmarks.servers import (
-    ONEHUB_COMMAND,
-    Server,
-    machine_busy_seconds,
-    process_cpu_seconds,
-)
+from benchmarks.servers import ONEHUB_COMMAND, Server, process_cpu_seconds
 from benchmarks.stats import median
 
 
@@ -60,9 +54,6 @@ class Repetition:
     load: LoadResult
     #: CPU milliseconds per call (warm-up included) of each watched process, by name.
     cpu_ms_per_call: Mapping[str, float]
-    #: Cores the whole machine kept busy on average meanwhile (every process: server, database,
-    #: load generator and anything else running).
-    machine_busy_cores: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,22 +67,19 @@ class Summary:
     client_cpu_share: float  # the load workers' CPU over the run's wall time (1.0 = one core)
     failures: int
     first_failure: str | None
-    machine_busy_cores: float = 0.0
 
 
 def measure(load: LoadGenerator, job: LoadJob, watched: Mapping[str, int]) -> Repetition:
     """Run `job` once on `load`; `watched` maps a name to the pid whose CPU time is charged
     to it."""
     before = {name: process_cpu_seconds(pid) for name, pid in watched.items()}
-    busy_before, started = machine_busy_seconds(), time.monotonic()
     result = load.run(job)
-    busy = (machine_busy_seconds() - busy_before) / max(time.monotonic() - started, 1e-9)
     calls = max(result.total_calls, 1)
     cpu = {
         name: (process_cpu_seconds(pid) - before[name]) * 1000 / calls
         for name, pid in watched.items()
     }
-    return Repetition(load=result, cpu_ms_per_call=cpu, machine_busy_cores=busy)
+    return Repetition(load=result, cpu_ms_per_call=cpu)
 
 
 def summarise(repetitions: Sequence[Repetition], wall_s: float) -> Summary:
@@ -109,7 +97,6 @@ def summarise(repetitions: Sequence[Repetition], wall_s: float) -> Summary:
         client_cpu_share=median([load.client_cpu_s / wall_s for load in loads]),
         failures=sum(load.failures for load in loads),
         first_failure=next((load.first_failure for load in loads if load.first_failure), None),
-        machine_busy_cores=median([repetition.machine_busy_cores for repetition in repetitions]),
     )
 
 

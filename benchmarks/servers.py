@@ -82,15 +82,6 @@ def process_cpu_seconds(pid: int) -> float:
     return own + sum(process_cpu_seconds(child) for child in child_pids(pid))
 
 
-def machine_busy_seconds() -> float:
-    """CPU time every core of the machine has spent busy so far (user, nice, system, irq,
-    softirq, steal: every process, ours or not); Linux /proc only."""
-    with open("/proc/stat", encoding="ascii") as stat:
-        fields = stat.readline().split()  # "cpu user nice system idle iowait irq softirq steal"
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[1:9])
-    return (user + nice + system + irq + softirq + steal) / _CLOCK_TICKS
-
-
 def child_pids(pid: int) -> list[int]:
     """The pids of process `pid`'s living children (empty if it has gone)."""
     children: list[int] = []

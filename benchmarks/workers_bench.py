@@ -12,7 +12,6 @@ worker costs more.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -102,26 +101,6 @@ def worker_split(summary: Summary) -> str:
     return "/".join(f"{100 * share / total:.0f}" for share in shares)
 
 
-def cpu_ceiling(one_worker: Summary, cores: int) -> float | None:
-    """The most the 2/1 throughput ratio could be on this machine if requests cost the same
-    CPU with two workers: `cores` over the cores the whole machine kept busy (server, database,
-    load generator, anything else) while one worker served. None when not measured."""
-    if one_worker.machine_busy_cores <= 0:
-        return None
-    return cores / one_worker.machine_busy_cores
-
-
-def _ceiling(one_worker: Summary) -> str:
-    cores = os.cpu_count() or 1
-    ceiling = cpu_ceiling(one_worker, cores)
-    if ceiling is None:
-        return ""
-    return (
-        f"; with one worker the machine was {one_worker.machine_busy_cores:.2f} of {cores} "
-        f"cores busy, so at most {min(ceiling, 2.0):.2f} here"
-    )
-
-
 def workers_report(rows: Sequence[WorkersRow]) -> str:
     """The table of medians (with each worker's share of the server's CPU), then one 2/1 ratio
     line per backend and operation."""
@@ -151,7 +130,7 @@ def workers_report(rows: Sequence[WorkersRow]) -> str:
             lines.append(
                 f"2/1 workers {backend:<8} {OPERATION_LABELS[operation]:<12}  "
                 f"throughput {throughput:.2f} (goal >= {goal}: {verdict})  "
-                f"server CPU per request {cpu:.2f}x{_ceiling(one)}"
+                f"server CPU per request {cpu:.2f}x"
             )
     for row in rows:
         scenario = f"{row.backend} {OPERATION_LABELS[row.operation]} {row.workers} worker(s)"

@@ -8,19 +8,13 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from benchmarks.runs import Summary
-from benchmarks.servers import machine_busy_seconds, process_cpu_seconds
-from benchmarks.workers_bench import (
-    WorkersRow,
-    cpu_ceiling,
-    worker_split,
-    workers_report,
-)
+from benchmarks.servers import process_cpu_seconds
+from benchmarks.workers_bench import WorkersRow, worker_split, workers_report
 from tests.benchmarks.bench_process import run_benchmarks
 from tests.debian_packages import require_program
 
@@ -144,25 +138,3 @@ def test_without_wrk_the_workers_rows_say_they_fall_back_to_python_and_how_to_ge
     assert "wrk is not installed" in load_lines[0]
     assert "apt-get install wrk" in load_lines[0]
     assert "could not run" in output
-
-
-def test_the_report_says_what_the_machines_cores_allowed() -> None:
-    one = Summary(500, 1.0, 2.0, {"server": 1.0}, 0.02, 0, None, machine_busy_cores=1.25)
-    rows = [
-        WorkersRow("postgres", "get_topic", 1, one),
-        WorkersRow("postgres", "get_topic", 2, _summary(750, 1.0)),
-    ]
-    report = workers_report(rows)
-    cores = os.cpu_count() or 1
-    expected = min(cores / 1.25, 2.0)
-    assert f"the machine was 1.25 of {cores} cores busy, so at most {expected:.2f} here" in report
-    assert cpu_ceiling(one, 2) == 1.6
-    assert cpu_ceiling(_summary(500, 1.0), 2) is None
-
-
-def test_machine_busy_time_grows_while_a_process_burns_cpu() -> None:
-    before = machine_busy_seconds()
-    deadline = time.process_time() + 0.3
-    while time.process_time() < deadline:
-        pass
-    assert machine_busy_seconds() - before >= 0.25
