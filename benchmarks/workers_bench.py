@@ -101,6 +101,11 @@ def worker_split(summary: Summary) -> str:
     return "/".join(f"{100 * share / total:.0f}" for share in shares)
 
 
+def server_cores(summary: Summary) -> float:
+    """The cores the server (supervisor and workers) kept busy: throughput x CPU per request."""
+    return summary.throughput * summary.cpu_ms_per_call["server"] / 1000
+
+
 def workers_report(rows: Sequence[WorkersRow]) -> str:
     """The table of medians (with each worker's share of the server's CPU), then one 2/1 ratio
     line per backend and operation."""
@@ -130,7 +135,8 @@ def workers_report(rows: Sequence[WorkersRow]) -> str:
             lines.append(
                 f"2/1 workers {backend:<8} {OPERATION_LABELS[operation]:<12}  "
                 f"throughput {throughput:.2f} (goal >= {goal}: {verdict})  "
-                f"server CPU per request {cpu:.2f}x"
+                f"server CPU per request {cpu:.2f}x  "
+                f"server busy {server_cores(one):.2f} -> {server_cores(two):.2f} cores"
             )
     for row in rows:
         scenario = f"{row.backend} {OPERATION_LABELS[row.operation]} {row.workers} worker(s)"

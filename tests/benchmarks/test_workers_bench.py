@@ -64,6 +64,8 @@ def test_the_report_gives_each_operations_ratio_against_its_goal() -> None:
         "GET topic     throughput 1.90 (goal >= 1.8: met)  server CPU per request 1.10x" in report
     )
     assert "POST message  throughput 1.10 (goal >= 1.5: NOT met)" in report
+    # 500 req/s at 1.0 ms of CPU each: half a core; 950 at 1.1 ms: 1.045, printed 1.04.
+    assert "server busy 0.50 -> 1.04 cores" in report
 
 
 def test_the_report_shows_how_the_servers_cpu_was_split_between_its_workers() -> None:
