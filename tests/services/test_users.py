@@ -64,6 +64,14 @@ async def test_a_user_or_admin_may_update_or_delete_the_record(services: Service
 
     with pytest.raises(PermissionDenied):
         await services.users.update_user(BOB, User(id="alice", name="hacked"), ["name"])
+    # Someone who may not change the user learns that, and nothing about the request's fields
+    # or whether the user exists.
+    with pytest.raises(PermissionDenied):
+        await services.users.update_user(BOB, User(id="alice", name="x" * 10_000), ["name"])
+    with pytest.raises(PermissionDenied):
+        await services.users.update_user(BOB, User(id="alice", name="a"), ["no_such_field"])
+    with pytest.raises(PermissionDenied):
+        await services.users.update_user(BOB, User(id="nobody", name="n"), ["name"])
     with pytest.raises(PermissionDenied):
         await services.users.delete_user(BOB, "alice")
 

@@ -147,18 +147,20 @@ class UserService(ServiceBase):
         """Replace the fields of user `user.id` named by `update_mask` ("name", "avatar",
         "profile_data"; "*" for all) and return it as stored.
 
-        Raise InvalidArgument for an empty mask, an unknown path or a replaced field that is bad
-        or over its limit (see create_user; fields the update does not replace are not judged),
-        NotFound if the user does not exist, PermissionDenied unless the caller is that user or
-        admin, Aborted if someone else updated it meanwhile.
+        Raise PermissionDenied unless the caller is that user or admin (checked first),
+        InvalidArgument for an empty mask, an unknown path or a replaced field that is bad or
+        over its limit (see create_user; fields the update does not replace are not judged),
+        NotFound if the user does not exist, Aborted if someone else updated it meanwhile.
         """
+        # Who may change this user depends on the id alone: a caller who may not is told so
+        # before anything about the request's fields (or the user's existence) is judged.
+        require_owner_or_admin(principal, validate_id(user.id, "user id"), "update a user")
         replaced, _ = resolve_masks("user", update_mask, updatable=USER_UPDATABLE_FIELDS)
         if not replaced:
             raise InvalidArgument("update_mask must name a field to change")
         _check_user(user, replaced)  # the replaced fields are the request's own
         async with self._uow_factory() as uow:
             stored = await _existing_user(uow, user.id)
-            require_owner_or_admin(principal, stored.id, "update a user")
             changed = apply_masks(stored, user, replaced, ())
             changed = dataclasses.replace(changed, updated_at=self._clock())
             updated = await uow.users.update(changed, expected_version=stored.version)
