@@ -130,6 +130,18 @@ _SQLITE_COLUMN_TRIGGERS = {
 }
 
 
+def _install_counting(postgres_functions: dict[str, str], sqlite_triggers: dict[str, str]) -> None:
+    """Replace the counting code: PostgreSQL's trigger functions (the triggers stay), or
+    SQLite's triggers (dropped and made again)."""
+    if op.get_bind().dialect.name == "postgresql":
+        for statement in postgres_functions.values():
+            op.execute(statement)
+        return
+    for name, statement in sqlite_triggers.items():
+        op.execute(f"DROP TRIGGER {name}")
+        op.execute(statement)
+
+
 def upgrade() -> None:
     op.create_table(
         "topic_message_counts",
@@ -152,13 +164,7 @@ def upgrade() -> None:
         "INSERT INTO topic_message_counts (topic_id, slot, n)"
         " SELECT id, 0, message_count FROM topics WHERE message_count <> 0"
     )
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in _POSTGRES_FUNCTIONS.values():
-            op.execute(statement)
-    else:
-        for name, statement in _SQLITE_TRIGGERS.items():
-            op.execute(f"DROP TRIGGER {name}")
-            op.execute(statement)
+    _install_counting(_POSTGRES_FUNCTIONS, _SQLITE_TRIGGERS)
     op.drop_column("topics", "message_count")
 
 
@@ -171,11 +177,5 @@ def downgrade() -> None:
         "UPDATE topics SET message_count = (SELECT coalesce(sum(n), 0)"
         " FROM topic_message_counts WHERE topic_message_counts.topic_id = topics.id)"
     )
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in _POSTGRES_COLUMN_FUNCTIONS.values():
-            op.execute(statement)
-    else:
-        for name, statement in _SQLITE_COLUMN_TRIGGERS.items():
-            op.execute(f"DROP TRIGGER {name}")
-            op.execute(statement)
+    _install_counting(_POSTGRES_COLUMN_FUNCTIONS, _SQLITE_COLUMN_TRIGGERS)
     op.drop_table("topic_message_counts")
